@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	scimerrors "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/schema"
 	"github.com/scim2/filter-parser/v2"
 )
@@ -25,7 +24,7 @@ import (
 // value eq "x"]`.
 
 // coerceBody rewrites string booleans in a POST/PUT resource body or a PATCH body as JSON booleans. With strict
-// set it instead rejects them the way a strict SCIM target does. It returns the body unchanged (the same bytes)
+// set it instead returns an error describing the first one, as a strict SCIM target rejects them. It returns the body unchanged (the same bytes)
 // when there was nothing to convert.
 func (rs resourceSchema) coerceBody(body []byte, patch, strict bool) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -168,9 +167,7 @@ func (c *coercer) value(attr schema.CoreAttribute, v any, element bool) any {
 		}
 		if c.strict {
 			if c.err == nil {
-				e := scimerrors.ScimErrorInvalidValue
-				e.Detail = fmt.Sprintf("%q must be a JSON boolean, not the string %q", attr.Name(), s)
-				c.err = e
+				c.err = fmt.Errorf("%q must be a JSON boolean, not the string %q", attr.Name(), s)
 			}
 			return v
 		}

@@ -70,8 +70,8 @@ func TestEntraUserLifecycle(t *testing.T) {
 	wantEqual(t, "userName", u.UserName(), "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1")
 	wantEqual(t, "externalId", u.ExternalID(), "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef")
 	wantEqual(t, "work email", u.WorkEmail(), "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com")
-	wantEqual(t, "name.givenName", u.String("name.givenName"), "givenName")
-	wantEqual(t, "name.formatted", u.String("name.formatted"), "givenName familyName")
+	wantEqual(t, "name.givenName", u.GetString("name.givenName"), "givenName")
+	wantEqual(t, "name.formatted", u.GetString("name.formatted"), "givenName familyName")
 	wantEqual(t, "active", u.Active(), true)
 
 	// Duplicate create → 409 uniqueness, also when only the case differs (userName is caseExact=false).
@@ -84,6 +84,7 @@ func TestEntraUserLifecycle(t *testing.T) {
 	for _, filter := range []string{
 		`userName+eq+%22Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1%22`,
 		`userName eq "test_user_AB6490EE-1e48-479e-a20b-2d77186b5dd1"`, // userName compares case-insensitively
+		`USERNAME Eq "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1"`, // and attribute names and operators too
 		`externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"`,
 		`id eq "` + id + `"`,
 		`emails[type eq "work"].value eq "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"`,
@@ -113,8 +114,8 @@ func TestEntraUserLifecycle(t *testing.T) {
 		{"op":"Replace","path":"name.familyName","value":"updatedFamilyName"}`))
 	u = ts.user(id)
 	wantEqual(t, "email after Replace", u.WorkEmail(), "updatedEmail@microsoft.com")
-	wantEqual(t, "familyName after Replace", u.String("name.familyName"), "updatedFamilyName")
-	wantEqual(t, "givenName kept", u.String("name.givenName"), "givenName")
+	wantEqual(t, "familyName after Replace", u.GetString("name.familyName"), "updatedFamilyName")
+	wantEqual(t, "givenName kept", u.GetString("name.givenName"), "givenName")
 	wantEqual(t, "email primary kept", u.Attributes["emails"].([]any)[0].(map[string]any)["primary"], any(true))
 	wantEqual(t, "version after PATCH", u.Version, `W/"2"`)
 	wantEqual(t, "lastModified after PATCH", u.LastModified, u.Created.Add(60_000_000_000))
@@ -125,8 +126,8 @@ func TestEntraUserLifecycle(t *testing.T) {
 		{"op":"Replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber","value":"701984"},
 		{"op":"Replace","path":"displayName","value":"Babs Jensen"}`))
 	u = ts.user(id)
-	wantEqual(t, "nickName", u.String("nickName"), "Babs")
-	wantEqual(t, "employeeNumber", u.String(enterpriseURN+":employeeNumber"), "701984")
+	wantEqual(t, "nickName", u.GetString("nickName"), "Babs")
+	wantEqual(t, "employeeNumber", u.GetString(enterpriseURN+":employeeNumber"), "701984")
 	wantEqual(t, "displayName", u.DisplayName(), "Babs Jensen")
 
 	// S2 default dialect disable: the string "False". The user stays visible to GET and to filters.
@@ -154,12 +155,12 @@ func TestEntraUserLifecycle(t *testing.T) {
 		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"701985"}}`))
 	u = ts.user(id)
 	wantEqual(t, "displayName (no path)", u.DisplayName(), "Barbara Jensen")
-	wantEqual(t, "givenName (no path)", u.String("name.givenName"), "Barbara")
-	wantEqual(t, "familyName (no path)", u.String("name.familyName"), "Jensen")
-	wantEqual(t, "formatted kept", u.String("name.formatted"), "givenName familyName")
-	wantEqual(t, "employeeNumber (no path)", u.String(enterpriseURN+":employeeNumber"), "701985")
+	wantEqual(t, "givenName (no path)", u.GetString("name.givenName"), "Barbara")
+	wantEqual(t, "familyName (no path)", u.GetString("name.familyName"), "Jensen")
+	wantEqual(t, "formatted kept", u.GetString("name.formatted"), "givenName familyName")
+	wantEqual(t, "employeeNumber (no path)", u.GetString(enterpriseURN+":employeeNumber"), "701985")
 	ts.mustSCIM(204, "PATCH", "/Users/"+id, patchBody(`{"op":"add","value":{"title":"Tour Guide"}}`))
-	wantEqual(t, "title (no-path add)", ts.user(id).String("title"), "Tour Guide")
+	wantEqual(t, "title (no-path add)", ts.user(id).GetString("title"), "Tour Guide")
 
 	// A PATCH that changes nothing leaves the version alone.
 	before := ts.user(id).Version

@@ -34,7 +34,7 @@ type FaultRule struct {
 	// Path matches paths relative to the SCIM base that start with it, e.g. "/Users", "/Groups/" or "/Users/<id>"
 	// ("" matches any).
 	Path string
-	// Status is the answer, e.g. 429, 500, 503 (or 401, 403, 404).
+	// Status is the answer, e.g. 429, 500, 503 (or 401, 403, 404); 0 means 500.
 	Status int
 	// RetryAfter, when set, is sent as a Retry-After header in whole seconds.
 	RetryAfter time.Duration
@@ -54,6 +54,11 @@ func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f.Rules = append([]FaultRule(nil), f.Rules...)
+	for i := range f.Rules {
+		if f.Rules[i].Status < 100 || f.Rules[i].Status > 599 {
+			f.Rules[i].Status = http.StatusInternalServerError
+		}
+	}
 	s.faults = f
 	s.ruleHits = make([]int, len(f.Rules))
 }

@@ -142,8 +142,9 @@ type Resource struct {
 	Type string
 	// ID is the id the server assigned.
 	ID string
-	// Attributes hold the resource as stored: canonical attribute names (userName, name.givenName, emails, members,
-	// externalId, ...), extension attributes in a map under the extension's URN. Booleans are bool even when the
+	// Attributes hold the resource as stored, under the schema's canonical attribute names whatever case the
+	// client used: "userName", "name" (a map with "givenName", ...), "emails" and "members" ([]any of maps),
+	// "externalId"; extension attributes in a map under the extension's URN. Booleans are bool even when the
 	// client sent "True"/"False".
 	Attributes   map[string]any
 	Created      time.Time
@@ -200,24 +201,24 @@ func (r Resource) Get(path string) (any, bool) {
 	return nil, false
 }
 
-// String returns the string a path names, or "" when it names nothing or something else.
-func (r Resource) String(path string) string {
+// GetString returns the string a path names, or "" when it names nothing or something else.
+func (r Resource) GetString(path string) string {
 	v, _ := r.Get(path)
 	s, _ := v.(string)
 	return s
 }
 
 // UserName is the user's userName.
-func (r Resource) UserName() string { return r.String("userName") }
+func (r Resource) UserName() string { return r.GetString("userName") }
 
 // ExternalID is the client's identifier for the resource (for Entra, the object id).
-func (r Resource) ExternalID() string { return r.String("externalId") }
+func (r Resource) ExternalID() string { return r.GetString("externalId") }
 
 // DisplayName is the displayName.
-func (r Resource) DisplayName() string { return r.String("displayName") }
+func (r Resource) DisplayName() string { return r.GetString("displayName") }
 
 // WorkEmail is the value of the email of type "work".
-func (r Resource) WorkEmail() string { return r.String(`emails[type eq "work"].value`) }
+func (r Resource) WorkEmail() string { return r.GetString(`emails[type eq "work"].value`) }
 
 // Active reports the user's active attribute; a user stored without one counts as active, as SaaS targets treat it.
 func (r Resource) Active() bool {

@@ -210,3 +210,31 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+func TestConcurrentCreatesKeepUserNameUnique(t *testing.T) {
+	ts := newTestServer(t)
+	const n = 16
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			req, _ := http.NewRequest("POST", ts.http.URL+"/scim/v2/Users", strings.NewReader(createUserSample))
+			req.Header.Set("Authorization", "Bearer "+testSCIMToken)
+			resp, err := ts.http.Client().Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	counts := map[int]int{}
+	for range n {
+		counts[<-statuses]++
+	}
+	if counts[201] != 1 || counts[409] != n-1 {
+		t.Errorf("statuses %v, want one 201 and %d 409", counts, n-1)
+	}
+	wantEqual(t, "stored users", len(ts.Users()), 1)
+	wantEqual(t, "logged requests", len(ts.Requests()), n)
+}

@@ -6,6 +6,10 @@
 // package stores users and groups in memory, applies PATCH operations, evaluates filters, and adapts what Entra
 // sends that the library would reject (see compat.go). Tests inspect the stored state and the exact SCIM requests
 // through the Server's methods, and inject target faults with SetFaults.
+//
+// Decisions a client may notice: PATCH answers 204 No Content for users and groups; every registration gets its
+// own SCIM token and all tokens reach the one directory; inactive users stay visible and keep their group
+// memberships; deleting a user removes it from its groups and drops its role.
 package refbackend
 
 import (
@@ -13,6 +17,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -189,7 +194,8 @@ type SCIMRequest struct {
 	Header http.Header
 	// Body is the request body as sent.
 	Body string
-	// Status is the answer's status code; 0 while the request is still being served.
+	// Status is the answer's status code; 0 while the request is still being served, or when the client gave up
+	// during injected latency and got no answer.
 	Status int
 	// ResponseBody is the answer's body.
 	ResponseBody string
@@ -276,8 +282,11 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 
 func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		writeSCIMError(w, http.StatusRequestEntityTooLarge, "", "the request body is larger than 1 MiB")
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		writeSCIMError(w, http.StatusRequestEntityTooLarge, "", "The request body is larger than 1 MiB.")
+		return
+	} else if err != nil {
+		writeSCIMError(w, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
 		return
 	}
 	entry := s.logRequest(SCIMRequest{
@@ -311,7 +320,7 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
 	if strings.HasPrefix(rel, "/Users") && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
 		body, err = s.users.coerceBody(body, r.Method == http.MethodPatch, faults.StrictBooleans)
 		if err != nil {
-			writeSCIMError(rec, http.StatusBadRequest, string(scimerrors.ScimTypeInvalidValue), err.(scimerrors.ScimError).Detail)
+			writeSCIMError(rec, http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, err.Error())
 			return
 		}
 	}
@@ -399,12 +408,8 @@ func (s *Server) scimServer(baseURL string) scim.Server {
 }
 
 // writeSCIMError writes a SCIM error body (RFC 7644 §3.12).
-func writeSCIMError(w http.ResponseWriter, status int, scimType, detail string) {
+func writeSCIMError(w http.ResponseWriter, status int, scimType scimerrors.ScimType, detail string) {
 	w.Header().Set("Content-Type", "application/scim+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(scimerrors.ScimError{
-		ScimType: scimerrors.ScimType(scimType),
-		Detail:   detail,
-		Status:   status,
-	})
+	_ = json.NewEncoder(w).Encode(scimerrors.ScimError{ScimType: scimType, Detail: detail, Status: status})
 }
