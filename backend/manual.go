@@ -1,0 +1,193 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/idpctl/idpctl/secret"
+)
+
+// Manual is the backend for a SaaS whose API cannot take the registration (Smallstep today): the admin pastes
+// the values into the SaaS's dashboard. Register writes the client secret to a 0600 file for that and returns
+// the SCIM endpoint from its SCIMSource.
+type Manual struct {
+	SecretOut string     // --secret-out: the file that receives the client secret
+	SCIM      SCIMSource // where the SCIM URL and token the SaaS shows come from
+}
+
+// SCIMSource supplies the SCIM URL and token that the SaaS shows once the admin has entered the registration.
+// Flags and the environment give them up front (GivenSCIM); the interactive wizard asks for them after showing
+// the instructions.
+type SCIMSource interface {
+	SCIMEndpoint(ctx context.Context, instructions Instructions) (SCIM, error)
+}
+
+// GivenSCIM is a SCIM endpoint known before the run (from --scim-url and --scim-token-file or IDPCTL_SCIM_TOKEN).
+type GivenSCIM SCIM
+
+// SCIMEndpoint returns the given endpoint.
+func (g GivenSCIM) SCIMEndpoint(context.Context, Instructions) (SCIM, error) { return SCIM(g), nil }
+
+// Name is "manual".
+func (m *Manual) Name() string { return NameManual }
+
+// Register writes the client secret to the --secret-out file and returns the SCIM endpoint from m.SCIM after
+// checking it. Writing first means the secret is already in place when a prompt shows the instructions. A
+// registration without a secret (a re-run that created none) relies on the file still holding the earlier one.
+func (m *Manual) Register(ctx context.Context, reg Registration) (SCIM, error) {
+	if m.SCIM == nil {
+		return SCIM{}, errors.New("the manual backend has no source for the SCIM URL and token: give --scim-url and --scim-token-file or IDPCTL_SCIM_TOKEN")
+	}
+	if reg.ClientSecret.IsZero() {
+		// A re-run after the secret was handed over: the application still has it and no new one was made.
+		if _, ok := SecretFileHint(m.SecretOut); !ok {
+			return SCIM{}, fmt.Errorf("--secret-out %q holds no client secret and this run created none to write: point --secret-out at the file an earlier run wrote, or create a new secret with idpctl rotate-secret entra", m.SecretOut)
+		}
+	} else if err := WriteSecretFile(m.SecretOut, reg.ClientSecret); err != nil {
+		return SCIM{}, err
+	}
+	scim, err := m.SCIM.SCIMEndpoint(ctx, m.Instructions(reg))
+	if err != nil {
+		return SCIM{}, err
+	}
+	if err := checkSCIMURL("the SCIM URL", scim.BaseURL); err != nil {
+		return SCIM{}, err
+	}
+	if err := ValidateToken("the SCIM token", scim.Token); err != nil {
+		return SCIM{}, err
+	}
+	return scim, nil
+}
+
+// SetRole is not possible without an API: the admin sets roles in the SaaS's dashboard.
+func (m *Manual) SetRole(context.Context, string, Role) error {
+	return fmt.Errorf("setting roles: %w; give users the Owner or Admin role in your SaaS's dashboard", ErrUnsupported)
+}
+
+// Instructions are the values the admin pastes into the SaaS's "Connect an Entra ID IdP" form. The client secret
+// itself is never part of them, only the file it was written to.
+type Instructions struct {
+	ClientID    string
+	TenantID    string
+	MetadataURL string
+	SecretFile  string
+}
+
+// Instructions returns what the admin has to paste for reg.
+func (m *Manual) Instructions(reg Registration) Instructions {
+	return Instructions{ClientID: reg.ClientID, TenantID: reg.TenantID, MetadataURL: reg.DiscoveryURL, SecretFile: m.SecretOut}
+}
+
+// Text is the instructions as shown to the admin, one value a line.
+func (in Instructions) Text() string {
+	var b strings.Builder
+	b.WriteString("In Smallstep, open \"Connect an Entra ID IdP\" and fill in:\n")
+	fmt.Fprintf(&b, "  Client ID          %s\n", in.ClientID)
+	fmt.Fprintf(&b, "  Client Secret      written to %s (paste the file's content)\n", in.SecretFile)
+	fmt.Fprintf(&b, "  Tenant ID          %s\n", in.TenantID)
+	fmt.Fprintf(&b, "  OIDC metadata URL  %s\n", in.MetadataURL)
+	b.WriteString("Smallstep then shows a SCIM URL and a secret token for provisioning.\n")
+	return b.String()
+}
+
+// WriteSecretFile writes the client secret to file for the admin to paste: the secret and one newline, mode 0600.
+// The write is atomic (a 0600 temporary file in the same directory, then a rename), so the file never holds a
+// partial secret and never exists with wider permissions. An existing file is replaced only if it is a regular
+// file nobody else can read; anything else is refused rather than silently fixed, since its owner chose it.
+func WriteSecretFile(file string, s secret.Value) error {
+	name := fmt.Sprintf("--secret-out %q", file)
+	if file == "" {
+		return errors.New("--secret-out is missing: give a file for the client secret (it is created with mode 0600)")
+	}
+	if s.IsZero() {
+		return fmt.Errorf("%s: there is no client secret to write", name)
+	}
+	info, err := os.Lstat(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+	case info.IsDir():
+		return fmt.Errorf("%s is a directory: give a file name, e.g. %s", name, filepath.Join(file, "client-secret"))
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("%s exists and is not a regular file (%s): give the path of a new file", name, info.Mode().Type())
+	case info.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("%s exists with mode %04o, so others can read it: remove it or run chmod 600 %s, then run again", name, info.Mode().Perm(), file)
+	}
+	dir := filepath.Dir(file)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp-*")
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: directory %s does not exist; create it or choose another path", name, dir)
+		}
+		return fmt.Errorf("%s: cannot create a file in %s: %v", name, dir, errors.Unwrap(err))
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// os.CreateTemp already uses 0600; Chmod makes that independent of how it is implemented.
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+	}
+	if _, err := tmp.WriteString(s.Reveal() + "\n"); err != nil {
+		return fmt.Errorf("%s: writing: %v", name, errors.Unwrap(err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("%s: writing: %v", name, errors.Unwrap(err))
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("%s: writing: %v", name, errors.Unwrap(err))
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		return fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+	}
+	committed = true
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes the rename durable. It is best effort: the secret is in place either way, and some file systems
+// refuse to sync a directory.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// ReadSecretFile reads a client secret written by WriteSecretFile, so a re-run can hand the same secret to a
+// backend again instead of creating a new one.
+func ReadSecretFile(file string) (secret.Value, error) {
+	name := fmt.Sprintf("--secret-out %q", file)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+	}
+	s := trimOneNewline(string(raw))
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return secret.Value{}, fmt.Errorf("%s does not hold a client secret written by idpctl", name)
+	}
+	return secret.New(s), nil
+}
+
+// SecretFileHint returns the first three characters of the client secret in file, which Entra shows as the
+// credential's hint. Comparing it with the hint of the secret still on the application tells a re-run whether
+// the file holds that secret, without storing the secret anywhere else. ok is false when the file is missing or
+// does not hold a secret.
+func SecretFileHint(file string) (hint string, ok bool) {
+	s, err := ReadSecretFile(file)
+	if err != nil {
+		return "", false
+	}
+	hint = s.Hint()
+	return hint, hint != ""
+}
