@@ -49,6 +49,12 @@ func NewReader(client *http.Client, scim SCIM) (*Reader, error) {
 	return &Reader{c: c}, nil
 }
 
+// String names the endpoint without its token; fmt would print the unexported token field verbatim otherwise.
+func (r *Reader) String() string { return "SCIM reader for " + r.c.base.Redacted() }
+
+// GoString is String, for %#v.
+func (r *Reader) GoString() string { return r.String() }
+
 // FindUserByExternalID returns the user whose externalId is externalID (idpctl maps it from the Entra object
 // id), or nil when there is none.
 func (r *Reader) FindUserByExternalID(ctx context.Context, externalID string) (*SCIMUser, error) {

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -80,6 +81,8 @@ func TestReaderFindsUsers(t *testing.T) {
 	if last.RawQuery != "filter=externalId+eq+%22odd+%5C%22quoted%5C%22+id%22" {
 		t.Errorf("quoted value sent as %s", last.RawQuery)
 	}
+
+	assertNoSecret(t, fmt.Sprintf("%v %+v %#v", r, r, r))
 
 	nobody, err := r.FindUserByExternalID(ctx, "not-there")
 	if nobody != nil || err != nil {

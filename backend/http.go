@@ -1,0 +1,276 @@
+package backend
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/idpctl/idpctl/secret"
+)
+
+// HTTP is the backend of a SaaS that implements the backend contract (DESIGN.md "Backend contract"):
+// POST {url}/v1/identity-providers/entra registers the application and answers with the SCIM endpoint,
+// PUT {url}/v1/roles/{userName} sets a user's role.
+type HTTP struct {
+	url    *url.URL
+	token  secret.Value
+	client *http.Client
+	pacer  pacer
+}
+
+// NewHTTP checks the --backend-url and IDPCTL_BACKEND_TOKEN inputs and returns the backend. A nil client
+// means http.DefaultClient's transport.
+func NewHTTP(backendURL string, token secret.Value, client *http.Client) (*HTTP, error) {
+	if err := ValidateBackendURL(backendURL); err != nil {
+		return nil, err
+	}
+	if err := ValidateToken("IDPCTL_BACKEND_TOKEN", token); err != nil {
+		return nil, err
+	}
+	u, _ := url.Parse(backendURL) // checked above
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return &HTTP{url: u, token: token, client: withoutRedirects(client)}, nil
+}
+
+// String names the backend without its token; fmt would print the unexported token field verbatim otherwise.
+func (h *HTTP) String() string { return "http backend " + h.url.Redacted() }
+
+// GoString is String, for %#v.
+func (h *HTTP) GoString() string { return h.String() }
+
+// Name is "http".
+func (h *HTTP) Name() string { return NameHTTP }
+
+// Register sends the registration and returns the SCIM endpoint the backend answers with, after checking it
+// as strictly as a --scim-url. The contract makes the call idempotent, so a re-run may send it again.
+func (h *HTTP) Register(ctx context.Context, reg Registration) (SCIM, error) {
+	if reg.ClientSecret.IsZero() {
+		return SCIM{}, errors.New("registering with the backend: there is no client secret to send; the backend needs one with every registration")
+	}
+	body, err := json.Marshal(map[string]string{
+		"tenantId":     reg.TenantID,
+		"clientId":     reg.ClientID,
+		"clientSecret": reg.ClientSecret.Reveal(),
+		"discoveryUrl": reg.DiscoveryURL,
+	})
+	if err != nil {
+		return SCIM{}, err
+	}
+	var answer struct {
+		ID   string `json:"id"`
+		SCIM *struct {
+			BaseURL string `json:"baseUrl"`
+			Token   string `json:"token"`
+		} `json:"scim"`
+	}
+	op := "registering the application with the backend"
+	target := h.endpoint("v1", "identity-providers", "entra")
+	resp, err := h.send(ctx, http.MethodPost, target, body, reg.ClientSecret)
+	if err != nil {
+		return SCIM{}, fmt.Errorf("%s: %w", op, err)
+	}
+	scrubbed := secret.Scrub(string(resp.Body), h.token, reg.ClientSecret)
+	if err := h.check(resp, scrubbed, "POST "+target, "--backend-url must be the base URL of an API that implements /v1/identity-providers/entra"); err != nil {
+		return SCIM{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := json.Unmarshal(resp.Body, &answer); err != nil {
+		return SCIM{}, fmt.Errorf("%s: POST %s answered %d but its body is not JSON (%s): is --backend-url the API base URL?", op, target, resp.Status, describeBody([]byte(scrubbed)))
+	}
+	if answer.SCIM == nil || answer.SCIM.BaseURL == "" || answer.SCIM.Token == "" {
+		return SCIM{}, fmt.Errorf("%s: POST %s answered without scim.baseUrl and scim.token; the backend does not follow the contract (ask its maintainers)", op, target)
+	}
+	scim := SCIM{BaseURL: answer.SCIM.BaseURL, Token: secret.New(answer.SCIM.Token)}
+	if err := checkSCIMURL("the backend's scim.baseUrl", scim.BaseURL); err != nil {
+		return SCIM{}, fmt.Errorf("%s: %w (the backend must answer with the URL Entra can reach)", op, err)
+	}
+	if err := ValidateToken("the backend's scim.token", scim.Token); err != nil {
+		return SCIM{}, fmt.Errorf("%s: %w (the backend must answer with a usable bearer token)", op, err)
+	}
+	return scim, nil
+}
+
+// SetRole sends the user's role. A backend that answers 404 Not Found for the user does not know it yet
+// (provisioning has not reached it); one without the endpoint (405, 501) yields ErrUnsupported.
+func (h *HTTP) SetRole(ctx context.Context, userName string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	if userName == "" {
+		return errors.New("setting a role: the user name is empty")
+	}
+	op := fmt.Sprintf("setting the role of %s to %s", userName, role)
+	body, err := json.Marshal(map[string]Role{"role": role})
+	if err != nil {
+		return err
+	}
+	target := h.endpoint("v1", "roles", userName)
+	resp, err := h.send(ctx, http.MethodPut, target, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	scrubbed := secret.Scrub(string(resp.Body), h.token)
+	switch resp.Status {
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return fmt.Errorf("%s: %w (the backend answered %s); set the role in your SaaS's dashboard", op, ErrUnsupported, statusText(resp.Status))
+	case http.StatusNotFound:
+		return fmt.Errorf("%s: the backend does not know %s yet (404): wait until provisioning has created the user, then run again", op, userName)
+	}
+	if err := h.check(resp, scrubbed, "PUT "+target, ""); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// endpoint joins the base URL with path segments, escaping each.
+func (h *HTTP) endpoint(segments ...string) string {
+	u := *h.url
+	escaped := make([]string, len(segments))
+	for i, s := range segments {
+		escaped[i] = url.PathEscape(s)
+	}
+	u.RawPath = h.url.EscapedPath() + "/" + strings.Join(escaped, "/")
+	u.Path = h.url.Path + "/" + strings.Join(segments, "/")
+	return u.String()
+}
+
+// send makes one call of the contract, retrying 429 and 503. secrets are scrubbed from transport errors too.
+func (h *HTTP) send(ctx context.Context, method, target string, body []byte, secrets ...secret.Value) (*response, error) {
+	resp, err := h.pacer.do(ctx, h.client, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+h.token.Reveal())
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		return req, nil
+	})
+	if err != nil {
+		kind, cause, fix := describeTransportError(err, h.url.Host)
+		msg := fmt.Sprintf("cannot reach the backend at --backend-url %s: %s", h.url.Redacted(), cause)
+		if fix != "" {
+			msg += "; " + fix
+		}
+		return nil, &BackendError{Kind: kind, Request: method + " " + target, Message: secret.Scrub(msg, append(secrets, h.token)...), Err: err}
+	}
+	return resp, nil
+}
+
+// BackendError is a failed call to the backend. Its message never holds a secret.
+type BackendError struct {
+	Kind    ErrorKind
+	Request string // method and URL
+	Status  int    // 0 when there was no answer
+	Field   string // the input the backend rejected, when it names one (400)
+	Message string
+	Err     error
+}
+
+func (e *BackendError) Error() string { return e.Message }
+func (e *BackendError) Unwrap() error { return e.Err }
+
+// check explains any answer other than 2xx. notFound is the fix for a 404 ("" for a generic one).
+func (h *HTTP) check(resp *response, scrubbedBody, request, notFound string) error {
+	s := resp.Status
+	if s >= 200 && s < 300 {
+		return nil
+	}
+	e := &BackendError{Request: request, Status: s}
+	said := statusText(s)
+	problem := backendProblem(scrubbedBody)
+	switch {
+	case s == http.StatusUnauthorized:
+		e.Kind = KindUnauthorized
+		e.Message = fmt.Sprintf("the backend rejected IDPCTL_BACKEND_TOKEN (%s); set IDPCTL_BACKEND_TOKEN to a valid API token of this backend", said)
+	case s == http.StatusForbidden:
+		e.Kind = KindUnauthorized
+		e.Message = fmt.Sprintf("the backend accepted IDPCTL_BACKEND_TOKEN but refused this request (%s%s); use a token allowed to manage identity providers", said, colon(problem.message))
+	case s == http.StatusBadRequest || s == http.StatusUnprocessableEntity:
+		e.Kind = KindUnexpectedStatus
+		e.Field = problem.field
+		switch {
+		case problem.field != "":
+			e.Message = fmt.Sprintf("the backend rejected %s (%s%s); check the value idpctl sent for it", problem.field, said, colon(problem.message))
+		default:
+			e.Message = fmt.Sprintf("the backend rejected the request (%s%s)", said, colon(problem.message))
+		}
+	case s == http.StatusNotFound:
+		e.Kind = KindNotFound
+		e.Message = fmt.Sprintf("%s answered %s", request, said)
+		if notFound != "" {
+			e.Message += ": " + notFound
+		}
+	case s >= 300 && s < 400:
+		e.Kind = KindRedirect
+		e.Message = fmt.Sprintf("%s answered %s, a redirect to %s; set --backend-url to the address it points to (idpctl does not send the token on)",
+			request, said, secret.Scrub(resp.Header.Get("Location"), h.token))
+	case s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable:
+		e.Kind = KindThrottled
+		e.Message = fmt.Sprintf("the backend is busy and kept answering %s%s; run again in a few minutes", said, colon(problem.message))
+	case s >= 500:
+		e.Kind = KindServerError
+		e.Message = fmt.Sprintf("the backend failed with %s%s; run again later, or ask the SaaS's support if it persists", said, colon(problem.message))
+	default:
+		e.Kind = KindUnexpectedStatus
+		e.Message = fmt.Sprintf("%s answered %s%s", request, said, colon(problem.message))
+	}
+	return e
+}
+
+func colon(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+type problem struct{ field, message string }
+
+// backendProblem reads an error body. The contract does not fix its shape, so the common ones are accepted:
+// {"field","message"}, {"error":{"field"|"target","message"}}, {"error":"..."}, RFC 7807 {"detail"} and
+// {"errors":[{"field","message"}]}; anything else is quoted as text.
+func backendProblem(body string) problem {
+	type entry struct {
+		Field   string `json:"field"`
+		Target  string `json:"target"`
+		Param   string `json:"param"`
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+		Title   string `json:"title"`
+	}
+	pick := func(e entry) problem {
+		return problem{field: oneLine(firstNonEmpty(e.Field, e.Target, e.Param)), message: oneLine(firstNonEmpty(e.Message, e.Detail, e.Title))}
+	}
+	var doc struct {
+		entry
+		Error  json.RawMessage `json:"error"`
+		Errors []entry         `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		if t := htmlTitle([]byte(body)); t != "" {
+			return problem{message: "an HTML page titled " + fmt.Sprintf("%q", t)}
+		}
+		return problem{message: oneLine(body)}
+	}
+	p := pick(doc.entry)
+	var nested entry
+	var text string
+	switch {
+	case json.Unmarshal(doc.Error, &nested) == nil:
+		q := pick(nested)
+		p.field, p.message = firstNonEmpty(p.field, q.field), firstNonEmpty(p.message, q.message)
+	case json.Unmarshal(doc.Error, &text) == nil:
+		p.message = firstNonEmpty(p.message, oneLine(text))
+	}
+	if len(doc.Errors) > 0 {
+		q := pick(doc.Errors[0])
+		p.field, p.message = firstNonEmpty(p.field, q.field), firstNonEmpty(p.message, q.message)
+	}
+	return p
+}
