@@ -129,13 +129,7 @@ func (h *HTTP) SetRole(ctx context.Context, userName string, role Role) error {
 
 // endpoint joins the base URL with path segments, escaping each.
 func (h *HTTP) endpoint(segments ...string) string {
-	u := *h.url
-	escaped := make([]string, len(segments))
-	for i, s := range segments {
-		escaped[i] = url.PathEscape(s)
-	}
-	u.RawPath = h.url.EscapedPath() + "/" + strings.Join(escaped, "/")
-	u.Path = h.url.Path + "/" + strings.Join(segments, "/")
+	u := withPath(h.url, segments...)
 	return u.String()
 }
 
@@ -153,9 +147,9 @@ func (h *HTTP) send(ctx context.Context, method, target string, body []byte, sec
 	})
 	if err != nil {
 		kind, cause, fix := describeTransportError(err, h.url.Host)
-		msg := fmt.Sprintf("cannot reach the backend at --backend-url %s: %s", h.url.Redacted(), cause)
-		if fix != "" {
-			msg += "; " + fix
+		msg := fmt.Sprintf("cannot reach the backend at --backend-url %s: %s; %s", h.url.Redacted(), cause, fix)
+		if kind == KindCanceled {
+			msg = "cancelled before the backend answered"
 		}
 		return nil, &BackendError{Kind: kind, Request: method + " " + target, Message: secret.Scrub(msg, append(secrets, h.token)...), Err: err}
 	}
@@ -253,8 +247,8 @@ func backendProblem(body string) problem {
 		Errors []entry         `json:"errors"`
 	}
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		if t := htmlTitle([]byte(body)); t != "" {
-			return problem{message: "an HTML page titled " + fmt.Sprintf("%q", t)}
+		if htmlTitle([]byte(body)) != "" {
+			return problem{message: htmlPage([]byte(body))}
 		}
 		return problem{message: oneLine(body)}
 	}

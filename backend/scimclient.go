@@ -58,13 +58,7 @@ func isEntraFlag(name string) bool {
 
 // url joins the base with the path segments of a resource ("Users"; "Groups", id) and an encoded query.
 func (c *scimClient) url(query string, segments ...string) string {
-	u := *c.base
-	escaped := make([]string, len(segments))
-	for i, s := range segments {
-		escaped[i] = url.PathEscape(s)
-	}
-	u.RawPath = c.base.EscapedPath() + "/" + strings.Join(escaped, "/")
-	u.Path = c.base.Path + "/" + strings.Join(segments, "/")
+	u := withPath(c.base, segments...)
 	switch {
 	case u.RawQuery == "":
 		u.RawQuery = query
@@ -168,10 +162,17 @@ func detail(resp *response) string {
 			}
 		}
 	}
-	if t := htmlTitle(resp.Body); t != "" {
-		return ", an HTML page titled " + fmt.Sprintf("%q", t)
+	if htmlTitle(resp.Body) != "" {
+		return ", " + htmlPage(resp.Body)
 	}
 	return ""
+}
+
+func htmlPage(body []byte) string {
+	if t := htmlTitle(body); t != "" {
+		return fmt.Sprintf("an HTML page titled %q", t)
+	}
+	return "an HTML page"
 }
 
 func orEmpty(v any) any {
@@ -250,11 +251,12 @@ func (c *scimClient) decodeList(target string, resp *response) (listResponse, er
 // decodeJSON reads a 200 answer's JSON body into v, or explains why the answer is not from a SCIM server.
 func (c *scimClient) decodeJSON(target string, resp *response, v any) error {
 	ct := resp.contentType()
-	if ct == "text/html" || htmlTitle(resp.Body) != "" {
-		return c.failure(KindNotSCIM, target, resp, "the answer is an HTML page"+strings.TrimPrefix(detail(resp), ", an HTML page")+", not SCIM JSON",
+	err := json.Unmarshal(resp.Body, v)
+	switch {
+	case ct == "text/html" || err != nil && htmlTitle(resp.Body) != "":
+		return c.failure(KindNotSCIM, target, resp, "the answer is "+htmlPage(resp.Body)+", not SCIM JSON",
 			"this is not a SCIM endpoint (often a login page or the SaaS's website): use the SCIM URL your SaaS gave you")
-	}
-	if err := json.Unmarshal(resp.Body, v); err != nil {
+	case err != nil:
 		what := "JSON"
 		if ct != "" && !isJSONType(ct) {
 			what = "JSON (Content-Type " + ct + ")"

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -254,4 +255,17 @@ func certNames(c *x509.Certificate) string {
 		return "issued for " + c.Subject.CommonName
 	}
 	return "issued for " + strings.Join(names, ", ")
+}
+
+// withPath returns base with path segments appended, each escaped, so that a user name such as "a/b" stays one
+// segment.
+func withPath(base *url.URL, segments ...string) url.URL {
+	u := *base
+	escaped := make([]string, len(segments))
+	for i, s := range segments {
+		escaped[i] = url.PathEscape(s)
+	}
+	u.RawPath = base.EscapedPath() + "/" + strings.Join(escaped, "/")
+	u.Path = base.Path + "/" + strings.Join(segments, "/")
+	return u
 }
