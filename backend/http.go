@@ -177,7 +177,7 @@ func (h *HTTP) check(resp *response, scrubbedBody, request, notFound string) err
 	}
 	e := &BackendError{Request: request, Status: s}
 	said := statusText(s)
-	problem := backendProblem(scrubbedBody)
+	problem := readProblem(scrubbedBody)
 	switch {
 	case s == http.StatusUnauthorized:
 		e.Kind = KindUnauthorized
@@ -215,56 +215,4 @@ func (h *HTTP) check(resp *response, scrubbedBody, request, notFound string) err
 		e.Message = fmt.Sprintf("%s answered %s%s", request, said, colon(problem.message))
 	}
 	return e
-}
-
-func colon(s string) string {
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
-type problem struct{ field, message string }
-
-// backendProblem reads an error body. The contract does not fix its shape, so the common ones are accepted:
-// {"field","message"}, {"error":{"field"|"target","message"}}, {"error":"..."}, RFC 7807 {"detail"} and
-// {"errors":[{"field","message"}]}; anything else is quoted as text.
-func backendProblem(body string) problem {
-	type entry struct {
-		Field   string `json:"field"`
-		Target  string `json:"target"`
-		Param   string `json:"param"`
-		Message string `json:"message"`
-		Detail  string `json:"detail"`
-		Title   string `json:"title"`
-	}
-	pick := func(e entry) problem {
-		return problem{field: oneLine(firstNonEmpty(e.Field, e.Target, e.Param)), message: oneLine(firstNonEmpty(e.Message, e.Detail, e.Title))}
-	}
-	var doc struct {
-		entry
-		Error  json.RawMessage `json:"error"`
-		Errors []entry         `json:"errors"`
-	}
-	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		if htmlTitle([]byte(body)) != "" {
-			return problem{message: htmlPage([]byte(body))}
-		}
-		return problem{message: oneLine(body)}
-	}
-	p := pick(doc.entry)
-	var nested entry
-	var text string
-	switch {
-	case json.Unmarshal(doc.Error, &nested) == nil:
-		q := pick(nested)
-		p.field, p.message = firstNonEmpty(p.field, q.field), firstNonEmpty(p.message, q.message)
-	case json.Unmarshal(doc.Error, &text) == nil:
-		p.message = firstNonEmpty(p.message, oneLine(text))
-	}
-	if len(doc.Errors) > 0 {
-		q := pick(doc.Errors[0])
-		p.field, p.message = firstNonEmpty(p.field, q.field), firstNonEmpty(p.message, q.message)
-	}
-	return p
 }

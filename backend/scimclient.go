@@ -148,48 +148,8 @@ func statusText(code int) string {
 	return fmt.Sprint(code)
 }
 
-// detail quotes what a SCIM error (or any JSON error) says, or the title of an HTML page, in a few words.
-func detail(resp *response) string {
-	var e struct {
-		Detail  string `json:"detail"`
-		Message string `json:"message"`
-		Error   any    `json:"error"`
-	}
-	if json.Unmarshal(resp.Body, &e) == nil {
-		for _, s := range []string{e.Detail, e.Message, fmt.Sprint(orEmpty(e.Error))} {
-			if s = oneLine(s); s != "" {
-				return ": " + s
-			}
-		}
-	}
-	if htmlTitle(resp.Body) != "" {
-		return ", " + htmlPage(resp.Body)
-	}
-	return ""
-}
-
-func htmlPage(body []byte) string {
-	if t := htmlTitle(body); t != "" {
-		return fmt.Sprintf("an HTML page titled %q", t)
-	}
-	return "an HTML page"
-}
-
-func orEmpty(v any) any {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case map[string]any:
-		for _, k := range []string{"message", "detail", "code"} {
-			if s, ok := v[k].(string); ok {
-				return s
-			}
-		}
-		return ""
-	default:
-		return v
-	}
-}
+// detail quotes what an error answer says (a SCIM error's detail, any JSON message, an HTML page's title).
+func detail(resp *response) string { return colon(readProblem(string(resp.Body)).message) }
 
 var titlePattern = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 

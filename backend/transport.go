@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -268,4 +269,64 @@ func withPath(base *url.URL, segments ...string) url.URL {
 	u.RawPath = base.EscapedPath() + "/" + strings.Join(escaped, "/")
 	u.Path = base.Path + "/" + strings.Join(segments, "/")
 	return u
+}
+
+func colon(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+type problem struct{ field, message string }
+
+// readProblem reads an error body. Neither the backend contract nor SCIM servers in practice fix its shape, so
+// the common ones are accepted: {"field","message"}, {"error":{"field"|"target","message"}}, {"error":"..."},
+// SCIM's and RFC 7807's {"detail"} and {"errors":[{"field","message"}]}; an HTML page is named by its title and
+// anything else is quoted as text.
+func readProblem(body string) problem {
+	type entry struct {
+		Field   string `json:"field"`
+		Target  string `json:"target"`
+		Param   string `json:"param"`
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+		Title   string `json:"title"`
+	}
+	pick := func(e entry) problem {
+		return problem{field: oneLine(firstNonEmpty(e.Field, e.Target, e.Param)), message: oneLine(firstNonEmpty(e.Message, e.Detail, e.Title))}
+	}
+	var doc struct {
+		entry
+		Error  json.RawMessage `json:"error"`
+		Errors []entry         `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		if htmlTitle([]byte(body)) != "" {
+			return problem{message: htmlPage([]byte(body))}
+		}
+		return problem{message: oneLine(body)}
+	}
+	p := pick(doc.entry)
+	var nested entry
+	var text string
+	switch {
+	case json.Unmarshal(doc.Error, &nested) == nil:
+		q := pick(nested)
+		p.field, p.message = firstNonEmpty(p.field, q.field), firstNonEmpty(p.message, q.message)
+	case json.Unmarshal(doc.Error, &text) == nil:
+		p.message = firstNonEmpty(p.message, oneLine(text))
+	}
+	if len(doc.Errors) > 0 {
+		q := pick(doc.Errors[0])
+		p.field, p.message = firstNonEmpty(p.field, q.field), firstNonEmpty(p.message, q.message)
+	}
+	return p
+}
+
+func htmlPage(body []byte) string {
+	if t := htmlTitle(body); t != "" {
+		return fmt.Sprintf("an HTML page titled %q", t)
+	}
+	return "an HTML page"
 }
