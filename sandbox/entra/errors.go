@@ -1,0 +1,68 @@
+package entra
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// graphError is one error answer in Graph's envelope. Codes and messages are the ones Graph is documented or
+// observed to send; where no source was found the constructor says so.
+type graphError struct {
+	status  int
+	code    string
+	message string
+	header  http.Header // extra response headers, e.g. Retry-After or WWW-Authenticate
+}
+
+func (e *graphError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.message) }
+
+func newError(status int, code, message string) *graphError {
+	return &graphError{status: status, code: code, message: message}
+}
+
+func (e *graphError) withHeader(key, value string) *graphError {
+	if e.header == nil {
+		e.header = http.Header{}
+	}
+	e.header.Set(key, value)
+	return e
+}
+
+// Source: DOCS concepts/errors.md and countless observed directory answers.
+func errInsufficientPrivileges() *graphError {
+	return newError(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+}
+
+// Source: observed directory answers, e.g. "Resource '5b31c38c-…' does not exist or one of its queried
+// reference-property objects are not present." (pnp/cli-microsoft365 tests, cross-tenant sync docs).
+func errResourceNotFound(id string) *graphError {
+	return newError(http.StatusNotFound, "Request_ResourceNotFound",
+		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+}
+
+// Source: Graph's OData layer answers an unknown path segment with 400 BadRequest "Resource not found for the
+// segment 'x'." (observed in many clients, e.g. Intune and SharePoint container calls on v1.0).
+func errUnknownSegment(segment string) *graphError {
+	return newError(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", segment))
+}
+
+// Source: Graph answers a verb the target does not support with 405 and this text.
+func errMethodNotAllowed() *graphError {
+	return newError(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+}
+
+// Source: msgraph-sdk-design middleware/CompressionHandler.md quotes this OData error as Graph's answer to a body
+// it cannot read as JSON; kiota-http-go#183 reports a 400 for a body sent uncompressed under Content-Encoding: gzip.
+func errUnreadableBody() *graphError {
+	return newError(http.StatusBadRequest, "BadRequest",
+		"Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+}
+
+func errBadRequest(message string) *graphError {
+	return newError(http.StatusBadRequest, "Request_BadRequest", message)
+}
+
+// Source: DOCS concepts/throttling.md.
+func errTooManyRequests() *graphError {
+	return newError(http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
+}
