@@ -10,30 +10,45 @@ import (
 
 // Value is a credential. Every way of printing or encoding it yields a redaction; Reveal is the one way out,
 // used only where the secret is sent to its destination (an HTTP header, a request body, a 0600 file).
+//
+// The secret sits behind a pointer: fmt prints unexported struct fields by reflection without calling String,
+// so a Value inside another type's unexported field would otherwise print in full. Through a pointer it prints
+// as an address.
 type Value struct {
-	v string
+	p *string
 }
 
 const redacted = "[redacted]"
 
 // New wraps s.
-func New(s string) Value { return Value{v: s} }
+func New(s string) Value {
+	if s == "" {
+		return Value{}
+	}
+	return Value{p: &s}
+}
 
 // Reveal returns the secret itself.
-func (s Value) Reveal() string { return s.v }
+func (s Value) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
 
 // IsZero reports whether no secret is held.
-func (s Value) IsZero() bool { return s.v == "" }
+func (s Value) IsZero() bool { return s.p == nil }
 
 // Equal reports whether two values hold the same secret.
-func (s Value) Equal(o Value) bool { return s.v == o.v }
+func (s Value) Equal(o Value) bool { return s.Reveal() == o.Reveal() }
 
 // Hint returns the first three characters, as Entra shows for client secrets, or "" for short secrets.
 func (s Value) Hint() string {
-	if len(s.v) < 12 {
+	v := s.Reveal()
+	if len(v) < 12 {
 		return ""
 	}
-	return s.v[:3]
+	return v[:3]
 }
 
 func (s Value) String() string   { return s.redaction() }
@@ -49,7 +64,7 @@ func (s Value) MarshalText() ([]byte, error) { return []byte(s.redaction()), nil
 func (s Value) LogValue() slog.Value { return slog.StringValue(s.redaction()) }
 
 func (s Value) redaction() string {
-	if s.v == "" {
+	if s.IsZero() {
 		return ""
 	}
 	return redacted
@@ -59,8 +74,8 @@ func (s Value) redaction() string {
 // somewhere else (an HTTP error body, a third-party error message) before showing it.
 func Scrub(text string, secrets ...Value) string {
 	for _, s := range secrets {
-		if len(s.v) >= 4 {
-			text = strings.ReplaceAll(text, s.v, redacted)
+		if v := s.Reveal(); len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, redacted)
 		}
 	}
 	return text

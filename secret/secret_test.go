@@ -17,6 +17,11 @@ func TestValueNeverPrints(t *testing.T) {
 		Name  string
 		Token Value
 	}{"x", v}
+	// fmt cannot call String on unexported fields: the value must not print there either.
+	hidden := struct {
+		name  string
+		token Value
+	}{"x", v}
 
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("msg", "token", v, "holder", holder)
@@ -25,19 +30,21 @@ func TestValueNeverPrints(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs := map[string]string{
-		"%v":   fmt.Sprintf("%v", v),
-		"%s":   fmt.Sprintf("%s", v),
-		"%+v":  fmt.Sprintf("%+v", holder),
-		"%#v":  fmt.Sprintf("%#v", holder),
-		"%q":   fmt.Sprintf("%q", v),
-		"json": string(js),
-		"slog": logged.String(),
+		"%v":             fmt.Sprintf("%v", v),
+		"%s":             fmt.Sprintf("%s", v),
+		"%+v":            fmt.Sprintf("%+v", holder),
+		"%#v":            fmt.Sprintf("%#v", holder),
+		"%+v unexported": fmt.Sprintf("%+v", hidden),
+		"%#v unexported": fmt.Sprintf("%#v", hidden),
+		"%q":             fmt.Sprintf("%q", v),
+		"json":           string(js),
+		"slog":           logged.String(),
 	}
 	for form, out := range outputs {
 		if strings.Contains(out, token) || strings.Contains(out, "s3cr3t") {
 			t.Errorf("%s printed the secret: %s", form, out)
 		}
-		if !strings.Contains(out, redacted) {
+		if !strings.Contains(form, "unexported") && !strings.Contains(out, redacted) {
 			t.Errorf("%s printed no redaction marker: %s", form, out)
 		}
 	}
