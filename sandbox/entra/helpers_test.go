@@ -183,3 +183,10 @@ func roleID(t *testing.T, sp map[string]any, name string) string {
 	t.Fatalf("no app role %q", name)
 	return ""
 }
+
+func newServer(t *testing.T, tenant *Tenant) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(tenant)
+	t.Cleanup(srv.Close)
+	return srv
+}
