@@ -179,7 +179,7 @@ func (t *Tenant) runInner(outer *call, r batchRequest) (response, delivery) {
 	resp, how := t.handle(inner, raw, "")
 	t.log.add(RequestRecord{
 		Time: received, Method: inner.method, Path: inner.path, Query: u.RawQuery, Header: redactedHeader(header),
-		Body: inner.loggedBody(raw), Status: resp.status, Dropped: how != deliver, InBatch: true,
+		Body: inner.loggedBody(raw), Status: resp.status, Dropped: how != deliver || inner.lost, InBatch: true,
 	})
 	return resp, how
 }

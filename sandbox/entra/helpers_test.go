@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -190,3 +191,5 @@ func newServer(t *testing.T, tenant *Tenant) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+func urlEscape(s string) string { return url.QueryEscape(s) }

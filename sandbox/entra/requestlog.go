@@ -17,10 +17,12 @@ type RequestRecord struct {
 	Query string
 	// Header has Authorization redacted.
 	Header http.Header
-	// Body is the request body after Content-Encoding was undone.
+	// Body is the request body after Content-Encoding was undone, as sent: it holds whatever secrets the client
+	// sent (a PUT of synchronization secrets carries the SCIM token), so never print it outside a test.
 	Body   []byte
 	Status int
-	// Dropped is set when a fault rule kept the answer from the client.
+	// Dropped is set when a fault rule kept the handler's answer from the client (replaced, aborted or hung);
+	// Status is then the handler's status, or the replacement's.
 	Dropped bool
 	// InBatch is set for a request that arrived inside a $batch (the $batch itself is logged too).
 	InBatch bool

@@ -154,6 +154,8 @@ type call struct {
 	inBatch         bool
 	// drop is set by $batch when an inner request's answer is lost: the whole batch's answer is lost with it.
 	drop delivery
+	// lost is set when a fault rule replaced the handler's answer.
+	lost bool
 }
 
 func (c *call) param(name string) string { return c.params[name] }
@@ -255,7 +257,7 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Header:  redactedHeader(r.Header),
 		Body:    c.loggedBody(raw),
 		Status:  resp.status,
-		Dropped: how != deliver,
+		Dropped: how != deliver || c.lost,
 	})
 
 	switch how {
@@ -352,6 +354,7 @@ func (t *Tenant) handle(c *call, raw []byte, contentEncoding string) (response, 
 		case rule.Status == 0:
 			return resp, abortConnection
 		default:
+			c.lost = true
 			lost := errResourceNotFound(lastSegment(c.path))
 			lost.status = rule.Status
 			return c.fail(lost, t.now()), deliver
