@@ -64,6 +64,7 @@ func (t *Tenant) newApplicationObject(displayName string) object {
 
 func applicationCollection() collection {
 	return collection{
+		directory:  true,
 		context:    "applications",
 		resource:   "Application",
 		filterable: []string{"id", "appId", "displayName", "tags", "identifierUris", "signInAudience", "publisherDomain", "createdDateTime", "applicationTemplateId"},
@@ -94,6 +95,9 @@ func (t *Tenant) findApplication(c *call) (*record, *graphError) {
 			}
 		}
 		return nil, errResourceNotFound(appID)
+	}
+	if err := checkObjectID(c.param("id")); err != nil {
+		return nil, err
 	}
 	r, ok := t.st.get(t.st.apps, c.param("id"))
 	if !ok {
@@ -317,33 +321,44 @@ func (t *Tenant) onVerifiedDomain(uri string) bool {
 
 func (t *Tenant) deleteApplication(c *call) response {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	r, err := t.findApplication(c)
+	var spID string
+	var jobs []string
+	if err == nil {
+		spID, jobs = t.removeApplication(r.data)
+	}
+	t.mu.Unlock()
 	if err != nil {
 		return c.fail(err, t.now())
 	}
-	t.removeApplication(r.data)
+	for _, j := range jobs {
+		t.engine.jobDeleted(spID, j)
+	}
 	return noContent()
 }
 
 // removeApplication deletes an application and, as Entra does, its service principal with everything hanging
-// off it. Call with t.mu held.
-func (t *Tenant) removeApplication(app object) {
+// off it; it returns the service principal and the provisioning jobs that went with it. Call with t.mu held.
+func (t *Tenant) removeApplication(app object) (spID string, jobs []string) {
 	delete(t.st.apps, str(app, "id"))
 	if sp, ok := t.st.spByAppID(str(app, "appId")); ok {
-		t.removeServicePrincipal(str(sp.data, "id"))
+		spID = str(sp.data, "id")
+		jobs = t.removeServicePrincipal(spID)
 	}
+	return spID, jobs
 }
 
 // removeServicePrincipal deletes a service principal, its provisioning jobs and secrets, the app role
-// assignments to and from it and the permission grants that name it. Call with t.mu held.
-func (t *Tenant) removeServicePrincipal(spID string) {
+// assignments to and from it and the permission grants that name it, and returns the deleted jobs' ids so the
+// caller can tell the provisioning engine once the lock is released. Call with t.mu held.
+func (t *Tenant) removeServicePrincipal(spID string) (jobs []string) {
 	delete(t.st.sps, spID)
 	delete(t.st.secrets, spID)
 	delete(t.st.syncLag, spID)
 	for id, j := range t.st.jobs {
 		if j.spID == spID {
 			delete(t.st.jobs, id)
+			jobs = append(jobs, id)
 		}
 	}
 	for id, a := range t.st.assignments {
@@ -359,6 +374,7 @@ func (t *Tenant) removeServicePrincipal(spID string) {
 	for gid, members := range t.st.members {
 		t.st.members[gid] = slices.DeleteFunc(members, func(m string) bool { return m == spID })
 	}
+	return jobs
 }
 
 // addPassword adds a client secret (DOCS application-addpassword.md): 200 with the passwordCredential and its

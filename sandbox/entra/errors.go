@@ -3,6 +3,8 @@ package entra
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/google/uuid"
 )
 
 // graphError is one error answer in Graph's envelope. Codes and messages are the ones Graph is documented or
@@ -65,4 +67,14 @@ func errBadRequest(message string) *graphError {
 // Source: DOCS concepts/throttling.md.
 func errTooManyRequests() *graphError {
 	return newError(http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.")
+}
+
+// checkObjectID refuses an id that is not a GUID where the directory addresses objects by object id
+// (applications, service principals, groups): 400 Request_BadRequest "Invalid object identifier '...'." as the
+// directory answers.
+func checkObjectID(id string) *graphError {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return errBadRequest(fmt.Sprintf("Invalid object identifier '%s'.", id))
+	}
+	return nil
 }

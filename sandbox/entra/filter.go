@@ -198,6 +198,45 @@ func (e lambdaExpr) eval(o object, env *evalEnv) any {
 	return e.all && len(items) > 0
 }
 
+// advancedOperator returns the first operator of e that Graph serves on directory objects only as an advanced
+// query (ConsistencyLevel: eventual and $count=true): ne, not, endsWith, and eq null (DOCS
+// concepts/aad-advanced-queries.md); "" when there is none.
+func advancedOperator(e filterExpr) string {
+	switch x := e.(type) {
+	case binaryExpr:
+		if x.op == "ne" {
+			return "ne"
+		}
+		if x.op == "eq" {
+			if lit, ok := x.right.(literalExpr); ok && lit.value == nil {
+				return "eq"
+			}
+		}
+		if op := advancedOperator(x.left); op != "" {
+			return op
+		}
+		return advancedOperator(x.right)
+	case notExpr:
+		return "not"
+	case callExpr:
+		if x.name == "endswith" {
+			return "endsWith"
+		}
+		for _, a := range x.args {
+			if op := advancedOperator(a); op != "" {
+				return op
+			}
+		}
+	case inExpr:
+		return advancedOperator(x.left)
+	case lambdaExpr:
+		return advancedOperator(x.body)
+	case scopedBody:
+		return advancedOperator(x.filterExpr)
+	}
+	return ""
+}
+
 func truthy(v any) bool {
 	b, ok := v.(bool)
 	return ok && b

@@ -7,6 +7,7 @@ import (
 
 func groupCollection(context string) collection {
 	return collection{
+		directory:  true,
 		context:    context,
 		resource:   "Group",
 		filterable: []string{"id", "displayName", "mail", "mailNickname", "securityEnabled", "mailEnabled", "groupTypes", "createdDateTime"},
@@ -33,6 +34,9 @@ func (t *Tenant) countGroups(c *call) response {
 }
 
 func (t *Tenant) getGroup(c *call) response {
+	if err := checkObjectID(c.param("id")); err != nil {
+		return c.fail(err, t.now())
+	}
 	t.mu.Lock()
 	r, ok := t.st.get(t.st.groups, c.param("id"))
 	var group object

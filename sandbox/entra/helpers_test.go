@@ -47,10 +47,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}
-	tenant, err := New(opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
+	tenant := New(opts)
 	demo, err := tenant.SeedDemo()
 	if err != nil {
 		t.Fatalf("SeedDemo: %v", err)

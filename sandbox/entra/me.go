@@ -50,6 +50,7 @@ func (t *Tenant) myMemberships(c *call, rolesOnly bool) ([]object, *graphError) 
 
 func membershipCollection(context string) collection {
 	return collection{
+		directory:  true,
 		context:    context,
 		resource:   "DirectoryObject",
 		filterable: []string{"id", "displayName", "roleTemplateId", "securityEnabled", "mailEnabled"},

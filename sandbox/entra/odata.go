@@ -24,6 +24,8 @@ type collection struct {
 	// caseSensitive makes eq and functions compare strings exactly (audit logs); directory objects compare
 	// without regard to case.
 	caseSensitive bool
+	// directory marks directory objects, on which some operators need an advanced query.
+	directory bool
 	// defaultOrder sorts before paging when $orderby is absent; nil keeps creation order.
 	defaultOrder func(a, b object) int
 }
@@ -62,6 +64,11 @@ func (col collection) queryItems(c *call, items []object) ([]object, *graphError
 		expr, err := parseFilter(raw)
 		if err != nil {
 			return nil, newError(http.StatusBadRequest, "BadRequest", "Invalid filter clause: "+err.Error())
+		}
+		if op := advancedOperator(expr); col.directory && op != "" && !(eventual(c) && strings.EqualFold(c.query.Get("$count"), "true")) {
+			// Source: the text Graph answers, quoted in public client code (operator name substituted).
+			return nil, newError(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf(
+				"Operator '%s' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information", op))
 		}
 		if bad := expr.unsupportedProperty(col.filterable); bad != "" {
 			return nil, newError(http.StatusBadRequest, "Request_UnsupportedQuery",

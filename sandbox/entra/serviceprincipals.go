@@ -57,6 +57,7 @@ func (t *Tenant) startSyncLag(spID string) {
 
 func servicePrincipalCollection() collection {
 	return collection{
+		directory:  true,
 		context:    "servicePrincipals",
 		resource:   "ServicePrincipal",
 		filterable: []string{"id", "appId", "displayName", "tags", "servicePrincipalNames", "servicePrincipalType", "accountEnabled", "appOwnerOrganizationId", "applicationTemplateId"},
@@ -88,6 +89,9 @@ func (t *Tenant) findServicePrincipal(c *call) (*record, *graphError) {
 	id := c.param("id")
 	if id == "" {
 		id = c.param("sp")
+	}
+	if err := checkObjectID(id); err != nil {
+		return nil, err
 	}
 	r, ok := t.st.get(t.st.sps, id)
 	if !ok {
@@ -162,11 +166,19 @@ func (t *Tenant) patchServicePrincipal(c *call) response {
 
 func (t *Tenant) deleteServicePrincipal(c *call) response {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	r, err := t.findServicePrincipal(c)
+	var spID string
+	var jobs []string
+	if err == nil {
+		spID = str(r.data, "id")
+		jobs = t.removeServicePrincipal(spID)
+	}
+	t.mu.Unlock()
 	if err != nil {
 		return c.fail(err, t.now())
 	}
-	t.removeServicePrincipal(str(r.data, "id"))
+	for _, j := range jobs {
+		t.engine.jobDeleted(spID, j)
+	}
 	return noContent()
 }

@@ -123,10 +123,7 @@ func TestAppRoleAssignments(t *testing.T) {
 }
 
 func TestDefaultAccessAndLicensing(t *testing.T) {
-	tenant, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tenant := New(Options{})
 	admin, _ := tenant.AddUser(NewUser{UserPrincipalName: "root@contoso.onmicrosoft.com", DisplayName: "Root"})
 	if err := tenant.AssignDirectoryRole(admin.ID, RoleApplicationAdministrator); err != nil {
 		t.Fatal(err)

@@ -68,6 +68,9 @@ func errSyncNotReplicated(status int) *graphError {
 // syncServicePrincipal resolves the service principal of a synchronization call: 404 while it replicates in the
 // directory, then 403/409 while the provisioning service has not seen it. Call with t.mu held.
 func (t *Tenant) syncServicePrincipal(c *call) (*record, *graphError) {
+	if err := checkObjectID(c.param("sp")); err != nil {
+		return nil, err
+	}
 	r, ok := t.st.get(t.st.sps, c.param("sp"))
 	if !ok {
 		return nil, errResourceNotFound(c.param("sp"))

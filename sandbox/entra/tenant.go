@@ -83,7 +83,8 @@ const (
 
 // New creates a tenant holding only what every Entra tenant has: the organization, its directory role
 // definitions and the Microsoft Graph service principal. Seed users and groups with the Add* methods or SeedDemo.
-func New(opts Options) (*Tenant, error) {
+// It panics only if the embedded Graph OpenAPI subset cannot be loaded, which is a defect of the build.
+func New(opts Options) *Tenant {
 	t := &Tenant{
 		id:          opts.TenantID,
 		displayName: opts.DisplayName,
@@ -117,19 +118,17 @@ func New(opts Options) (*Tenant, error) {
 	if t.validator == nil {
 		v, err := defaultValidator()
 		if err != nil {
-			return nil, err
+			panic("sandbox/entra: load the embedded Graph OpenAPI subset: " + err.Error())
 		}
 		t.validator = v
 	}
 	t.signingKey = make([]byte, 32)
-	if _, err := rand.Read(t.signingKey); err != nil {
-		return nil, err
-	}
+	_, _ = rand.Read(t.signingKey) // crypto/rand.Read never fails (it crashes the program instead)
 	t.routes = t.routeTable()
 	t.engine = idleEngine{}
 	t.st = newStore()
 	t.seedBuiltins()
-	return t, nil
+	return t
 }
 
 // ID returns the tenant id.

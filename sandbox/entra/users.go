@@ -8,8 +8,9 @@ import (
 
 func userCollection(context string) collection {
 	return collection{
-		context:  context,
-		resource: "User",
+		directory: true,
+		context:   context,
+		resource:  "User",
 		filterable: []string{"id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "mailNickname",
 			"accountEnabled", "userType", "jobTitle", "department", "employeeId", "createdDateTime"},
 		searchable: []string{"displayName", "userPrincipalName", "mail", "givenName", "surname", "mailNickname"},

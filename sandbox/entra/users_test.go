@@ -37,7 +37,6 @@ func TestUserQueries(t *testing.T) {
 		{"id eq '" + adele.ID + "'", []string{"Adele Vance"}},
 		{"startswith(displayName,'d')", []string{"Diego Siciliani"}},
 		{"id in ('" + adele.ID + "','" + megan.ID + "')", []string{"Adele Vance", "Megan Bowen"}},
-		{"mail eq null", []string{"Megan Bowen"}},
 		{"accountEnabled eq false", []string{"Diego Siciliani"}},
 	}
 	for _, c := range cases {
@@ -45,6 +44,21 @@ func TestUserQueries(t *testing.T) {
 		if strings.Join(got, "|") != strings.Join(c.want, "|") {
 			t.Errorf("$filter=%s: %v, want %v", c.filter, got, c.want)
 		}
+	}
+
+	// ne, not, endsWith and eq null are advanced queries.
+	advanced := []struct{ filter, op string }{
+		{"mail eq null", "eq"}, {"accountEnabled ne true", "ne"}, {"not(startswith(displayName,'a'))", "not"}, {"endswith(mail,'contoso.onmicrosoft.com')", "endsWith"},
+	}
+	for _, a := range advanced {
+		wantError(t, f.get("/users?$filter="+url.QueryEscape(a.filter)), http.StatusBadRequest, "Request_UnsupportedQuery",
+			"Operator '"+a.op+"' is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information")
+	}
+	if got := names(f.must(http.StatusOK, f.get("/users?$count=true&$filter="+url.QueryEscape("mail eq null"), "ConsistencyLevel", "eventual")).values(t)); !slices.Equal(got, []string{"Megan Bowen"}) {
+		t.Errorf("mail eq null: %v", got)
+	}
+	if got := names(f.must(http.StatusOK, f.get("/users?$top=50&$count=true&$filter="+url.QueryEscape("accountEnabled ne true"), "ConsistencyLevel", "eventual")).values(t)); !slices.Equal(got, []string{"Diego Siciliani"}) {
+		t.Errorf("ne: %v", got)
 	}
 
 	// $search needs ConsistencyLevel: eventual; OR-ed clauses; word-prefix matching.
