@@ -127,6 +127,7 @@ func TestApplicationQueries(t *testing.T) {
 	if strings.Join(all, "|") != "alpha one|alpha two|beta|gamma" {
 		t.Errorf("paged through %v", all)
 	}
+	wantError(t, f.get("/applications?$skip=2"), http.StatusBadRequest, "Request_BadRequest", "'$skip' is not supported by the service.")
 	wantError(t, f.get("/applications?$top=1000"), http.StatusBadRequest, "Request_BadRequest",
 		"Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.")
 }

@@ -8,9 +8,13 @@ import (
 )
 
 // provisioner is the seam for Entra's provisioning service (the engine that pushes users and groups to a job's
-// SCIM BaseAddress), to be implemented in provisioning*.go. The synchronization handlers call it after they
-// have changed the job's state and released Tenant.mu, so an implementation may call back into the tenant
-// (jobSnapshot, secretValue, updateJob, AppendProvisioningLog) and may start goroutines.
+// SCIM BaseAddress), to be implemented in provisioning*.go and wired in New (tenant.go), which installs
+// idleEngine today. The synchronization handlers call it after they have changed the job's state and released
+// Tenant.mu, so an implementation may call back into the tenant and may start goroutines. What it reads and
+// writes: Users, Groups (with MemberIDs), AppRoleAssignments (CreatedDateTime tells recent assignments),
+// jobSnapshot (status, schedule, schema as raw JSON), secretValue (BaseAddress, SecretToken, SyncAll, ...),
+// updateJob (status, quarantine, last execution) and AppendProvisioningLog; t.now and t.client are the clock
+// and the outbound HTTP client to use.
 type provisioner interface {
 	// jobStarted: start moved the job to schedule state Active (from Disabled or Paused).
 	jobStarted(spID, jobID string)
@@ -73,7 +77,7 @@ func (idleEngine) provisionOnDemand(_ context.Context, _, _ string, req onDemand
 	return onDemandResult{Key: string(key), Value: `{"provisioningSteps":[]}`}, nil
 }
 
-// JobSnapshot is what the provisioning engine reads of a job: its id, template, status, schedule and schema.
+// jobSnapshot is what the provisioning engine reads of a job: its id, template, status, schedule and schema.
 type jobSnapshot struct {
 	ID       string
 	SPID     string

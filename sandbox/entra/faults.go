@@ -152,14 +152,15 @@ func (s *faultState) before(method, path string) *graphError {
 	if status == 0 {
 		status = http.StatusServiceUnavailable
 	}
+	// Codes and texts from the code table of DOCS concepts/errors.md.
 	var e *graphError
 	switch status {
 	case http.StatusGatewayTimeout:
-		e = newError(status, "UnknownError", "")
+		e = newError(status, "timeout", "The operation timed out before it could be completed.")
 	case http.StatusInternalServerError:
-		e = newError(status, "InternalServerError", "An internal server error occurred.")
+		e = newError(status, "generalException", "An unspecified error has occurred.")
 	default:
-		e = newError(status, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+		e = newError(status, "serviceNotAvailable", "The service isn't available. Try the request again after a delay.")
 	}
 	if r.RetryAfter > 0 {
 		e.withHeader("Retry-After", seconds(r.RetryAfter))

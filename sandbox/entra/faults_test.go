@@ -87,11 +87,12 @@ func TestServerErrors(t *testing.T) {
 		t.Errorf("503 Retry-After %q", r.header.Get("Retry-After"))
 	}
 	r = f.get("/users")
-	if r.status != http.StatusGatewayTimeout || r.header.Get("Retry-After") != "" {
-		t.Errorf("504 %d Retry-After %q", r.status, r.header.Get("Retry-After"))
+	wantError(t, r, http.StatusGatewayTimeout, "timeout", "")
+	if r.header.Get("Retry-After") != "" {
+		t.Errorf("504 Retry-After %q", r.header.Get("Retry-After"))
 	}
 	f.must(http.StatusOK, f.get("/users"))
-	wantError(t, f.get("/groups/"+f.demo.Engineering.ID+"/members"), http.StatusInternalServerError, "InternalServerError", "")
+	wantError(t, f.get("/groups/"+f.demo.Engineering.ID+"/members"), http.StatusInternalServerError, "generalException", "")
 	f.must(http.StatusOK, f.get("/groups/"+f.demo.Engineering.ID+"/members"))
 }
 

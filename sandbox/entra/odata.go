@@ -103,6 +103,10 @@ func (col collection) queryItems(c *call, items []object) ([]object, *graphError
 // @odata.nextLink as an absolute URL carrying $skiptoken, @odata.count with $count=true (advanced queries only),
 // and $select.
 func (t *Tenant) page(c *call, col collection, items []object) response {
+	if col.directory && c.query.Get("$skip") != "" {
+		// Directory objects page with $skiptoken only.
+		return c.fail(errBadRequest("'$skip' is not supported by the service."), t.now())
+	}
 	items, gerr := col.queryItems(c, items)
 	if gerr != nil {
 		return c.fail(gerr, t.now())

@@ -48,18 +48,29 @@ func requestSegments(path string) []string {
 	return out
 }
 
-// segmentMatches compares one literal pattern segment. Graph's segments are case-insensitive, and actions may be
-// addressed with their namespace (microsoft.graph.addPassword), as some SDKs do.
+// segmentMatches compares one literal pattern segment. Graph's segments are case-insensitive; actions may be
+// addressed with their namespace (microsoft.graph.addPassword), and type casts with the namespace's alias
+// "graph." (/groups/{id}/members/graph.user), as the Kiota-generated SDKs do.
 func segmentMatches(literal, seg string) bool {
 	if strings.EqualFold(literal, seg) {
 		return true
 	}
-	if !strings.HasPrefix(literal, "microsoft.graph.") {
-		if rest, ok := strings.CutPrefix(seg, "microsoft.graph."); ok {
+	if cast, ok := strings.CutPrefix(literal, "microsoft.graph."); ok {
+		return strings.EqualFold("graph."+cast, seg)
+	}
+	for _, ns := range []string{"microsoft.graph.", "graph."} {
+		if rest, ok := cutPrefixFold(seg, ns); ok {
 			return strings.EqualFold(literal, rest)
 		}
 	}
 	return false
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return "", false
 }
 
 func (r route) matches(segs []string) (map[string]string, bool) {

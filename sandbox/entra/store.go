@@ -2,7 +2,6 @@ package entra
 
 import (
 	"encoding/json"
-	"maps"
 	"slices"
 	"time"
 
@@ -292,8 +291,3 @@ func (t *Tenant) seedBuiltins() {
 	}
 	t.st.add(t.st.sps, graph, 0)
 }
-
-// cloneStrings keeps exported views independent of stored state.
-func cloneStrings(in []string) []string { return slices.Clone(in) }
-
-func cloneMap[K comparable, V any](in map[K]V) map[K]V { return maps.Clone(in) }

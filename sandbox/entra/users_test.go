@@ -126,6 +126,9 @@ func TestGroupMembers(t *testing.T) {
 	if !strings.HasSuffix(users["@odata.context"].(string), "#users(id,userPrincipalName)") || len(valuesOf(users)) != 3 {
 		t.Errorf("cast %v", users)
 	}
+	if sdk := f.must(http.StatusOK, f.get("/groups/"+g.ID+"/members/graph.user")).values(t); len(sdk) != 3 {
+		t.Errorf("the SDK's cast segment graph.user gave %d members", len(sdk))
+	}
 	wantError(t, f.get("/groups/"+g.ID+"/members/$count"), http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
 	if c := f.must(http.StatusOK, f.get("/groups/"+g.ID+"/members/$count", "ConsistencyLevel", "eventual")); string(c.raw) != "3" {
 		t.Errorf("members/$count %q", c.raw)
@@ -208,7 +211,7 @@ func TestMeOrganizationAndLicences(t *testing.T) {
 	if memberOf[1]["@odata.type"] != "#microsoft.graph.group" || memberOf[1]["displayName"] != "Engineering" {
 		t.Errorf("group %v", memberOf[1])
 	}
-	roles := f.must(http.StatusOK, f.get("/me/transitiveMemberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId")).values(t)
+	roles := f.must(http.StatusOK, f.get("/me/transitiveMemberOf/graph.directoryRole?$select=displayName,roleTemplateId")).values(t)
 	if len(roles) != 1 || roles[0]["roleTemplateId"] != RoleGlobalAdministrator {
 		t.Errorf("role cast %v", roles)
 	}
