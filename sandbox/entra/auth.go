@@ -118,7 +118,7 @@ func (t *Tenant) IssueToken(req TokenRequest) (string, error) {
 }
 
 func (t *Tenant) sign(claims map[string]any) (string, error) {
-	header, err := json.Marshal(map[string]string{"typ": "JWT", "alg": "HS256", "kid": "sandbox-" + t.id[:8]})
+	header, err := json.Marshal(map[string]string{"typ": "JWT", "alg": "HS256", "kid": "sandbox-" + t.id})
 	if err != nil {
 		return "", err
 	}

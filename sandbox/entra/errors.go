@@ -30,7 +30,8 @@ func (e *graphError) withHeader(key, value string) *graphError {
 	return e
 }
 
-// Source: DOCS concepts/errors.md and countless observed directory answers.
+// Source: DOCS concepts/errors.md and countless observed directory answers. The synchronization and audit
+// APIs' 403 body is not documented; the directory's is used for them too (guess).
 func errInsufficientPrivileges() *graphError {
 	return newError(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 }

@@ -134,7 +134,7 @@ func (t *Tenant) page(c *call, col collection, items []object) response {
 		pageItems = append(pageItems, project(o, sel))
 	}
 	body := object{"@odata.context": c.serviceRoot + "/$metadata#" + col.context + selectSuffix(sel)}
-	if strings.EqualFold(c.query.Get("$count"), "true") && eventual(c) {
+	if strings.EqualFold(c.query.Get("$count"), "true") && (eventual(c) || !col.directory) {
 		body["@odata.count"] = len(items)
 	}
 	if end < len(items) {

@@ -162,7 +162,7 @@ func (t *Tenant) addMember(groupID, memberID string) error {
 		return fmt.Errorf("add group member: no user, group or service principal with id %q", memberID)
 	}
 	if slices.Contains(t.st.members[groupID], memberID) {
-		return errMemberExists
+		return fmt.Errorf("add group member: %s is already a member of group %s: %w", memberID, groupID, errMemberExists)
 	}
 	t.st.members[groupID] = append(t.st.members[groupID], memberID)
 	return nil

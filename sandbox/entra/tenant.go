@@ -4,6 +4,17 @@
 // and Microsoft's documentation disagree the documentation is right and this package is wrong.
 //
 // Mount a Tenant at the server root: it answers paths that start with /v1.0, as graph.microsoft.com does.
+//
+//	tenant := entra.New(entra.Options{})
+//	demo, _ := tenant.SeedDemo()          // Contoso, an admin, five users, two groups, Entra ID P1
+//	srv := httptest.NewServer(tenant)     // Graph base URL: srv.URL + "/v1.0"
+//	// call it with "Authorization: Bearer " + demo.AdminToken
+//
+// Layout: tenant.go (options, request pipeline), router.go and routes.go (operations), permissions.go (the scope
+// and role table), auth.go (tokens), odata.go and filter.go (query options), one file per resource family,
+// faults.go (throttling, replication lag, lost answers, latency), requestlog.go, seed.go and views.go (seeding
+// and read accessors for tests), engine.go (the seam for the provisioning engine, which lives in
+// provisioning*.go).
 package entra
 
 import (
