@@ -34,6 +34,7 @@ func (t *Tenant) batch(c *call) response {
 	}
 	bad := func(msg string) response { return c.fail(newError(http.StatusBadRequest, "BadRequest", msg), t.now()) }
 	if len(body.Requests) == 0 {
+		// Graph's answer to an empty batch, quoted by public SDK code.
 		return bad("Invalid batch payload format.")
 	}
 	if len(body.Requests) > maxBatchRequests {
@@ -45,10 +46,11 @@ func (t *Tenant) batch(c *call) response {
 		if r.ID == "" || r.Method == "" || r.URL == "" {
 			return bad("Invalid batch payload format: every request needs id, method and url.")
 		}
-		if _, dup := byID[r.ID]; dup {
-			return bad(fmt.Sprintf("Batch request ids must be unique; '%s' is used twice.", r.ID))
+		// Ids compare without regard to case. Source for the text: public clients quote it from Graph.
+		if _, dup := byID[strings.ToLower(r.ID)]; dup {
+			return bad(fmt.Sprintf("Request Id %s has to be unique in a batch.", r.ID))
 		}
-		byID[r.ID] = i
+		byID[strings.ToLower(r.ID)] = i
 		if len(r.Body) > 0 && string(r.Body) != "null" && headerValue(r.Headers, "Content-Type") == "" {
 			// Graph's wording for a write without Content-Type inside a batch.
 			return bad(fmt.Sprintf("Write request id : %s does not contain Content-Type header or body.", r.ID))
@@ -59,7 +61,7 @@ func (t *Tenant) batch(c *call) response {
 	}
 	for _, r := range body.Requests {
 		for _, dep := range r.DependsOn {
-			if _, ok := byID[dep]; !ok {
+			if _, ok := byID[strings.ToLower(dep)]; !ok {
 				return bad(fmt.Sprintf("Request '%s' depends on '%s', which is not in the batch.", r.ID, dep))
 			}
 		}
@@ -70,17 +72,17 @@ func (t *Tenant) batch(c *call) response {
 	}
 
 	results := make([]object, len(body.Requests))
-	statuses := map[string]int{}
+	statuses := map[string]int{} // by lower-cased id
 	for _, i := range order {
 		r := body.Requests[i]
 		failedDep := false
 		for _, dep := range r.DependsOn {
-			if statuses[dep] >= 400 {
+			if statuses[strings.ToLower(dep)] >= 400 {
 				failedDep = true
 			}
 		}
 		if failedDep {
-			statuses[r.ID] = http.StatusFailedDependency
+			statuses[strings.ToLower(r.ID)] = http.StatusFailedDependency
 			results[i] = object{"id": r.ID, "status": http.StatusFailedDependency, "headers": object{"Content-Type": "application/json"},
 				"body": errorBody(newError(http.StatusFailedDependency, "BadRequest", "Failed dependency."))}
 			continue
@@ -91,7 +93,7 @@ func (t *Tenant) batch(c *call) response {
 			c.drop = how
 			return resp
 		}
-		statuses[r.ID] = resp.status
+		statuses[strings.ToLower(r.ID)] = resp.status
 		results[i] = innerResult(r.ID, resp)
 	}
 	out := make([]any, len(results))
@@ -130,7 +132,7 @@ func batchOrder(reqs []batchRequest, byID map[string]int) ([]int, bool) {
 		}
 		state[i] = 1
 		for _, dep := range reqs[i].DependsOn {
-			if !visit(byID[dep]) {
+			if !visit(byID[strings.ToLower(dep)]) {
 				return false
 			}
 		}

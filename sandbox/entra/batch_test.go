@@ -79,6 +79,11 @@ func TestBatchLimitsAndFaults(t *testing.T) {
 		{"id": "1", "method": "POST", "url": "/applications", "body": map[string]any{"displayName": "x"}}}}),
 		http.StatusBadRequest, "BadRequest", "Write request id : 1 does not contain Content-Type header or body.")
 	wantError(t, f.request(http.MethodPost, "/$batch", map[string]any{"requests": []map[string]any{
+		{"id": "a", "method": "GET", "url": "/me"}, {"id": "A", "method": "GET", "url": "/me"}}}),
+		http.StatusBadRequest, "BadRequest", "Request Id A has to be unique in a batch.")
+	wantError(t, f.request(http.MethodPost, "/$batch", map[string]any{"requests": []map[string]any{}}),
+		http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+	wantError(t, f.request(http.MethodPost, "/$batch", map[string]any{"requests": []map[string]any{
 		{"id": "1", "method": "GET", "url": "/me", "dependsOn": []string{"2"}}, {"id": "2", "method": "GET", "url": "/me", "dependsOn": []string{"1"}}}}),
 		http.StatusBadRequest, "BadRequest", "")
 
