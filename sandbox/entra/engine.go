@@ -8,9 +8,9 @@ import (
 )
 
 // provisioner is the seam for Entra's provisioning service (the engine that pushes users and groups to a job's
-// SCIM BaseAddress), to be implemented in provisioning*.go and wired in New (tenant.go), which installs
-// idleEngine today. The synchronization handlers call it after they have changed the job's state and released
-// Tenant.mu, so an implementation may call back into the tenant and may start goroutines. What it reads and
+// SCIM BaseAddress), implemented by engine in provisioning*.go and installed by New (tenant.go). The
+// synchronization handlers call it after they have changed the job's state and released Tenant.mu, so an
+// implementation may call back into the tenant and may start goroutines. What it reads and
 // writes: Users, Groups (with MemberIDs), AppRoleAssignments (CreatedDateTime tells recent assignments),
 // jobSnapshot (status, schedule, schema as raw JSON), secretValue (BaseAddress, SecretToken, SyncAll, ...),
 // updateJob (status, quarantine, last execution) and AppendProvisioningLog; t.now and t.client are the clock
@@ -50,31 +50,6 @@ type onDemandSubject struct {
 type onDemandResult struct {
 	Key   string
 	Value string
-}
-
-// idleEngine stands in until the provisioning engine exists: jobs change state as Graph says they do, nothing
-// is sent anywhere, and on-demand provisioning reports that honestly as skipped.
-type idleEngine struct{}
-
-func (idleEngine) jobStarted(string, string)             {}
-func (idleEngine) jobPaused(string, string)              {}
-func (idleEngine) jobRestarted(string, string, []string) {}
-func (idleEngine) schemaReplaced(string, string)         {}
-func (idleEngine) jobDeleted(string, string)             {}
-
-func (idleEngine) provisionOnDemand(_ context.Context, _, _ string, req onDemandRequest) (onDemandResult, *graphError) {
-	key, err := json.Marshal(map[string]any{
-		"result": "Skipped",
-		"details": map[string]any{
-			"errorCode": "SandboxProvisioningEngineNotRunning",
-			"reason":    "This simulated tenant has no provisioning engine; nothing was sent to the SCIM endpoint.",
-			"subjects":  len(req.Subjects),
-		},
-	})
-	if err != nil {
-		return onDemandResult{}, newError(500, "InternalServerError", err.Error())
-	}
-	return onDemandResult{Key: string(key), Value: `{"provisioningSteps":[]}`}, nil
 }
 
 // jobSnapshot is what the provisioning engine reads of a job: its id, template, status, schedule and schema.

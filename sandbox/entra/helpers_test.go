@@ -48,6 +48,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		opts.Now = clock.Now
 	}
 	tenant := New(opts)
+	t.Cleanup(func() { _ = tenant.Close() })
 	demo, err := tenant.SeedDemo()
 	if err != nil {
 		t.Fatalf("SeedDemo: %v", err)

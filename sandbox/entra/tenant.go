@@ -56,6 +56,8 @@ type Options struct {
 	Validator RequestValidator
 	// Faults are the initial fault knobs; change them at run time with SetFaults and AddFaultRule.
 	Faults Faults
+	// Provisioning configures the simulated provisioning service (cycle timing, on-demand lag).
+	Provisioning ProvisioningOptions
 }
 
 // RequestValidator checks request bodies the way Graph's OData layer does (see sandbox/openapi).
@@ -84,6 +86,7 @@ type Tenant struct {
 	faults *faultState
 	log    *requestLog
 	engine provisioner
+	prov   *engine // the provisioning engine; engine is prov unless a test replaced the seam
 }
 
 const (
@@ -136,7 +139,8 @@ func New(opts Options) *Tenant {
 	t.signingKey = make([]byte, 32)
 	_, _ = rand.Read(t.signingKey) // crypto/rand.Read never fails (it crashes the program instead)
 	t.routes = t.routeTable()
-	t.engine = idleEngine{}
+	t.prov = newEngine(t, opts.Provisioning)
+	t.engine = t.prov
 	t.st = newStore()
 	t.seedBuiltins()
 	return t

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -35,11 +36,15 @@ func (t *Tenant) validateCredentials(c *call) response {
 		}
 	}
 	creds := map[string]string{}
+	var schema json.RawMessage
 	t.mu.Lock()
 	sp, err := t.syncServicePrincipal(c)
 	if err == nil {
 		if c.param("job") != "" {
-			_, err = t.syncJobOf(c, str(sp.data, "id"))
+			var j *syncJob
+			if j, err = t.syncJobOf(c, str(sp.data, "id")); err == nil {
+				schema = append(json.RawMessage(nil), j.schema...)
+			}
 		} else if !slices.ContainsFunc(t.syncTemplates(sp.data), func(tpl object) bool { return str(tpl, "id") == body.TemplateID }) {
 			// UNVERIFIED: the answer to a missing or unknown templateId on the job-less form is not documented.
 			err = newError(http.StatusBadRequest, "BadRequest",
@@ -60,7 +65,15 @@ func (t *Tenant) validateCredentials(c *call) response {
 	if err != nil {
 		return c.fail(err, t.now())
 	}
-	if perr := t.probeSCIM(c.ctx, creds["BaseAddress"], creds["SecretToken"]); perr != nil {
+	// The probe queries the job's matching attribute, as the engine's probe does (reference §1.1: "a random GUID
+	// as the matching property selected").
+	matchAttr := "userName"
+	if parsed, perr := parseSyncSchema(schema); perr == nil {
+		if rule, ok := parsed.rule(""); ok {
+			matchAttr = rule.users.primaryMatching()
+		}
+	}
+	if perr := t.probeSCIM(c.ctx, creds["BaseAddress"], creds["SecretToken"], matchAttr); perr != nil {
 		return c.fail(perr, t.now())
 	}
 	return noContent()
@@ -77,32 +90,25 @@ const (
 	codeInvalidCredentials    = "SystemForCrossDomainIdentityManagementInvalidCredentials"
 )
 
-func (t *Tenant) probeSCIM(ctx context.Context, baseAddress, token string) *graphError {
+func (t *Tenant) probeSCIM(ctx context.Context, baseAddress, token, matchAttr string) *graphError {
 	if strings.TrimSpace(baseAddress) == "" {
 		return newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application.")
 	}
 	guid := uuid.NewString()
 	probes := []struct{ resource, query string }{
-		{"Users", "filter=userName+eq+%22" + guid + "%22"},
-		{"Groups", "excludedAttributes=members&filter=displayName+eq+%22" + guid + "%22"},
+		{"Users", eqFilter(matchAttr, guid)},
+		{"Groups", "excludedAttributes=members&" + eqFilter("displayName", guid)},
 	}
-	bearer := token
-	if bearer == "" {
-		// A blank Secret Token makes Entra send a token it issued itself, audience the non-gallery app template
-		// (reference/scim-entra-behaviour.md §1.0).
-		minted, err := t.sign(map[string]any{"aud": NonGalleryTemplateID, "iss": "https://sts.windows.net/" + t.id + "/",
-			"tid": t.id, "iat": t.now().Unix(), "exp": t.now().Add(3600e9).Unix()})
-		if err != nil {
-			return newError(http.StatusInternalServerError, "InternalServerError", "Could not issue a token.")
-		}
-		bearer = minted
+	bearer, err := t.bearerFor(token)
+	if err != nil {
+		return newError(http.StatusInternalServerError, "InternalServerError", "Could not issue a token.")
 	}
 	for _, p := range probes {
 		target, err := scimURL(baseAddress, p.resource, p.query)
 		if err != nil {
 			return newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application.")
 		}
-		if gerr := t.probeOnce(ctx, target, bearer); gerr != nil {
+		if _, gerr := t.probeOnce(ctx, target, bearer); gerr != nil {
 			gerr.message = secret.Scrub(gerr.message, secret.New(token))
 			return gerr
 		}
@@ -131,10 +137,12 @@ func statusName(code int) string {
 	return strings.ReplaceAll(http.StatusText(code), " ", "")
 }
 
-func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) *graphError {
+// probeOnce makes one probe request and returns the SCIM endpoint's status (0 when it could not be reached)
+// with the Graph error Test Connection answers for it, nil when the endpoint answered an empty ListResponse.
+func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (int, *graphError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application.")
+		return 0, newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application.")
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/scim+json")
@@ -142,7 +150,7 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) *graphErr
 	req.Header.Set("User-Agent", "")
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return newError(http.StatusBadRequest, codeValidationUnavailable,
+		return 0, newError(http.StatusBadRequest, codeValidationUnavailable,
 			"We are not able to connect to your application while attempting to validate our authorization to access your application. "+
 				"Please ensure that the tenant URL is reachable. Error: An error occurred while sending the request. Resource: "+target)
 	}
@@ -150,16 +158,16 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) *graphErr
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
+		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
 			"You appear to have entered invalid credentials. Please confirm you are using the correct information for an administrative account. "+
 				"Received response from Web resource. Resource: %s Operation: GET Response Status Code: %s",
 			target, statusName(resp.StatusCode)))
 	case resp.StatusCode == http.StatusBadRequest:
-		return newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
+		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
 			"We received this unexpected response from your application: Received response from Web resource. Resource: %s Operation: GET Response Status Code: %s",
 			target, statusName(resp.StatusCode)))
 	case resp.StatusCode != http.StatusOK:
-		return newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
+		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
 			"We received this unexpected response from your application: Received response from Web resource. Resource: %s Operation: GET Response Status Code: %s",
 			target, statusName(resp.StatusCode)))
 	}
@@ -170,9 +178,19 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) *graphErr
 	}
 	if json.Unmarshal(payload, &list) != nil || !slices.Contains(list.Schemas, "urn:ietf:params:scim:api:messages:2.0:ListResponse") ||
 		list.TotalResults == nil || *list.TotalResults != 0 || len(list.Resources) != 0 {
-		return newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
+		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
 			"The SCIM endpoint is not fully compatible with the Microsoft Entra SCIM client: the query for an object that does not exist "+
 				"did not answer an empty SCIM ListResponse. Resource: %s Operation: GET Response Status Code: OK", target))
 	}
-	return nil
+	return resp.StatusCode, nil
+}
+
+// bearerFor is the bearer token of SCIM requests: the saved Secret Token, or, when it is blank, a token Entra
+// issues itself with the non-gallery app template as audience (reference/scim-entra-behaviour.md §1.0).
+func (t *Tenant) bearerFor(token string) (string, error) {
+	if token != "" {
+		return token, nil
+	}
+	return t.sign(map[string]any{"aud": NonGalleryTemplateID, "iss": "https://sts.windows.net/" + t.id + "/",
+		"tid": t.id, "iat": t.now().Unix(), "exp": t.now().Add(time.Hour).Unix()})
 }

@@ -1,0 +1,946 @@
+package entra
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// runner carries one run of the service over a job: a scheduled cycle or one provisionOnDemand call.
+type runner struct {
+	e       *engine
+	j       *jobRun
+	ctx     context.Context
+	client  *scimClient
+	rule    syncRule
+	src     *sourceDirectory
+	cycleID string
+	// initial: match every in-scope object in the target again (initial cycle); incremental cycles process
+	// only what changed since the watermark.
+	initial  bool
+	onDemand bool
+	syncAll  bool
+	// skipOutOfScopeDeletions is the secret SkipOutOfScopeDeletions (DOCS skip-out-of-scope-deletions.md).
+	skipOutOfScopeDeletions bool
+	// notAfter hides assignments made after it (on-demand replication lag); zero sees all.
+	notAfter time.Time
+	stats    cycleStats
+	// aborted is set when the context ended mid-run; nothing more is sent or recorded.
+	aborted error
+}
+
+// cycleStats are the counters of synchronizationTaskExecution.
+type cycleStats struct {
+	imported, entitled, entitledForProvisioning, exported, escrowed, deltas, referenceDeltas int
+}
+
+func (r *runner) now() time.Time { return r.e.t.now() }
+
+// job settings and credentials the service reads at the start of a run.
+type jobSettings struct {
+	base, token             string
+	syncAll                 bool
+	skipOutOfScopeDeletions bool
+}
+
+func (t *Tenant) jobSettings(spID string) jobSettings {
+	s := jobSettings{}
+	s.base, _ = t.secretValue(spID, "BaseAddress")
+	s.token, _ = t.secretValue(spID, "SecretToken")
+	syncAll, _ := t.secretValue(spID, "SyncAll")
+	s.syncAll = strings.EqualFold(syncAll, "true")
+	skip, _ := t.secretValue(spID, "SkipOutOfScopeDeletions")
+	s.skipOutOfScopeDeletions = strings.EqualFold(skip, "true")
+	return s
+}
+
+// cycle runs one cycle of a job (its lock held) and returns when the next one is due; a context error aborts
+// it without recording anything.
+func (e *engine) cycle(ctx context.Context, j *jobRun, initial bool) (time.Time, error) {
+	snap, ok := e.t.jobSnapshot(j.jobID)
+	if !ok {
+		return time.Time{}, nil
+	}
+	began := e.t.now()
+	settings := e.t.jobSettings(j.spID)
+	schema, err := parseSyncSchema(snap.Schema)
+	if err != nil {
+		return e.failCycle(j, began, newError(http.StatusBadRequest, "SchemaInvalid", err.Error()), false), nil
+	}
+	rule, _ := schema.rule("")
+	client, err := e.t.newSCIMClient(settings.base, settings.token, false)
+	if err != nil {
+		return e.failCycle(j, began, newError(http.StatusInternalServerError, "InternalError", "Could not issue a token."), false), nil
+	}
+	// Every run starts with the random-GUID query Test Connection makes (reference §1.1); a target that
+	// refuses it fails the whole cycle, and such failures quarantine the job (DOCS S4).
+	status, gerr, cerr := client.probe(ctx, rule.users.primaryMatching())
+	if cerr != nil {
+		return time.Time{}, cerr
+	}
+	if gerr != nil {
+		return e.failCycle(j, began, quarantineError(status, gerr), true), nil
+	}
+
+	src := e.t.provisioningSource(j.spID)
+	r := &runner{
+		e: e, j: j, ctx: ctx, client: client, rule: rule, src: &src, cycleID: uuid.NewString(),
+		initial: initial, syncAll: settings.syncAll, skipOutOfScopeDeletions: settings.skipOutOfScopeDeletions,
+	}
+	// A job deleted meanwhile has no status to update; the error says only that.
+	_ = e.t.updateJob(j.jobID, func(job map[string]any) {
+		jobStatusMap(job)["progress"] = []any{map[string]any{
+			"completedUnits": 0, "totalUnits": len(src.users) + len(src.groups), "units": "Entries",
+			"progressObservationDateTime": began.UTC().Format(graphTime),
+		}}
+	})
+	r.syncAllObjects()
+	if r.aborted != nil {
+		return time.Time{}, r.aborted
+	}
+	return e.finishCycle(j, r, began), nil
+}
+
+// syncAllObjects is the body of a cycle: users, then groups, then what references them (members), as the
+// service orders its work (reference §2).
+func (r *runner) syncAllObjects() {
+	if m := r.rule.users; m != nil {
+		for _, u := range r.src.users {
+			r.record(r.syncUser(u, false))
+		}
+		r.deleteGone(r.j.users, "Users", m, r.src.isUser)
+	}
+	if m := r.rule.groups; m != nil {
+		for _, g := range r.src.groups {
+			r.record(r.syncGroup(g))
+		}
+		r.deleteGone(r.j.groups, "Groups", m, func(id string) bool { _, ok := r.src.group(id); return ok })
+		for _, g := range r.src.groups {
+			r.record(r.syncMembers(g, nil))
+		}
+	}
+}
+
+// record writes an event to the provisioning logs.
+func (r *runner) record(ev *provisioningEvent) {
+	if ev == nil || r.aborted != nil {
+		return
+	}
+	if ev.ended.IsZero() {
+		ev.ended = r.now()
+	}
+	if ev.status == "failure" {
+		r.stats.escrowed++
+	}
+	r.e.t.AppendProvisioningLog(ev.logEntry(r.e.t.id, r.j.jobID, r.cycleID, r.src, r.rule.targetDirID))
+}
+
+// due reports whether an object needs processing in this run: always in initial and on-demand runs; in
+// incremental cycles when its state moved since the watermark or its escrow retry is due.
+func (r *runner) due(id, key string) bool {
+	if r.initial || r.onDemand {
+		return true
+	}
+	if r.j.seen[id] != key {
+		return true
+	}
+	esc, ok := r.j.escrows[id]
+	return ok && !esc.next.After(r.now())
+}
+
+// done records a processed object: its fingerprint moves the watermark, and a success clears its escrow.
+func (r *runner) done(id, key string, ev *provisioningEvent) {
+	if ev != nil && ev.status == "failure" {
+		return
+	}
+	r.j.seen[id] = key
+	delete(r.j.escrows, id)
+}
+
+// failed records a failed export: the object goes to escrow and is retried later. Transient failures
+// (throttling, 5xx, timeouts) come back at the next cycle ("retried in 40 minutes", DOCS S12); others 6, 12 and
+// 24 hours after the first failure and then daily (DOCS S4 "Retry duration").
+func (r *runner) failed(id string, ev *provisioningEvent, err error) {
+	xerr, ok := err.(*exportError)
+	if !ok {
+		r.aborted = err
+		return
+	}
+	now := r.now()
+	esc, ok := r.j.escrows[id]
+	if !ok {
+		esc = &escrowEntry{first: now}
+		r.j.escrows[id] = esc
+	}
+	switch {
+	case xerr.transient:
+		esc.next = now
+	case esc.retries == 0:
+		esc.next = esc.first.Add(r.e.scaled(6 * time.Hour))
+	case esc.retries == 1:
+		esc.next = esc.first.Add(r.e.scaled(12 * time.Hour))
+	default:
+		esc.next = esc.first.Add(r.e.scaled(24 * time.Hour * time.Duration(esc.retries-1)))
+	}
+	retryAt := esc.next
+	if xerr.transient {
+		retryAt = now.Add(r.e.scaled(cycleInterval))
+	}
+	copied := *xerr
+	copied.reason = fmt.Sprintf("%s. This operation was retried %d times. It will be retried again after this date: %s UTC",
+		strings.TrimSuffix(xerr.reason, "."), esc.retries, retryAt.UTC().Format(graphTime))
+	esc.retries++
+	ev.fail(&copied)
+}
+
+func tf(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// syncUser evaluates one user and sends what its state requires: create, update, disable, or nothing.
+func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
+	m := r.rule.users
+	id, upn := str(u, "id"), str(u, "userPrincipalName")
+	scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
+	enabled := boolean(u, "accountEnabled")
+	entitled := scope.inScope && enabled
+	env := sourceEnv(u, "User", !entitled, scope, nil)
+	key := stateKey(env, scope)
+	r.stats.imported++
+	if scope.inScope {
+		r.stats.entitled++
+	}
+	if entitled {
+		r.stats.entitledForProvisioning++
+	}
+	if !r.due(id, key) || r.aborted != nil {
+		return nil
+	}
+	if !r.initial && !r.onDemand {
+		r.stats.deltas++
+	}
+	linked := r.j.users[id]
+	now := r.now()
+	ev := newEvent("User", id, upn, now)
+	ev.targetType = m.targetObject
+	if linked != nil {
+		ev.targetID = linked.targetID
+	}
+	ev.step("EntryImport", "import", "success", fmt.Sprintf("Retrieved User '%s' from Azure Active Directory", upn), sourceDetails(env, "User"), now)
+
+	// On-demand runs read the target before scoping, as the documented answer lists its steps.
+	var match *matchResult
+	if matchFirst {
+		match = r.match(ev, "Users", m, env, upn)
+		if match == nil {
+			return ev
+		}
+	}
+	ev.step("EntrySynchronizationScoping", "scoping", "success", "Determine if User in scope by evaluating against each scoping filter", map[string]string{
+		"Assigned": tf(scope.assigned), "IsActive": tf(enabled), "IsEffectivelyEntitledForProvisioning": tf(entitled),
+		"IsInProvisioningScope": tf(scope.inScope), "ScopeEvaluationResult": "{}",
+	}, r.now())
+
+	desired, err := m.evaluate(env)
+	if err != nil {
+		ev.step("EntryExportAdd", "export", "failure", fmt.Sprintf("Failed to evaluate the attribute mappings of User '%s'", upn), nil, r.now())
+		r.failed(id, ev, &exportError{code: "AttributeMappingEvaluationFailed", category: "failure", reason: err.Error()})
+		return ev
+	}
+	if match != nil && match.found != nil {
+		// On-demand runs judge by what the target holds now.
+		linked = &linkedObject{targetID: match.targetID, exported: targetValues(m, match.found)}
+	}
+
+	if !entitled {
+		return r.deprovisionUser(id, key, upn, ev, env, linked, scope, enabled, desired)
+	}
+
+	if linked != nil && !r.initial && !r.onDemand {
+		// Incremental: compare with what was last exported; nothing changed means nothing is sent.
+		changes := diffExported(m, desired, linked.exported)
+		if len(changes) == 0 {
+			r.done(id, key, nil)
+			return nil
+		}
+		return r.updateUser(id, key, upn, ev, linked, changes, "update")
+	}
+	if match == nil {
+		match = r.match(ev, "Users", m, env, upn)
+		if match == nil {
+			return ev
+		}
+	}
+	if match.found != nil {
+		linked = &linkedObject{targetID: match.targetID, exported: targetValues(m, match.found)}
+		r.j.users[id] = linked
+		ev.targetID = linked.targetID
+		changes := diffExported(m, desired, linked.exported)
+		if len(changes) == 0 {
+			ev.step("EntrySynchronizationSkip", "export", "skipped",
+				fmt.Sprintf("The state of the user in both the source and target systems already match. No change to the User '%s' currently needs to be made.", upn),
+				map[string]string{"SkipReason": "RedundantExport"}, r.now())
+			ev.skip("RedundantExport", "The state of the user in both the source and target systems already match.")
+			ev.modified = sourceProperties(env, "User")
+			r.done(id, key, ev)
+			return ev
+		}
+		return r.updateUser(id, key, upn, ev, linked, changes, "update")
+	}
+	return r.createUser(id, key, upn, ev, desired)
+}
+
+// deprovisionUser handles a user that is not (or no longer) effectively entitled: never provisioned users are
+// skipped; provisioned ones are disabled (reference §1.4), once.
+func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env *exprEnv, linked *linkedObject,
+	scope scopeInfo, enabled bool, desired map[string]string) *provisioningEvent {
+	m := r.rule.users
+	skip := func(reason, text string) *provisioningEvent {
+		ev.step("EntrySynchronizationSkip", "export", "skipped", text, map[string]string{"SkipReason": reason}, r.now())
+		ev.skip(reason, text)
+		ev.modified = sourceProperties(env, "User")
+		r.done(id, key, ev)
+		return ev
+	}
+	notEntitled := func() *provisioningEvent {
+		text := fmt.Sprintf("User '%s' will be skipped: ", upn)
+		switch {
+		case !scope.inScope:
+			text += "this object is not assigned to the application. If you did not expect the object to be skipped, assign the object to the application or change the scoping filter."
+		default:
+			text += "this object is not active (accountEnabled is false); disabled users are not provisioned."
+		}
+		return skip("NotEffectivelyEntitled", text)
+	}
+	if linked == nil || !linked.active() {
+		return notEntitled()
+	}
+	if r.onDemand && !enabled {
+		// On-demand provisioning "can't disable or delete users who were disabled or deleted in Entra" (DOCS S5).
+		return notEntitled()
+	}
+	if !m.flowDelete || (!scope.inScope && r.skipOutOfScopeDeletions) {
+		r.done(id, key, nil)
+		return nil
+	}
+	// A disable changes only what IsSoftDeleted decides (the active mapping): `Replace active "False"`.
+	var changes []attrChange
+	for _, ch := range diffExported(m, desired, linked.exported) {
+		if referencesAttr(ch.mapping.expr, "IsSoftDeleted") {
+			changes = append(changes, ch)
+		}
+	}
+	if len(changes) == 0 {
+		// Without an active mapping Entra sends nothing when a user leaves scope.
+		r.done(id, key, nil)
+		return nil
+	}
+	r.j.users[id] = linked
+	ev.targetID = linked.targetID
+	linked.outOfScope = !scope.inScope
+	return r.updateUser(id, key, upn, ev, linked, changes, "disable")
+}
+
+// matchResult is the outcome of looking an object up in the target by its matching attributes.
+type matchResult struct {
+	found    map[string]any
+	targetID string
+}
+
+// match queries the target by each matching attribute in precedence order until one matches (DOCS S6). It
+// returns nil when the query failed (the event says why).
+func (r *runner) match(ev *provisioningEvent, resource string, m *objectMapping, env *exprEnv, name string) *matchResult {
+	kind := strings.TrimSuffix(resource, "s")
+	for _, a := range m.matching {
+		if a.exprErr != nil {
+			continue
+		}
+		v, err := a.expr.eval(env)
+		if err != nil || v.isEmpty() {
+			continue
+		}
+		found, ferr := r.client.find(r.ctx, resource, a.target, v.first())
+		if ferr != nil {
+			ev.step("EntryImport", "matching", "failure", fmt.Sprintf("Failed to retrieve %s '%s' from customappsso", kind, name), nil, r.now())
+			r.failed(ev.sourceID, ev, ferr)
+			return nil
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			id, _ := found[0]["id"].(string)
+			if id == "" {
+				ev.step("EntryImport", "matching", "failure", fmt.Sprintf("Failed to retrieve %s '%s' from customappsso", kind, name), nil, r.now())
+				r.failed(ev.sourceID, ev, incompatible("a resource in a query answer has no id."))
+				return nil
+			}
+			if resource == "Groups" && lookupFold(found[0], "members") != nil {
+				ev.step("EntryImport", "matching", "failure", fmt.Sprintf("Failed to retrieve %s '%s' from customappsso", kind, name), nil, r.now())
+				r.failed(ev.sourceID, ev, &exportError{code: "SystemForCrossDomainIdentityManagementMultipleEntriesInResponse", category: "nonServiceFailure",
+					reason: "A GET request to retrieve a group with excludedAttributes=members returned its members (DOCS howto-analyze-provisioning-logs)."})
+				return nil
+			}
+			details := map[string]string{"id": id}
+			for _, am := range m.attrs {
+				if v, ok := am.path.get(found[0]); ok {
+					details[am.target] = v
+				}
+			}
+			ev.step("EntryImport", "matching", "success", fmt.Sprintf("Retrieved '%s' from customappsso", name), details, r.now())
+			return &matchResult{found: found[0], targetID: id}
+		default:
+			ev.step("EntryImport", "matching", "failure", fmt.Sprintf("More than one %s matching '%s' was found in customappsso", kind, name), nil, r.now())
+			r.failed(ev.sourceID, ev, &exportError{code: "DuplicateTargetEntries", category: "nonServiceFailure",
+				reason: fmt.Sprintf("The operation couldn't be completed because more than one %s in the target application was found with the configured matching attributes (%s).", kind, a.target)})
+			return nil
+		}
+	}
+	ev.step("EntryImport", "matching", "success", fmt.Sprintf("No matching %s was found in customappsso for '%s'", kind, name), nil, r.now())
+	return &matchResult{}
+}
+
+// createUser POSTs the user: the core and enterprise schemas, the mapped attributes, active as a JSON boolean
+// (DOCS S1 "Create User").
+func (r *runner) createUser(id, key, upn string, ev *provisioningEvent, desired map[string]string) *provisioningEvent {
+	m := r.rule.users
+	if !m.flowAdd {
+		r.done(id, key, nil)
+		return nil
+	}
+	ev.action = "create"
+	r.decision(ev, "EntrySynchronizationAdd",
+		fmt.Sprintf("User '%s' will be created in customappsso (User is active and assigned in Azure Active Directory, but no matching User was found in customappsso)", upn))
+	doc := map[string]any{"schemas": []any{scimUserSchema, scimEnterpriseSchema}}
+	sent := r.fill(doc, m, desired, ev)
+	doc["meta"] = map[string]any{"resourceType": "User"}
+	targetID, err := r.client.create(r.ctx, "Users", doc)
+	if err != nil {
+		ev.step("EntryExportAdd", "export", "failure", fmt.Sprintf("Failed to create User '%s' in customappsso", upn), map[string]string{"ReportableIdentifier": upn}, r.now())
+		r.failed(id, ev, err)
+		return ev
+	}
+	r.j.users[id] = &linkedObject{targetID: targetID, exported: sent}
+	ev.targetID = targetID
+	ev.step("EntryExportAdd", "export", "success", fmt.Sprintf("User '%s' was created in customappsso", upn), map[string]string{"ReportableIdentifier": upn}, r.now())
+	r.stats.exported++
+	r.done(id, key, ev)
+	return ev
+}
+
+// decision is the step a cycle's log shows between matching and export (DOCS provisioningobjectsummary-list.md
+// example: EntrySynchronizationAdd); the documented provisionOnDemand answer goes from scoping straight to the
+// export step, so on-demand runs leave it out.
+func (r *runner) decision(ev *provisioningEvent, name, description string) {
+	if !r.onDemand {
+		ev.step(name, "matching", "success", description, nil, r.now())
+	}
+}
+
+// fill writes the desired values into a resource document in mapping order and returns what was sent.
+func (r *runner) fill(doc map[string]any, m *objectMapping, desired map[string]string, ev *provisioningEvent) map[string]string {
+	sent := map[string]string{}
+	for _, a := range m.attrs {
+		v, ok := desired[a.target]
+		if !ok {
+			continue
+		}
+		a.path.set(doc, r.client.wireValue(a.def, v, true))
+		sent[a.target] = v
+		ev.modified = append(ev.modified, modifiedProperty{name: a.target, new: &v})
+	}
+	return sent
+}
+
+// updateUser PATCHes the changed attributes of a linked user.
+func (r *runner) updateUser(id, key, upn string, ev *provisioningEvent, linked *linkedObject, changes []attrChange, action string) *provisioningEvent {
+	if action == "update" && !r.rule.users.flowUpdate {
+		r.done(id, key, nil)
+		return nil
+	}
+	ev.action = action
+	stepName := "EntryExportUpdate"
+	done := fmt.Sprintf("User '%s' was updated in customappsso", upn)
+	if action == "disable" {
+		// UNVERIFIED step name; the portal shows soft deletes as their own export step.
+		stepName = "EntryExportUpdateSoftDelete"
+		done = fmt.Sprintf("User '%s' was disabled in customappsso", upn)
+	}
+	r.decision(ev, "EntrySynchronizationUpdate", fmt.Sprintf("User '%s' will be updated in customappsso", upn))
+	for _, ch := range changes {
+		ev.modified = append(ev.modified, modifiedProperty{name: ch.mapping.target, old: ch.old, new: ch.new})
+	}
+	if err := r.client.patch(r.ctx, "Users", linked.targetID, r.client.updateOps(changes)); err != nil {
+		ev.step(stepName, "export", "failure", fmt.Sprintf("Failed to update User '%s' in customappsso", upn), map[string]string{"ReportableIdentifier": upn}, r.now())
+		r.failed(id, ev, err)
+		return ev
+	}
+	applyChanges(linked, changes)
+	ev.step(stepName, "export", "success", done, map[string]string{"ReportableIdentifier": upn}, r.now())
+	r.stats.exported++
+	r.done(id, key, ev)
+	return ev
+}
+
+func applyChanges(linked *linkedObject, changes []attrChange) {
+	if linked.exported == nil {
+		linked.exported = map[string]string{}
+	}
+	for _, ch := range changes {
+		if ch.new == nil {
+			delete(linked.exported, ch.mapping.target)
+		} else {
+			linked.exported[ch.mapping.target] = *ch.new
+		}
+	}
+}
+
+// targetValues reads the mapped attributes of a target resource, to compare them with the source.
+func targetValues(m *objectMapping, found map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, a := range m.attrs {
+		if a.def.reference || strings.EqualFold(a.target, "members") {
+			continue
+		}
+		if v, ok := a.path.get(found); ok {
+			out[a.target] = v
+		}
+	}
+	return out
+}
+
+// diffExported lists the attributes whose desired value differs from the exported one, in mapping order.
+// Nulls are not provisioned (reference §1.0) unless the target attribute lets them flow; ObjectAddOnly
+// attributes are never updated.
+func diffExported(m *objectMapping, desired, exported map[string]string) []attrChange {
+	var changes []attrChange
+	for _, a := range m.attrs {
+		if a.addOnly || a.def.reference || strings.EqualFold(a.target, "members") {
+			continue
+		}
+		want, has := desired[a.target]
+		old, had := exported[a.target]
+		var oldPtr *string
+		if had {
+			oldPtr = &old
+		}
+		switch {
+		case has && (!had || !sameValue(a.def, want, old)):
+			changes = append(changes, attrChange{mapping: a, old: oldPtr, new: &want})
+		case !has && had && a.def.flowNullValues:
+			changes = append(changes, attrChange{mapping: a, old: oldPtr})
+		}
+	}
+	return changes
+}
+
+// sourceDetails are the source attributes the import step shows.
+func sourceDetails(env *exprEnv, kind string) map[string]string {
+	out := map[string]string{}
+	for _, p := range sourceProperties(env, kind) {
+		out[p.name] = *p.new
+	}
+	return out
+}
+
+// sourceProperties are the source attributes a skipped event lists as modifiedProperties, as in the documented
+// provisionOnDemand example.
+func sourceProperties(env *exprEnv, kind string) []modifiedProperty {
+	names := []string{"objectId", "accountEnabled", "displayName", "mailNickname", "userPrincipalName", "IsSoftDeleted", "appRoleAssignments"}
+	if kind == "Group" {
+		names = []string{"objectId", "displayName", "mailNickname", "securityEnabled", "mailEnabled", "IsSoftDeleted"}
+	}
+	var out []modifiedProperty
+	for _, n := range names {
+		v := env.attr(n)
+		if v.isNull() {
+			continue
+		}
+		s := strings.Join(v, ",")
+		out = append(out, modifiedProperty{name: n, new: &s})
+	}
+	return out
+}
+
+// deleteGone sends DELETE for linked objects whose source object was hard-deleted (reference §1.5). Users the
+// service stopped managing when they left scope get no DELETE (reference §1.4 known limitations).
+func (r *runner) deleteGone(links map[string]*linkedObject, resource string, m *objectMapping, exists func(string) bool) {
+	for _, id := range slices.Sorted(maps.Keys(links)) {
+		linked := links[id]
+		if exists(id) || r.aborted != nil {
+			continue
+		}
+		if linked.outOfScope || !m.flowDelete {
+			delete(links, id)
+			continue
+		}
+		kind := strings.TrimSuffix(resource, "s")
+		name := linked.exported[m.primaryMatching()]
+		if name == "" {
+			name = linked.targetID
+		}
+		ev := newEvent(kind, id, name, r.now())
+		ev.action, ev.targetID, ev.targetType = "delete", linked.targetID, m.targetObject
+		ev.step("EntryImportDelete", "import", "success", fmt.Sprintf("Received %s '%s' change of type (Delete) from Azure Active Directory", kind, name), nil, r.now())
+		if err := r.client.remove(r.ctx, resource, linked.targetID); err != nil {
+			ev.step("EntryExportDelete", "export", "failure", fmt.Sprintf("Failed to delete %s '%s' in customappsso", kind, name), nil, r.now())
+			r.failed(id, ev, err)
+			r.record(ev)
+			continue
+		}
+		ev.step("EntryExportDelete", "export", "success", fmt.Sprintf("%s '%s' was deleted in customappsso", kind, name), nil, r.now())
+		delete(links, id)
+		delete(r.j.seen, id)
+		delete(r.j.escrows, id)
+		if resource == "Users" {
+			// The target drops a deleted user from its groups; so does the service's record of them.
+			for _, g := range r.j.groups {
+				g.members = slices.DeleteFunc(g.members, func(m string) bool { return m == linked.targetID })
+			}
+		}
+		r.stats.exported++
+		r.record(ev)
+	}
+}
+
+// syncGroup evaluates one group: create it (without members) or update it when in scope, delete it from the
+// target when it leaves scope.
+func (r *runner) syncGroup(g object) *provisioningEvent {
+	m := r.rule.groups
+	id, name := str(g, "id"), str(g, "displayName")
+	scope := r.src.scope(id, "Group", r.syncAll, r.notAfter)
+	members := r.src.members[id]
+	env := sourceEnv(g, "Group", !scope.inScope, scope, members)
+	key := stateKey(env, scope)
+	r.stats.imported++
+	if scope.inScope {
+		r.stats.entitled++
+		r.stats.entitledForProvisioning++
+	}
+	if !r.due(id, key) || r.aborted != nil {
+		return nil
+	}
+	linked := r.j.groups[id]
+	now := r.now()
+	ev := newEvent("Group", id, name, now)
+	ev.targetType = m.targetObject
+	if linked != nil {
+		ev.targetID = linked.targetID
+	}
+	ev.step("EntryImport", "import", "success", fmt.Sprintf("Retrieved Group '%s' from Azure Active Directory", name), sourceDetails(env, "Group"), now)
+	ev.step("EntrySynchronizationScoping", "scoping", "success", "Determine if Group in scope by evaluating against each scoping filter", map[string]string{
+		"Assigned": tf(scope.assigned), "IsActive": "True", "IsEffectivelyEntitledForProvisioning": tf(scope.inScope),
+		"IsInProvisioningScope": tf(scope.inScope), "ScopeEvaluationResult": "{}",
+	}, r.now())
+	if !scope.inScope {
+		if linked == nil || !m.flowDelete {
+			text := fmt.Sprintf("Group '%s' will be skipped: this object is not assigned to the application.", name)
+			ev.step("EntrySynchronizationSkip", "export", "skipped", text, map[string]string{"SkipReason": "NotEffectivelyEntitled"}, r.now())
+			ev.skip("NotEffectivelyEntitled", text)
+			ev.modified = sourceProperties(env, "Group")
+			r.done(id, key, ev)
+			return ev
+		}
+		// A group leaving scope is deleted in the target (UNVERIFIED: the group deprovisioning diagram of DOCS S1
+		// exists only as an image; groups have no active attribute to clear).
+		ev.action = "delete"
+		if err := r.client.remove(r.ctx, "Groups", linked.targetID); err != nil {
+			ev.step("EntryExportDelete", "export", "failure", fmt.Sprintf("Failed to delete Group '%s' in customappsso", name), nil, r.now())
+			r.failed(id, ev, err)
+			return ev
+		}
+		ev.step("EntryExportDelete", "export", "success", fmt.Sprintf("Group '%s' was deleted in customappsso", name), nil, r.now())
+		delete(r.j.groups, id)
+		r.stats.exported++
+		r.done(id, key, ev)
+		return ev
+	}
+	desired, err := m.evaluate(env)
+	if err != nil {
+		ev.step("EntryExportAdd", "export", "failure", fmt.Sprintf("Failed to evaluate the attribute mappings of Group '%s'", name), nil, r.now())
+		r.failed(id, ev, &exportError{code: "AttributeMappingEvaluationFailed", category: "failure", reason: err.Error()})
+		return ev
+	}
+	var changes []attrChange
+	if linked == nil || r.initial || r.onDemand {
+		match := r.match(ev, "Groups", m, env, name)
+		if match == nil {
+			return ev
+		}
+		if match.found == nil {
+			return r.createGroup(id, key, name, ev, desired)
+		}
+		if linked == nil || linked.targetID != match.targetID {
+			linked = &linkedObject{targetID: match.targetID}
+		}
+		linked.exported = targetValues(m, match.found)
+		r.j.groups[id] = linked
+		ev.targetID = linked.targetID
+	}
+	changes = diffExported(m, desired, linked.exported)
+	if len(changes) == 0 {
+		if !r.initial && !r.onDemand {
+			r.done(id, key, nil)
+			return nil
+		}
+		text := fmt.Sprintf("The state of the group in both the source and target systems already match. No change to the Group '%s' currently needs to be made.", name)
+		ev.step("EntrySynchronizationSkip", "export", "skipped", text, map[string]string{"SkipReason": "RedundantExport"}, r.now())
+		ev.skip("RedundantExport", "The state of the group in both the source and target systems already match.")
+		r.done(id, key, ev)
+		return ev
+	}
+	if !m.flowUpdate {
+		r.done(id, key, nil)
+		return nil
+	}
+	ev.action = "update"
+	for _, ch := range changes {
+		ev.modified = append(ev.modified, modifiedProperty{name: ch.mapping.target, old: ch.old, new: ch.new})
+	}
+	if err := r.client.patch(r.ctx, "Groups", linked.targetID, r.client.updateOps(changes)); err != nil {
+		ev.step("EntryExportUpdate", "export", "failure", fmt.Sprintf("Failed to update Group '%s' in customappsso", name), nil, r.now())
+		r.failed(id, ev, err)
+		return ev
+	}
+	applyChanges(linked, changes)
+	ev.step("EntryExportUpdate", "export", "success", fmt.Sprintf("Group '%s' was updated in customappsso", name), nil, r.now())
+	r.stats.exported++
+	r.done(id, key, ev)
+	return ev
+}
+
+// createGroup POSTs the group with the ADSCIM schema and no members; members follow by PATCH once they exist
+// in the target (DOCS S1 "Create Group").
+func (r *runner) createGroup(id, key, name string, ev *provisioningEvent, desired map[string]string) *provisioningEvent {
+	m := r.rule.groups
+	if !m.flowAdd {
+		r.done(id, key, nil)
+		return nil
+	}
+	ev.action = "create"
+	r.decision(ev, "EntrySynchronizationAdd",
+		fmt.Sprintf("Group '%s' will be created in customappsso (Group is active and assigned in Azure Active Directory, but no matching Group was found in customappsso)", name))
+	doc := map[string]any{"schemas": []any{scimGroupSchema, scimADGroupSchema}}
+	sent := r.fill(doc, m, desired, ev)
+	doc["meta"] = map[string]any{"resourceType": "Group"}
+	targetID, err := r.client.create(r.ctx, "Groups", doc)
+	if err != nil {
+		ev.step("EntryExportAdd", "export", "failure", fmt.Sprintf("Failed to create Group '%s' in customappsso", name), map[string]string{"ReportableIdentifier": name}, r.now())
+		r.failed(id, ev, err)
+		return ev
+	}
+	r.j.groups[id] = &linkedObject{targetID: targetID, exported: sent}
+	ev.targetID = targetID
+	ev.step("EntryExportAdd", "export", "success", fmt.Sprintf("Group '%s' was created in customappsso", name), map[string]string{"ReportableIdentifier": name}, r.now())
+	r.stats.exported++
+	r.done(id, key, ev)
+	return ev
+}
+
+// syncMembers brings a linked group's members in the target in line with its direct members in Entra that the
+// service has provisioned (reference §1.6: out-of-scope members are left out). only limits the members
+// considered (on-demand runs provision the listed members only); nil considers all.
+func (r *runner) syncMembers(g object, only []string) *provisioningEvent {
+	m := r.rule.groups
+	id, name := str(g, "id"), str(g, "displayName")
+	linked := r.j.groups[id]
+	if linked == nil || r.aborted != nil || !slices.ContainsFunc(m.attrs, func(a attrMapping) bool { return strings.EqualFold(a.target, "members") }) {
+		return nil
+	}
+	var want []string
+	for _, member := range r.src.members[id] {
+		u, ok := r.j.users[member]
+		if !ok || (only != nil && !slices.Contains(only, member)) {
+			continue
+		}
+		want = append(want, u.targetID)
+	}
+	var add, remove []string
+	for _, t := range want {
+		if !slices.Contains(linked.members, t) {
+			add = append(add, t)
+		}
+	}
+	if only == nil {
+		for _, t := range linked.members {
+			if !slices.Contains(want, t) {
+				remove = append(remove, t)
+			}
+		}
+	}
+	if len(add) == 0 && len(remove) == 0 {
+		return nil
+	}
+	r.stats.referenceDeltas++
+	ev := newEvent("Group", id, name, r.now())
+	ev.action, ev.targetID, ev.targetType = "update", linked.targetID, m.targetObject
+	old := strings.Join(linked.members, ",")
+	ev.step("EntryImport", "import", "success", fmt.Sprintf("Retrieved Group '%s' from Azure Active Directory", name), nil, r.now())
+	ev.step("EntrySynchronizationUpdate", "referenceResolution", "success",
+		fmt.Sprintf("Resolved the members of Group '%s' in customappsso: %d to add, %d to remove", name, len(add), len(remove)), nil, r.now())
+	if err := r.client.patch(r.ctx, "Groups", linked.targetID, r.client.memberOps(add, remove)); err != nil {
+		ev.step("EntryExportUpdate", "export", "failure", fmt.Sprintf("Failed to update the members of Group '%s' in customappsso", name), nil, r.now())
+		r.failed(id, ev, err)
+		return ev
+	}
+	members := slices.DeleteFunc(slices.Clone(linked.members), func(t string) bool { return slices.Contains(remove, t) })
+	linked.members = append(members, add...)
+	updated := strings.Join(linked.members, ",")
+	ev.modified = append(ev.modified, modifiedProperty{name: "members", old: &old, new: &updated})
+	ev.step("EntryExportUpdate", "export", "success", fmt.Sprintf("Group '%s' was updated in customappsso", name), nil, r.now())
+	r.stats.exported++
+	return ev
+}
+
+// quarantineError is the job's error when the run's first request fails: the test connection's error, except
+// that a 404 answered to a filter query is the SCIM compliance issue DOCS S4 names.
+func quarantineError(status int, gerr *graphError) *graphError {
+	if status == http.StatusNotFound {
+		return newError(http.StatusBadRequest, "SystemForCrossDomainIdentityManagementServiceIncompatible",
+			"SCIM Compliance issue: An HTTP/404 Not Found response was returned rather than the expected HTTP/200 OK response. "+
+				"Check the tenant URL; a SCIM endpoint answers a query that matches nothing with 200 and an empty ListResponse.")
+	}
+	return gerr
+}
+
+// failCycle records a cycle that failed as a whole. With quarantine (the target refused the run's first
+// request) the job enters or stays in quarantine and retries at a falling rate; it returns the next cycle.
+func (e *engine) failCycle(j *jobRun, began time.Time, gerr *graphError, quarantine bool) time.Time {
+	now := e.t.now()
+	next := now.Add(e.scaled(cycleInterval))
+	if quarantine {
+		if j.q == nil {
+			j.q = &quarantineSeries{seriesBegan: now}
+		}
+		j.q.count++
+		interval := cycleInterval << min(j.q.count-1, 6)
+		next = now.Add(e.scaled(min(interval, quarantineMaxInterval)))
+	}
+	execution := taskExecution(cycleStats{}, "Failed", began, now, map[string]any{
+		"code": gerr.code, "message": gerr.message, "tenantActionable": true,
+	})
+	disabled := j.q != nil && now.Sub(j.q.seriesBegan) > e.scaled(quarantineDisableAfter)
+	// A job deleted meanwhile has no status to update; the error says only that.
+	_ = e.t.updateJob(j.jobID, func(job map[string]any) {
+		status := jobStatusMap(job)
+		status["lastExecution"] = execution
+		status["countSuccessiveCompleteFailures"] = asInt(status["countSuccessiveCompleteFailures"]) + 1
+		status["progress"] = []any{}
+		if j.q != nil {
+			status["code"] = "Quarantine"
+			status["quarantine"] = map[string]any{
+				"currentBegan": j.q.seriesBegan.UTC().Format(graphTime),
+				"nextAttempt":  next.UTC().Format(graphTime),
+				"reason":       "EncounteredQuarantineException",
+				"seriesBegan":  j.q.seriesBegan.UTC().Format(graphTime),
+				"seriesCount":  j.q.count,
+				"error":        map[string]any{"code": gerr.code, "message": gerr.message, "tenantActionable": true},
+			}
+		}
+		if disabled {
+			if schedule, ok := job["schedule"].(map[string]any); ok {
+				schedule["state"] = "Disabled"
+			}
+		}
+	})
+	if disabled {
+		e.mu.Lock()
+		j.active = false
+		e.mu.Unlock()
+		return time.Time{}
+	}
+	return next
+}
+
+// finishCycle records a completed cycle in the job's status and returns when the next one is due.
+func (e *engine) finishCycle(j *jobRun, r *runner, began time.Time) time.Time {
+	now := e.t.now()
+	state := "Succeeded"
+	if r.stats.escrowed > 0 {
+		state = "EntryLevelErrors"
+	}
+	execution := taskExecution(r.stats, state, began, now, nil)
+	j.q = nil
+	users, groups := len(j.users), len(j.groups)
+	// A job deleted meanwhile has no status to update; the error says only that.
+	_ = e.t.updateJob(j.jobID, func(job map[string]any) {
+		status := jobStatusMap(job)
+		status["lastExecution"] = execution
+		status["lastSuccessfulExecution"] = execution
+		if r.stats.exported > 0 {
+			status["lastSuccessfulExecutionWithExports"] = execution
+		}
+		status["countSuccessiveCompleteFailures"] = 0
+		status["quarantine"] = nil
+		status["progress"] = []any{}
+		if first := str(status, "steadyStateFirstAchievedTime"); first == "" || first == notYet {
+			status["steadyStateFirstAchievedTime"] = now.UTC().Format(graphTime)
+		}
+		status["steadyStateLastAchievedTime"] = now.UTC().Format(graphTime)
+		// UNVERIFIED key format: observed jobs show "<source object> to <target object>", e.g. "user to User".
+		var counts []any
+		if m := r.rule.users; m != nil {
+			counts = append(counts, map[string]any{"key": strings.ToLower(m.sourceObject) + " to " + m.targetObject, "value": users})
+		}
+		if m := r.rule.groups; m != nil {
+			counts = append(counts, map[string]any{"key": strings.ToLower(m.sourceObject) + " to " + m.targetObject, "value": groups})
+		}
+		status["synchronizedEntryCountByType"] = counts
+		if schedule, ok := job["schedule"].(map[string]any); !ok || str(schedule, "state") != "Paused" {
+			status["code"] = "Active"
+		}
+	})
+	return now.Add(e.scaled(cycleInterval))
+}
+
+// taskExecution is a synchronizationTaskExecution.
+func taskExecution(s cycleStats, state string, began, ended time.Time, errInfo map[string]any) map[string]any {
+	var errValue any
+	if errInfo != nil {
+		errValue = errInfo
+	}
+	return map[string]any{
+		"activityIdentifier":           uuid.NewString(),
+		"countEntitled":                s.entitled,
+		"countEntitledForProvisioning": s.entitledForProvisioning,
+		"countEscrowed":                s.escrowed,
+		"countEscrowedRaw":             s.escrowed,
+		"countExported":                s.exported,
+		"countExports":                 s.exported,
+		"countImported":                s.imported,
+		"countImportedDeltas":          s.deltas,
+		"countImportedReferenceDeltas": s.referenceDeltas,
+		"state":                        state,
+		"error":                        errValue,
+		"timeBegan":                    began.UTC().Format(graphTime),
+		"timeEnded":                    ended.UTC().Format(graphTime),
+	}
+}
+
+func jobStatusMap(job map[string]any) map[string]any {
+	s, ok := job["status"].(map[string]any)
+	if !ok {
+		s = map[string]any{}
+		job["status"] = s
+	}
+	return s
+}
+
+func asInt(v any) int {
+	switch v := v.(type) {
+	case int:
+		return v
+	case float64:
+		return int(v)
+	}
+	return 0
+}

@@ -1,0 +1,198 @@
+package entra
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// sourceDirectory is the provisioning service's read of the tenant at the start of a run: every user and group
+// with its members, and the assignments to the job's service principal. The engine reads it as the service does,
+// internally, so replication lag of Graph reads does not apply.
+type sourceDirectory struct {
+	spID          string
+	spDisplayName string
+	appID         string
+	users         []object // in creation order
+	groups        []object
+	members       map[string][]string // group id → direct member ids
+	assignments   []AppRoleAssignment
+	roles         map[string]assignedRole // app role id (lower-case) → role
+	exists        bool
+}
+
+func (t *Tenant) provisioningSource(spID string) sourceDirectory {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{}}
+	sp, ok := t.st.sps[spID]
+	if !ok {
+		return d
+	}
+	d.exists = true
+	d.spDisplayName, d.appID = str(sp.data, "displayName"), str(sp.data, "appId")
+	for _, r := range objects(sp.data, "appRoles") {
+		d.roles[strings.ToLower(str(r, "id"))] = assignedRole{DisplayName: str(r, "displayName"), Value: str(r, "value")}
+	}
+	for _, r := range sortedRecords(t.st.users) {
+		d.users = append(d.users, deepCopy(r.data))
+	}
+	for _, r := range sortedRecords(t.st.groups) {
+		d.groups = append(d.groups, deepCopy(r.data))
+		id := str(r.data, "id")
+		d.members[id] = slices.Clone(t.st.members[id])
+	}
+	for _, r := range sortedRecords(t.st.assignments) {
+		if str(r.data, "resourceId") == spID {
+			d.assignments = append(d.assignments, assignmentView(r.data))
+		}
+	}
+	return d
+}
+
+// scopeInfo is what the scoping step decides about one object.
+type scopeInfo struct {
+	// assigned: the object, or (for users) a group it is a direct member of, is assigned to the app.
+	assigned bool
+	// inScope: assigned, or the job syncs all users and groups (secret SyncAll).
+	inScope bool
+	roles   []assignedRole
+}
+
+// scope evaluates assignment of a user or group. Only direct members of assigned groups count (nested groups
+// are not provisioned, reference §1.6). Assignments created after notAfter are not seen yet (on-demand
+// provisioning's replication delay, reference §2).
+func (d *sourceDirectory) scope(id, kind string, syncAll bool, notAfter time.Time) scopeInfo {
+	var s scopeInfo
+	visible := func(a AppRoleAssignment) bool { return notAfter.IsZero() || !a.CreatedDateTime.After(notAfter) }
+	addRole := func(roleID string) {
+		if r, ok := d.roles[strings.ToLower(roleID)]; ok && !slices.Contains(s.roles, r) {
+			s.roles = append(s.roles, r)
+		}
+	}
+	for _, a := range d.assignments {
+		if !visible(a) {
+			continue
+		}
+		switch {
+		case a.PrincipalID == id:
+			s.assigned = true
+			addRole(a.AppRoleID)
+		case kind == "User" && a.PrincipalType == "Group" && slices.Contains(d.members[a.PrincipalID], id):
+			s.assigned = true
+			addRole(a.AppRoleID)
+		}
+	}
+	s.inScope = s.assigned || syncAll
+	return s
+}
+
+func (d *sourceDirectory) user(id string) (object, bool) {
+	for _, u := range d.users {
+		if str(u, "id") == id {
+			return u, true
+		}
+	}
+	return nil, false
+}
+
+func (d *sourceDirectory) group(id string) (object, bool) {
+	for _, g := range d.groups {
+		if str(g, "id") == id {
+			return g, true
+		}
+	}
+	return nil, false
+}
+
+func (d *sourceDirectory) isUser(id string) bool {
+	_, ok := d.user(id)
+	return ok
+}
+
+// sourceAliases are the names the "Azure Active Directory" directory of the schema gives Graph properties
+// (ENTRA customize-application-attributes.md lists the source attributes by these names).
+func sourceAliases() map[string]string {
+	return map[string]string{
+		"objectid":                   "id",
+		"physicaldeliveryofficename": "officeLocation",
+		"mobile":                     "mobilePhone",
+		"facsimiletelephonenumber":   "faxNumber",
+	}
+}
+
+// sourceEnv builds the attributes an expression sees for a user or group: every Graph property by its name,
+// the directory schema's names for the renamed ones, IsSoftDeleted (computed: out of scope, disabled, or
+// deleted, DOCS S6), and appRoleAssignments.
+func sourceEnv(o object, kind string, softDeleted bool, scope scopeInfo, members []string) *exprEnv {
+	env := &exprEnv{attrs: map[string]value{}, roles: scope.roles}
+	for k, v := range o {
+		env.attrs[strings.ToLower(k)] = jsonValue(v)
+	}
+	for alias, prop := range sourceAliases() {
+		env.attrs[alias] = jsonValue(o[prop])
+	}
+	if kind == "User" {
+		if phones := strs(o, "businessPhones"); len(phones) > 0 {
+			env.attrs["telephonenumber"] = single(phones[0])
+		}
+		var roleNames value
+		for _, r := range scope.roles {
+			roleNames = append(roleNames, r.DisplayName)
+		}
+		env.attrs["approleassignments"] = roleNames
+	}
+	if kind == "Group" {
+		env.attrs["members"] = value(members)
+	}
+	env.attrs["issoftdeleted"] = boolValue(softDeleted)
+	return env
+}
+
+func jsonValue(v any) value {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return single(v)
+	case bool:
+		return boolValue(v)
+	case float64:
+		raw, _ := json.Marshal(v)
+		return single(string(raw))
+	case []any:
+		var out value
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// stateKey is a fingerprint of everything that decides what the engine sends for an object; an incremental
+// cycle processes only objects whose fingerprint moved since it last processed them (Entra's watermark).
+func stateKey(env *exprEnv, scope scopeInfo, extra ...string) string {
+	keys := make([]string, 0, len(env.attrs))
+	for k := range env.attrs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strings.Join(env.attrs[k], "\x1f"))
+		b.WriteByte('\x1e')
+	}
+	if scope.inScope {
+		b.WriteString("inScope")
+	}
+	for _, e := range extra {
+		b.WriteString(e)
+	}
+	return b.String()
+}
