@@ -104,6 +104,7 @@ func (l *linkedObject) active() bool {
 
 // escrowEntry is an object whose export failed and waits for its retry.
 type escrowEntry struct {
+	key     string // the object's state fingerprint when it failed
 	first   time.Time
 	retries int
 	next    time.Time

@@ -31,6 +31,8 @@ type runner struct {
 	// notAfter hides assignments made after it (on-demand replication lag); zero sees all.
 	notAfter time.Time
 	stats    cycleStats
+	// keys are the state fingerprints of the objects processed in this run, by source id.
+	keys map[string]string
 	// aborted is set when the context ended mid-run; nothing more is sent or recorded.
 	aborted error
 }
@@ -144,14 +146,17 @@ func (r *runner) record(ev *provisioningEvent) {
 // due reports whether an object needs processing in this run: always in initial and on-demand runs; in
 // incremental cycles when its state moved since the watermark or its escrow retry is due.
 func (r *runner) due(id, key string) bool {
+	if r.keys == nil {
+		r.keys = map[string]string{}
+	}
+	r.keys[id] = key
 	if r.initial || r.onDemand {
 		return true
 	}
-	if r.j.seen[id] != key {
-		return true
+	if esc, ok := r.j.escrows[id]; ok && esc.key == key {
+		return !esc.next.After(r.now())
 	}
-	esc, ok := r.j.escrows[id]
-	return ok && !esc.next.After(r.now())
+	return r.j.seen[id] != key
 }
 
 // done records a processed object: its fingerprint moves the watermark, and a success clears its escrow.
@@ -178,6 +183,8 @@ func (r *runner) failed(id string, ev *provisioningEvent, err error) {
 		esc = &escrowEntry{first: now}
 		r.j.escrows[id] = esc
 	}
+	// A change of the object makes it due again before its retry time.
+	esc.key = r.keys[id]
 	switch {
 	case xerr.transient:
 		esc.next = now
