@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/sandbox/entra"
 	"github.com/idpctl/idpctl/sandbox/refbackend"
 )
 
@@ -390,5 +391,39 @@ func TestPausedJobRunsNoCycle(t *testing.T) {
 	e.start()
 	if n := e.cycle(0); n != 1 || len(e.sb.Backend.Users()) != 1 {
 		t.Fatalf("the resumed job ran %d cycles; backend users %d", n, len(e.sb.Backend.Users()))
+	}
+}
+
+// TestSyncAllProvisionsEveryUserAndGroup: with the SyncAll secret the scope is the whole directory, without
+// any assignment; disabled users are still never created.
+func TestSyncAllProvisionsEveryUserAndGroup(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.createApp()
+	e.must(http.StatusNoContent, e.graph(http.MethodPut, e.sync()+"/secrets", map[string]any{"value": []map[string]any{
+		{"key": "BaseAddress", "value": e.sb.SCIMURL}, {"key": "SecretToken", "value": e.sb.SCIMToken.Reveal()}, {"key": "SyncAll", "value": "true"},
+	}}))
+	e.start()
+	e.nextCycle()
+	var names []string
+	for _, u := range e.sb.Backend.Users() {
+		names = append(names, u.UserName())
+	}
+	var want []string
+	for _, u := range append([]entra.User{e.sb.Demo.Admin}, e.sb.Demo.Users...) {
+		if u.AccountEnabled {
+			want = append(want, u.UserPrincipalName)
+		}
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("provisioned %v, want every enabled user %v", names, want)
+	}
+	if n := len(e.sb.Backend.Groups()); n != 2 {
+		t.Errorf("groups %d, want both", n)
+	}
+	// Engineering's disabled member is not in the target, so not among its members.
+	for _, g := range e.sb.Backend.Groups() {
+		if g.DisplayName() == "Engineering" && len(g.MemberIDs()) != 2 {
+			t.Errorf("Engineering members %v, want the 2 enabled ones", g.MemberIDs())
+		}
 	}
 }
