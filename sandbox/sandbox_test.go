@@ -125,3 +125,36 @@ func TestStartRefusesABusyAddress(t *testing.T) {
 		t.Errorf("Start on a busy address: %v", err)
 	}
 }
+
+// TestCyclesOnTimersWhileTheAdminWorks runs cycles on the engine's own timers (every 2.4 ms) while changes and
+// on-demand calls arrive, for the race detector; the backend converges on the last change.
+func TestCyclesOnTimersWhileTheAdminWorks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, sandbox.Options{TimeScale: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	client := &http.Client{Timeout: 10 * time.Second}
+	e := &env{t: t, sb: sb, http: client, token: sb.Demo.DirectoryAdminToken, assignments: map[string]string{}}
+	adele := sb.Demo.Users[0]
+	e.configure(sb.Demo.SmallstepUsers.ID)
+	e.start()
+	for i := range 5 {
+		title := "Title " + string(rune('A'+i))
+		e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+adele.ID, map[string]any{"jobTitle": title}))
+		e.provisionOnDemand(userSubject(adele.ID))
+		e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{}}))
+	}
+	converged := waitFor(ctx, func() bool {
+		u, ok := sb.Backend.UserByUserName(adele.UserPrincipalName)
+		return ok && u.GetString("title") == "Title E" && len(sb.Backend.Users()) == 3
+	})
+	if !converged {
+		t.Fatalf("the backend did not converge: %d users", len(sb.Backend.Users()))
+	}
+	if n := len(sb.Backend.Users()); n != 3 {
+		t.Errorf("%d users: concurrent runs created duplicates", n)
+	}
+}

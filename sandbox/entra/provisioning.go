@@ -273,19 +273,23 @@ func (e *engine) nextDue() (time.Time, bool) {
 
 // runDue runs every cycle that is due now, oldest first, and returns how many ran.
 func (e *engine) runDue(ctx context.Context) int {
+	type dueJob struct {
+		j  *jobRun
+		at time.Time
+	}
 	now := e.t.now()
 	e.mu.Lock()
-	var due []*jobRun
+	var due []dueJob
 	for _, j := range e.jobs {
 		if j.active && !j.due.IsZero() && !j.due.After(now) {
-			due = append(due, j)
+			due = append(due, dueJob{j, j.due})
 		}
 	}
 	e.mu.Unlock()
-	slices.SortFunc(due, func(a, b *jobRun) int { return a.due.Compare(b.due) })
+	slices.SortFunc(due, func(a, b dueJob) int { return a.at.Compare(b.at) })
 	ran := 0
-	for _, j := range due {
-		if ok, _ := e.runCycle(ctx, j, false); ok {
+	for _, d := range due {
+		if ok, _ := e.runCycle(ctx, d.j, false); ok {
 			ran++
 		}
 	}
@@ -305,6 +309,7 @@ func (e *engine) runCycle(ctx context.Context, j *jobRun, force bool) (bool, err
 		return false, nil
 	}
 	initial := j.initialNext || j.cyclesRun == 0
+	wasDue := j.due
 	j.initialNext = false
 	j.due = time.Time{}
 	if j.resetLinks {
@@ -320,11 +325,16 @@ func (e *engine) runCycle(ctx context.Context, j *jobRun, force bool) (bool, err
 	e.mu.Unlock()
 
 	next, err := e.cycle(ctx, j, initial)
-	if err != nil {
-		return false, err
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err != nil {
+		// Aborted (the tenant is closing, or the caller gave up): the cycle runs again as planned.
+		if j.due.IsZero() && !wasDue.IsZero() {
+			e.plan(j, wasDue)
+		}
+		j.initialNext = j.initialNext || initial
+		return false, err
+	}
 	j.cyclesRun++
 	j.quarantined = j.q != nil
 	// A hook (restart, start) may have planned an earlier cycle while this one ran; that one stands.

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -172,10 +173,13 @@ func (r *runner) done(id, key string, ev *provisioningEvent) {
 // (throttling, 5xx, timeouts) come back at the next cycle ("retried in 40 minutes", DOCS S12); others 6, 12 and
 // 24 hours after the first failure and then daily (DOCS S4 "Retry duration").
 func (r *runner) failed(id string, ev *provisioningEvent, err error) {
-	xerr, ok := err.(*exportError)
-	if !ok {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		r.aborted = err
 		return
+	}
+	var xerr *exportError
+	if !errors.As(err, &xerr) {
+		xerr = &exportError{code: "InternalError", category: "failure", transient: true, reason: err.Error()}
 	}
 	now := r.now()
 	esc, ok := r.j.escrows[id]
@@ -279,7 +283,11 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 			r.done(id, key, nil)
 			return nil
 		}
-		return r.updateUser(id, key, upn, ev, linked, changes, "update")
+		ev = r.updateUser(id, key, upn, ev, linked, changes, "update")
+		if ev != nil && ev.status != "failure" {
+			linked.outOfScope = false
+		}
+		return ev
 	}
 	if match == nil {
 		match = r.match(ev, "Users", m, env, upn)
@@ -353,8 +361,11 @@ func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env
 	}
 	r.j.users[id] = linked
 	ev.targetID = linked.targetID
-	linked.outOfScope = !scope.inScope
-	return r.updateUser(id, key, upn, ev, linked, changes, "disable")
+	ev = r.updateUser(id, key, upn, ev, linked, changes, "disable")
+	if ev.status != "failure" {
+		linked.outOfScope = !scope.inScope
+	}
+	return ev
 }
 
 // matchResult is the outcome of looking an object up in the target by its matching attributes.
@@ -498,6 +509,12 @@ func (r *runner) updateUser(id, key, upn string, ev *provisioningEvent, linked *
 	return ev
 }
 
+// isNotFound: the target answered 404, so what a DELETE wanted gone is gone.
+func isNotFound(err error) bool {
+	var xerr *exportError
+	return errors.As(err, &xerr) && xerr.status == http.StatusNotFound
+}
+
 func applyChanges(linked *linkedObject, changes []attrChange) {
 	if linked.exported == nil {
 		linked.exported = map[string]string{}
@@ -598,7 +615,7 @@ func (r *runner) deleteGone(links map[string]*linkedObject, resource string, m *
 		ev := newEvent(kind, id, name, r.now())
 		ev.action, ev.targetID, ev.targetType = "delete", linked.targetID, m.targetObject
 		ev.step("EntryImportDelete", "import", "success", fmt.Sprintf("Received %s '%s' change of type (Delete) from Azure Active Directory", kind, name), nil, r.now())
-		if err := r.client.remove(r.ctx, resource, linked.targetID); err != nil {
+		if err := r.client.remove(r.ctx, resource, linked.targetID); err != nil && !isNotFound(err) {
 			ev.step("EntryExportDelete", "export", "failure", fmt.Sprintf("Failed to delete %s '%s' in customappsso", kind, name), nil, r.now())
 			r.failed(id, ev, err)
 			r.record(ev)
@@ -660,7 +677,7 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 		// A group leaving scope is deleted in the target (UNVERIFIED: the group deprovisioning diagram of DOCS S1
 		// exists only as an image; groups have no active attribute to clear).
 		ev.action = "delete"
-		if err := r.client.remove(r.ctx, "Groups", linked.targetID); err != nil {
+		if err := r.client.remove(r.ctx, "Groups", linked.targetID); err != nil && !isNotFound(err) {
 			ev.step("EntryExportDelete", "export", "failure", fmt.Sprintf("Failed to delete Group '%s' in customappsso", name), nil, r.now())
 			r.failed(id, ev, err)
 			return ev
