@@ -243,3 +243,37 @@ func requestsTo(reqs []refbackend.SCIMRequest, method, pathPrefix string) []refb
 	}
 	return out
 }
+
+// TestMatchingAttributeDrivesProbeAndLookups: with externalId as the matching attribute, Test Connection and
+// every run probe with externalId eq a random GUID, and users are looked up by it (reference §1.7).
+func TestMatchingAttributeDrivesProbeAndLookups(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	adele := e.sb.Demo.Users[0]
+	e.configure(adele.ID)
+	schema := e.schema()
+	keepUserMappings(t, schema, designMappings()...)
+	for _, am := range userMapping(t, schema)["attributeMappings"].([]any) {
+		m := am.(map[string]any)
+		switch m["targetAttributeName"] {
+		case "userName":
+			m["matchingPriority"] = 0
+		case "externalId":
+			m["matchingPriority"] = 1
+		}
+	}
+	e.putSchema(schema)
+	probe := regexp.MustCompile(`^filter=externalId\+eq\+%22[0-9a-f-]{36}%22$`)
+
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/validateCredentials", map[string]any{"useSavedCredentials": true}))
+	reqs := e.requests()
+	if len(reqs) == 0 || !probe.MatchString(reqs[0].RawQuery) {
+		t.Errorf("Test Connection probe %v", summaries(reqs))
+	}
+	e.start()
+	e.nextCycle()
+	got := summaries(e.requests())
+	if len(got) != 3 || !probe.MatchString(strings.TrimPrefix(got[0], "GET /Users?")) ||
+		got[1] != "GET /Users?filter=externalId+eq+%22"+adele.ID+"%22" || got[2] != "POST /Users" {
+		t.Errorf("cycle requests %v", got)
+	}
+}

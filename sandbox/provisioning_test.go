@@ -427,3 +427,26 @@ func TestSyncAllProvisionsEveryUserAndGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestRenamedUserKeepsItsTargetAcrossRestart: after a restart the service matches again; a user whose
+// userName changed no longer matches by filter, and is found by the id the service kept, then renamed.
+func TestRenamedUserKeepsItsTargetAcrossRestart(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	adele := e.sb.Demo.Users[0]
+	e.configure(adele.ID)
+	e.start()
+	e.nextCycle()
+	before := e.target(adele.UserPrincipalName).ID
+	e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+adele.ID, map[string]any{"userPrincipalName": "adele@contoso.onmicrosoft.com"}))
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{}}))
+	e.requests()
+	e.cycle(0)
+	got := summaries(e.requests())
+	want := []string{"GET /Users?filter=userName+eq+%22adele%40contoso.onmicrosoft.com%22", "GET /Users/" + before, "PATCH /Users/" + before}
+	if len(got) != 4 || !slices.Equal(got[1:], want) {
+		t.Errorf("requests %v, want the probe and %v", got, want)
+	}
+	if n := len(e.sb.Backend.Users()); n != 1 || e.target("adele@contoso.onmicrosoft.com").ID != before {
+		t.Errorf("the renamed user was not updated in place: %d users", n)
+	}
+}

@@ -251,7 +251,7 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 	// On-demand runs read the target before scoping, as the documented answer lists its steps.
 	var match *matchResult
 	if matchFirst {
-		match = r.match(ev, "Users", m, env, upn)
+		match = r.match(ev, "Users", m, env, upn, linked)
 		if match == nil {
 			return ev
 		}
@@ -290,7 +290,7 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 		return ev
 	}
 	if match == nil {
-		match = r.match(ev, "Users", m, env, upn)
+		match = r.match(ev, "Users", m, env, upn, linked)
 		if match == nil {
 			return ev
 		}
@@ -374,9 +374,11 @@ type matchResult struct {
 	targetID string
 }
 
-// match queries the target by each matching attribute in precedence order until one matches (DOCS S6). It
-// returns nil when the query failed (the event says why).
-func (r *runner) match(ev *provisioningEvent, resource string, m *objectMapping, env *exprEnv, name string) *matchResult {
+// match queries the target by each matching attribute in precedence order until one matches (DOCS S6); an
+// object the service is already linked to and that no longer matches (its matching attribute changed) is read
+// by its id, which the service keeps as its anchor (DOCS S3). It returns nil when a query failed (the event
+// says why).
+func (r *runner) match(ev *provisioningEvent, resource string, m *objectMapping, env *exprEnv, name string, linked *linkedObject) *matchResult {
 	kind := strings.TrimSuffix(resource, "s")
 	for _, a := range m.matching {
 		if a.exprErr != nil {
@@ -421,6 +423,18 @@ func (r *runner) match(ev *provisioningEvent, resource string, m *objectMapping,
 			r.failed(ev.sourceID, ev, &exportError{code: "DuplicateTargetEntries", category: "nonServiceFailure",
 				reason: fmt.Sprintf("The operation couldn't be completed because more than one %s in the target application was found with the configured matching attributes (%s).", kind, a.target)})
 			return nil
+		}
+	}
+	if linked != nil {
+		found, err := r.client.get(r.ctx, resource, linked.targetID)
+		switch {
+		case err != nil && !isNotFound(err):
+			ev.step("EntryImport", "matching", "failure", fmt.Sprintf("Failed to retrieve %s '%s' from customappsso", kind, name), nil, r.now())
+			r.failed(ev.sourceID, ev, err)
+			return nil
+		case err == nil:
+			ev.step("EntryImport", "matching", "success", fmt.Sprintf("Retrieved '%s' from customappsso", name), map[string]string{"id": linked.targetID}, r.now())
+			return &matchResult{found: found, targetID: linked.targetID}
 		}
 	}
 	ev.step("EntryImport", "matching", "success", fmt.Sprintf("No matching %s was found in customappsso for '%s'", kind, name), nil, r.now())
@@ -696,7 +710,7 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 	}
 	var changes []attrChange
 	if linked == nil || r.initial || r.onDemand {
-		match := r.match(ev, "Groups", m, env, name)
+		match := r.match(ev, "Groups", m, env, name, linked)
 		if match == nil {
 			return ev
 		}

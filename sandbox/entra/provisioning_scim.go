@@ -390,6 +390,23 @@ func (c *scimClient) find(ctx context.Context, resource, attr, value string) ([]
 	return found, nil
 }
 
+// get reads one resource by id (DOCS S1 "Get User", "Get Group"; groups without their members).
+func (c *scimClient) get(ctx context.Context, resource, id string) (map[string]any, error) {
+	query := ""
+	if resource == "Groups" {
+		query = "excludedAttributes=members"
+	}
+	a, err := c.send(ctx, http.MethodGet, resource+"/"+id, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	var found map[string]any
+	if json.Unmarshal(a.body, &found) != nil {
+		return nil, incompatible("a GET by id did not answer a resource.")
+	}
+	return found, nil
+}
+
 // create POSTs a resource and returns the id the target assigned.
 func (c *scimClient) create(ctx context.Context, resource string, doc map[string]any) (string, error) {
 	a, err := c.send(ctx, http.MethodPost, resource, "", doc)
