@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -448,5 +449,23 @@ func TestRenamedUserKeepsItsTargetAcrossRestart(t *testing.T) {
 	}
 	if n := len(e.sb.Backend.Users()); n != 1 || e.target("adele@contoso.onmicrosoft.com").ID != before {
 		t.Errorf("the renamed user was not updated in place: %d users", n)
+	}
+}
+
+// TestRunCycleNow runs a started job's cycle without waiting for its time, and refuses a job not started.
+func TestRunCycleNow(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	adele := e.sb.Demo.Users[0]
+	e.configure(adele.ID)
+	if err := e.sb.Tenant.RunCycleNow(context.Background(), e.jobID); err == nil || !strings.Contains(err.Error(), "not started") {
+		t.Errorf("RunCycleNow on a job not started: %v", err)
+	}
+	e.start()
+	if err := e.sb.Tenant.RunCycleNow(context.Background(), e.jobID); err != nil {
+		t.Fatal(err)
+	}
+	e.target(adele.UserPrincipalName)
+	if due, _ := e.sb.Tenant.NextCycle(e.jobID); !due.Equal(e.clock.Now().Add(40 * time.Minute)) {
+		t.Errorf("next cycle %v, want 40 minutes after the forced one", due)
 	}
 }
