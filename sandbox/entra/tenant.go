@@ -6,6 +6,7 @@
 // Mount a Tenant at the server root: it answers paths that start with /v1.0, as graph.microsoft.com does.
 //
 //	tenant := entra.New(entra.Options{})
+//	defer tenant.Close()                  // stops the provisioning engine's timers
 //	demo, _ := tenant.SeedDemo()          // Contoso, an admin, five users, two groups, Entra ID P1
 //	srv := httptest.NewServer(tenant)     // Graph base URL: srv.URL + "/v1.0"
 //	// call it with "Authorization: Bearer " + demo.AdminToken
@@ -14,7 +15,11 @@
 // and role table), auth.go (tokens), odata.go and filter.go (query options), one file per resource family,
 // faults.go (throttling, replication lag, lost answers, latency), requestlog.go, seed.go and views.go (seeding
 // and read accessors for tests), engine.go (the seam for the provisioning engine, which lives in
-// provisioning*.go).
+// provisioning*.go: scheduling in provisioning.go, cycles in provisioning_cycle.go, the SCIM wire format in
+// provisioning_scim.go, mapping expressions in provisioning_expr.go).
+//
+// Started jobs provision to their BaseAddress as Entra's provisioning service does, on timers
+// (ProvisioningOptions) or, with ManualCycles and a fake clock, when a test calls RunDueCycles.
 package entra
 
 import (
