@@ -1,0 +1,196 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/idpctl/idpctl/secret"
+)
+
+// call describes one Graph operation for the retry loop.
+type call struct {
+	// op names the operation in errors and logs, e.g. "POST /applications/{id}/addPassword".
+	op string
+	// refs are the ids of the objects the call references (in its path or body). When one of them was created
+	// by this client less than ReplicationWindow ago, answers that replication causes are retried.
+	refs []string
+	// sync marks calls to the provisioning (synchronization) service, which answers 403 and 409 while a new
+	// service principal has not reached it yet.
+	sync bool
+	// create marks a call that is not idempotent and has no server-side duplicate check (instantiate,
+	// addPassword, creating a job): it is retried only on 429, which Graph sends before doing any work. A 503
+	// or 504 may come after the object was created, and a replay would create a second one.
+	create bool
+	// secrets are values the call sends; they are scrubbed from Graph's error messages.
+	secrets []secret.Value
+}
+
+// What is retried, and why (sources in reference/graph-api.md §10 unless noted):
+//   - 429 TooManyRequests, 503 and 504, honouring Retry-After (seconds, possibly fractional, or an HTTP date),
+//     else exponential backoff with jitter; at most MaxAttempts attempts, and never past the context deadline.
+//   - 409 Directory_ConcurrencyViolation ("Error due to concurrent requests being made to the tenant. Please
+//     wait briefly and retry."): Entra's answer to quick successive writes to one object, e.g. addPassword right
+//     after a PATCH; transient by its own text. Same bounds as throttling.
+//   - Replication, only on calls that reference an object this client created less than ReplicationWindow ago:
+//     404 of any code (Request_ResourceNotFound "Resource '…' does not exist or one of its queried
+//     reference-property objects are not present."); 400 whose message says "does not exist" or "Not a valid
+//     reference update." (appRoleAssignedTo while the principal or resource replicates:
+//     msgraph-bicep-types#193; terraform-provider-azuread's app role assignment RetryFunc retries exactly these
+//     two); and on provisioning-service calls 403 and 409, which terraform-provider-azuread retries on every
+//     synchronization call (synchronizationRetryFunc) because the provisioning service learns of a new service
+//     principal late. A 403 on a directory call is a missing role or permission and is not retried.
+//   - Never a duplicate: 409 Request_MultipleObjectsWithSameKeyValue ("Permission entry already exists." for a
+//     second grant) or a 400 saying the object "already exists" ("Permission being assigned already exists on
+//     the object."). They come back at once and IsConflict reports them; the caller decides.
+const (
+	transientBase = time.Second
+	transientCap  = 30 * time.Second
+	// Microsoft suggests polling a new application every 5-10 s (DOCS application-saml-sso-configure-api.md);
+	// the first retries come sooner because most objects replicate within seconds.
+	replicationBase = time.Second
+	replicationCap  = 10 * time.Second
+	// replicationMaxTries is a backstop for a clock that does not move (a test's fake Sleep that forgets to
+	// advance Now); ReplicationWindow is the real bound.
+	replicationMaxTries = 200
+)
+
+// send runs one Graph operation, retrying as described above. do gets a fresh context per attempt and must
+// build its request afresh: the SDK then serializes the body again, byte for byte the same.
+func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	transient, replication := 0, 0
+	for attempt := 1; ; attempt++ {
+		x := &exchange{}
+		v, err := do(withExchange(ctx, x))
+		if err == nil {
+			return v, nil
+		}
+		err = c.newError(cl, err, x, attempt)
+		var ge *Error
+		if !errors.As(err, &ge) {
+			return zero, err
+		}
+		var wait time.Duration
+		var reason string
+		switch {
+		case ge.duplicate():
+			return zero, err
+		case c.isTransient(cl, ge):
+			if transient+1 >= c.maxAttempts {
+				return zero, err
+			}
+			wait, reason = ge.RetryAfter, "throttled"
+			if ge.Status == http.StatusConflict {
+				reason = "concurrent change"
+			}
+			if wait <= 0 {
+				wait = backoff(transientBase, transientCap, transient)
+			}
+			transient++
+		case c.replicating(cl.refs) && replicationShaped(cl, ge) && replication < replicationMaxTries:
+			wait, reason = backoff(replicationBase, replicationCap, replication), "replicating"
+			replication++
+		default:
+			return zero, err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return zero, err
+		}
+		c.log.LogAttrs(ctx, slog.LevelDebug, "graph retry",
+			slog.String("op", cl.op), slog.Int("status", ge.Status), slog.String("code", ge.Code),
+			slog.String("reason", reason), slog.Duration("wait", wait), slog.Int("attempt", attempt))
+		if c.sleep(ctx, wait) != nil {
+			return zero, err
+		}
+		c.retries.Add(1)
+	}
+}
+
+func (c *Client) isTransient(cl call, e *Error) bool {
+	switch e.Status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return !cl.create
+	case http.StatusConflict:
+		return strings.EqualFold(e.Code, "Directory_ConcurrencyViolation")
+	}
+	return false
+}
+
+func replicationShaped(cl call, e *Error) bool {
+	switch e.Status {
+	case http.StatusNotFound:
+		return true
+	case http.StatusBadRequest:
+		msg := strings.ToLower(e.Message)
+		return strings.Contains(msg, "does not exist") || strings.Contains(msg, "not a valid reference update")
+	case http.StatusForbidden, http.StatusConflict:
+		return cl.sync
+	}
+	return false
+}
+
+// backoff is base·2^n capped at max, with "equal jitter": half fixed, half random, so that concurrent callers
+// spread out while the wait still grows.
+func backoff(base, max time.Duration, n int) time.Duration {
+	d := max
+	if n < 16 && base<<n < max {
+		d = base << n
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// track records objects this client just created together (an application, its appId and its service
+// principal), so that calls referencing them ride out replication.
+func (c *Client) track(ids ...string) {
+	now := c.now()
+	var group []string
+	for _, id := range ids {
+		if id != "" {
+			group = append(group, strings.ToLower(id))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range group {
+		c.created[id] = created{at: now, group: group}
+	}
+}
+
+// forget stops tracking a deleted object and those created with it (deleting an application deletes its
+// service principal): a 404 for them is the truth, not lag.
+func (c *Client) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rec, ok := c.created[strings.ToLower(id)]
+	if !ok {
+		return
+	}
+	for _, other := range rec.group {
+		delete(c.created, other)
+	}
+}
+
+// replicating reports whether one of ids was created by this client less than ReplicationWindow ago.
+func (c *Client) replicating(ids []string) bool {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if rec, ok := c.created[strings.ToLower(id)]; ok && now.Sub(rec.at) < c.replicationWindow {
+			return true
+		}
+	}
+	return false
+}
+
+type created struct {
+	at    time.Time
+	group []string // the ids created with this one, itself included
+}
