@@ -266,6 +266,19 @@ type observer struct {
 }
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody && req.ContentLength <= 0 {
+		// The SDK hands over its serialized body without a length, which net/http would send chunked; the
+		// compression handler used to set one. Send a Content-Length, as every Graph client does.
+		body, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	o.requests.Add(1)
 	start := time.Now()
 	resp, err := o.next.RoundTrip(req)

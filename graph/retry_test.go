@@ -1,0 +1,264 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const assignBody = `{"@odata.type":"#microsoft.graph.appRoleAssignment","principalId":"` + adeleID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`
+
+func TestThrottledPOSTIsResentIntact(t *testing.T) {
+	throttled := stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", body: assignBody,
+		status: http.StatusTooManyRequests, respHeader: http.Header{"Retry-After": {"2.128"}},
+		resp: graphError("TooManyRequests", "Please retry again later.", "r1")}
+	unavailable := throttled
+	unavailable.status, unavailable.respHeader, unavailable.resp = http.StatusServiceUnavailable, nil, "<html>Service Unavailable</html>"
+	f := newFakeGraph(t, throttled, unavailable,
+		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", body: assignBody, status: http.StatusCreated, resp: assignmentJSON},
+	)
+	c, clock := newTestClient(t, f)
+	a, err := c.AssignAppRole(context.Background(), spObjectID, adeleID, userRoleID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == "" {
+		t.Error("no assignment returned")
+	}
+	sleeps := clock.Sleeps()
+	if len(sleeps) != 2 || sleeps[0] != 2128*time.Millisecond {
+		t.Fatalf("sleeps = %v, want Retry-After 2.128s (fraction kept) then a backoff", sleeps)
+	}
+	if sleeps[1] < 500*time.Millisecond || sleeps[1] > 2*time.Second {
+		t.Errorf("backoff without Retry-After = %v, want within the second attempt's jittered range", sleeps[1])
+	}
+	// Every attempt carries the same bytes, uncompressed, so no attempt can disagree with its headers
+	// (kiota-http-go#183: a retry resent a plain body under Content-Encoding: gzip and Graph answered 400).
+	for i, r := range f.seen {
+		if enc := r.Header.Get("Content-Encoding"); enc != "" {
+			t.Errorf("attempt %d: Content-Encoding %q", i+1, enc)
+		}
+		if int(r.ContentLength) != len(f.bodies[i]) {
+			t.Errorf("attempt %d: Content-Length %d for a %d-byte body", i+1, r.ContentLength, len(f.bodies[i]))
+		}
+		if !bytes.Equal(f.bodies[i], f.bodies[0]) {
+			t.Errorf("attempt %d sent %s, attempt 1 sent %s", i+1, f.bodies[i], f.bodies[0])
+		}
+	}
+	if got := c.Stats(); got != (Stats{Requests: 3, Retries: 2, Throttled: 2}) {
+		t.Errorf("Stats = %+v", got)
+	}
+}
+
+func TestThrottlingGivesUpAfterMaxAttempts(t *testing.T) {
+	var plan []stub
+	for range 3 {
+		plan = append(plan, stub{method: "GET", path: "/organization", status: http.StatusTooManyRequests,
+			respHeader: http.Header{"Retry-After": {"1"}}, resp: graphError("TooManyRequests", "Please retry again later.", "r")})
+	}
+	f := newFakeGraph(t, plan...)
+	c, clock := newTestClient(t, f, func(cfg *Config) { cfg.MaxAttempts = 3 })
+	_, err := c.Organization(context.Background())
+	e := mustGraphError(t, err)
+	if !IsThrottled(err) || e.Attempts != 3 || e.RetryAfter != time.Second || len(clock.Sleeps()) != 2 {
+		t.Errorf("error = %+v after sleeps %v", e, clock.Sleeps())
+	}
+	if !strings.Contains(err.Error(), "after 3 attempts") || !strings.Contains(err.Error(), "throttling") {
+		t.Errorf("Error() = %q", err.Error())
+	}
+}
+
+func TestRetryNeverWaitsPastTheDeadline(t *testing.T) {
+	f := newFakeGraph(t, stub{method: "GET", path: "/organization", status: http.StatusTooManyRequests,
+		respHeader: http.Header{"Retry-After": {"3600"}}, resp: graphError("TooManyRequests", "Please retry again later.", "r")})
+	c, clock := newTestClient(t, f)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.Organization(ctx)
+	if !IsThrottled(err) || len(clock.Sleeps()) != 0 {
+		t.Errorf("err = %v, sleeps = %v; want the 429 at once", err, clock.Sleeps())
+	}
+}
+
+func TestConcurrencyViolationIsRetried(t *testing.T) {
+	patch := `{"@odata.type":"#microsoft.graph.application","tags":["idpctl"]}`
+	f := newFakeGraph(t,
+		stub{method: "PATCH", path: "/applications/" + appObjectID, body: patch, status: http.StatusConflict,
+			resp: graphError("Directory_ConcurrencyViolation", "Error due to concurrent requests being made to the tenant. Please wait briefly and retry.", "r1")},
+		stub{method: "PATCH", path: "/applications/" + appObjectID, body: patch, status: http.StatusNoContent},
+	)
+	c, clock := newTestClient(t, f)
+	if err := c.UpdateApplication(context.Background(), appObjectID, ApplicationUpdate{Tags: []string{"idpctl"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(clock.Sleeps()) != 1 {
+		t.Errorf("sleeps = %v", clock.Sleeps())
+	}
+}
+
+func notFound(method, path, id string) stub {
+	return stub{method: method, path: path, status: http.StatusNotFound,
+		resp: graphError("Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.", "r")}
+}
+
+func TestReplicationRetriesOnlyForFreshObjects(t *testing.T) {
+	appPath := "/applications/" + appObjectID
+	f := newFakeGraph(t,
+		// Not created by this client: a 404 is the answer.
+		notFound("GET", appPath, appObjectID),
+		// Created by this client a moment ago: 404s are replication lag.
+		notFound("GET", appPath, appObjectID),
+		notFound("GET", appPath, appObjectID),
+		stub{method: "GET", path: appPath, resp: applicationJSON},
+	)
+	c, clock := newTestClient(t, f)
+	ctx := context.Background()
+	if _, err := c.GetApplication(ctx, appObjectID); !IsNotFound(err) || len(clock.Sleeps()) != 0 {
+		t.Fatalf("unknown object: err = %v, sleeps %v; want the 404 at once", err, clock.Sleeps())
+	}
+	c.track(appObjectID)
+	app, err := c.GetApplication(ctx, appObjectID)
+	if err != nil || app.ObjectID != appObjectID {
+		t.Fatalf("fresh object: %v, %v", app, err)
+	}
+	if len(clock.Sleeps()) != 2 {
+		t.Errorf("sleeps = %v, want one per 404", clock.Sleeps())
+	}
+}
+
+func TestReplicationRetriesProvisioningRefusals(t *testing.T) {
+	templates := syncPath + "/templates"
+	f := newFakeGraph(t,
+		// The provisioning service has not heard of the new service principal yet (Terraform retries these).
+		stub{method: "GET", path: templates, status: http.StatusForbidden, resp: graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "r1")},
+		stub{method: "GET", path: templates, status: http.StatusConflict, resp: graphError("Conflict", "The service principal is still being provisioned. Try again later.", "r2")},
+		stub{method: "GET", path: templates, resp: `{"value":[{"id":"scim","factoryTag":"scim"}]}`},
+		// The same refusal on a directory call is a missing permission: returned at once.
+		stub{method: "PATCH", path: "/servicePrincipals/" + spObjectID, status: http.StatusForbidden,
+			body: `{"@odata.type":"#microsoft.graph.servicePrincipal","tags":["idpctl"]}`,
+			resp: graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "r3")},
+		// And on an old service principal, a provisioning 403 is returned at once too.
+		stub{method: "GET", path: "/servicePrincipals/" + graphSPID + "/synchronization/templates", status: http.StatusForbidden,
+			resp: graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "r4")},
+		// 400 "Not a valid reference update." on an assignment to a fresh service principal: replication.
+		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", body: assignBody, status: http.StatusBadRequest,
+			resp: graphError("Request_BadRequest", "Not a valid reference update.", "r5")},
+		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", body: assignBody, status: http.StatusCreated, resp: assignmentJSON},
+	)
+	c, clock := newTestClient(t, f)
+	ctx := context.Background()
+	c.track(appObjectID, appClientID, spObjectID)
+	got, err := c.ListSyncTemplates(ctx, spObjectID)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ListSyncTemplates = %v, %v", got, err)
+	}
+	if n := len(clock.Sleeps()); n != 2 {
+		t.Errorf("slept %d times, want 2", n)
+	}
+	if err := c.UpdateServicePrincipal(ctx, spObjectID, ServicePrincipalUpdate{Tags: []string{"idpctl"}}); !IsForbidden(err) {
+		t.Errorf("directory 403: err = %v", err)
+	}
+	if _, err := c.ListSyncTemplates(ctx, graphSPID); !IsForbidden(err) {
+		t.Errorf("old service principal: err = %v", err)
+	}
+	if n := len(clock.Sleeps()); n != 2 {
+		t.Errorf("the 403s were retried: %d sleeps", n)
+	}
+	if _, err := c.AssignAppRole(ctx, spObjectID, adeleID, userRoleID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReplicationWindowEnds(t *testing.T) {
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource does not exist.")
+	}))
+	defer srv.Close()
+	c, clock := newTestClient(t, &fakeGraph{srv: srv}, func(cfg *Config) { cfg.ReplicationWindow = 30 * time.Second })
+	start := clock.Now()
+	c.track(appObjectID)
+	_, err := c.GetApplication(context.Background(), appObjectID)
+	e := mustGraphError(t, err)
+	if e.Status != 404 || int64(e.Attempts) != requests.Load() || e.Attempts < 3 {
+		t.Errorf("error = %+v after %d requests", e, requests.Load())
+	}
+	waited := clock.Now().Sub(start)
+	if waited < 30*time.Second || waited > 30*time.Second+replicationCap {
+		t.Errorf("waited %v, want just past the 30s window", waited)
+	}
+	if !strings.Contains(err.Error(), "attempts") {
+		t.Errorf("Error() = %q, want the attempt count", err.Error())
+	}
+}
+
+func TestWaitForApplicationNeedsConsecutiveReads(t *testing.T) {
+	appPath := "/applications/" + appObjectID
+	f := newFakeGraph(t,
+		notFound("GET", appPath, appObjectID),
+		notFound("GET", appPath, appObjectID),
+		stub{method: "GET", path: appPath, resp: applicationJSON},
+		// A replica without the object: the count starts again.
+		notFound("GET", appPath, appObjectID),
+		stub{method: "GET", path: appPath, resp: applicationJSON},
+		stub{method: "GET", path: appPath, resp: applicationJSON},
+		stub{method: "GET", path: appPath, resp: applicationJSON},
+	)
+	c, clock := newTestClient(t, f, func(cfg *Config) { cfg.ReplicationReads = 3 })
+	c.track(appObjectID) // the waits must see the 404s themselves, not have them retried underneath
+	app, err := c.WaitForApplication(context.Background(), appObjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "application", app, wantApplication)
+	if n := len(clock.Sleeps()); n != 3 {
+		t.Errorf("slept %d times (%v), want once per 404 and never between successful reads", n, clock.Sleeps())
+	}
+}
+
+func TestWaitForServicePrincipal(t *testing.T) {
+	spPath := "/servicePrincipals/" + spObjectID
+	f := newFakeGraph(t,
+		notFound("GET", spPath, spObjectID),
+		stub{method: "GET", path: spPath, resp: servicePrincipalJSON},
+		stub{method: "GET", path: spPath, resp: servicePrincipalJSON},
+		// Other errors end the wait.
+		stub{method: "GET", path: spPath, status: http.StatusForbidden, resp: graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "r")},
+	)
+	c, _ := newTestClient(t, f)
+	sp, err := c.WaitForServicePrincipal(context.Background(), spObjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "service principal", sp, wantServicePrincipal)
+	if _, err := c.WaitForServicePrincipal(context.Background(), spObjectID); !IsForbidden(err) {
+		t.Errorf("err = %v, want the 403", err)
+	}
+}
+
+func TestWaitIsBoundedByContext(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource does not exist.")
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	sleeps := 0
+	c, _ := newTestClient(t, &fakeGraph{srv: srv}, func(cfg *Config) {
+		cfg.Sleep = func(ctx context.Context, _ time.Duration) error {
+			if sleeps++; sleeps == 3 {
+				cancel()
+			}
+			return ctx.Err()
+		}
+	})
+	_, err := c.WaitForApplication(ctx, appObjectID)
+	if err == nil || !strings.Contains(err.Error(), "still not readable after 3 reads") || ctx.Err() == nil {
+		t.Errorf("err = %v", err)
+	}
+}
