@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -180,5 +181,27 @@ func TestDebugLogCarriesNoSecret(t *testing.T) {
 		if !strings.Contains(out, s) {
 			t.Errorf("the debug log lacks %s:\n%s", s, out)
 		}
+	}
+}
+
+type failingCredential struct{ err error }
+
+func (f failingCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{}, f.err
+}
+
+func TestSignInFailureKeepsItsCause(t *testing.T) {
+	cause := errors.New("AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication")
+	transport := &cannedTransport{}
+	c, err := New(Config{Credential: failingCredential{cause}, HTTPClient: &http.Client{Transport: transport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Me(context.Background())
+	if !errors.Is(err, cause) || asError(err) != nil || !strings.HasPrefix(err.Error(), "GET /me: AADSTS50076") {
+		t.Errorf("err = %v, want the credential's error, named by operation", err)
+	}
+	if len(transport.requests) != 0 {
+		t.Errorf("%d requests were sent without a token", len(transport.requests))
 	}
 }

@@ -331,3 +331,62 @@ func schemaRuleID(t *testing.T, raw []byte) string {
 	}
 	return schema.Rules[0].ID
 }
+
+// TestConcurrentCallsShareOneClient runs the independent calls of the flow at once, as the steps do, on one
+// client (run with -race).
+func TestConcurrentCallsShareOneClient(t *testing.T) {
+	tenant := entra.New(entra.Options{
+		Provisioning: entra.ProvisioningOptions{ManualCycles: true},
+		Faults:       entra.Faults{ReplicationLag: 1, SyncReplicationLag: 1},
+	})
+	defer tenant.Close()
+	demo, err := tenant.SeedDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tenant)
+	defer srv.Close()
+	clk := &clock{now: time.Now()}
+	c, err := graph.New(graph.Config{BaseURL: srv.URL + "/v1.0", Credential: graph.StaticToken(secret.New(demo.AdminToken)), Now: clk.Now, Sleep: clk.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	app, sp, err := c.InstantiateTemplate(ctx, graph.NonGalleryTemplateID, "Concurrent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := sp.AppRoles[slices.IndexFunc(sp.AppRoles, func(r graph.AppRole) bool { return r.DisplayName == "User" })].ID
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	run := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- f()
+		}()
+	}
+	run(func() error { _, err := c.WaitForApplication(ctx, app.ObjectID); return err })
+	run(func() error { _, err := c.WaitForServicePrincipal(ctx, sp.ID); return err })
+	run(func() error { _, err := c.GetServicePrincipalByAppID(ctx, graph.MicrosoftGraphAppID); return err })
+	run(func() error { _, err := c.ListSyncTemplates(ctx, sp.ID); return err })
+	run(func() error {
+		tags := []string{"idpctl"}
+		return c.UpdateApplication(ctx, app.ObjectID, graph.ApplicationUpdate{Tags: tags})
+	})
+	for _, u := range demo.Users {
+		run(func() error { _, err := c.AssignAppRole(ctx, sp.ID, u.ID, role); return err })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got, want := c.Stats().Requests, int64(len(tenant.Requests())); got != want {
+		t.Errorf("Stats().Requests = %d, the tenant received %d", got, want)
+	}
+}

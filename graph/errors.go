@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,10 +162,7 @@ func (c *Client) newError(cl call, err error, x *exchange, attempt int) error {
 		fromEnvelope(e, x.body)
 	}
 	if e.Status < 400 {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%s: %w", cl.op, err)
-		}
-		return fmt.Errorf("%s: %s", cl.op, secret.Scrub(err.Error(), cl.secrets...))
+		return &opError{op: cl.op, err: err, secrets: cl.secrets}
 	}
 	if header != nil {
 		if e.RequestID == "" {
@@ -182,6 +178,19 @@ func (c *Client) newError(cl call, err error, x *exchange, attempt int) error {
 	e.Message = secret.Scrub(e.Message, cl.secrets...)
 	return e
 }
+
+// opError is a failure that is not Graph's answer (network, sign-in, context): it names the operation and keeps
+// the cause for errors.Is and errors.As (a sign-in failure is the caller's exit code 4), with the secrets the
+// call sent scrubbed from the text.
+type opError struct {
+	op      string
+	err     error
+	secrets []secret.Value
+}
+
+func (e *opError) Error() string { return e.op + ": " + secret.Scrub(e.err.Error(), e.secrets...) }
+
+func (e *opError) Unwrap() error { return e.err }
 
 // fromODataError copies what the SDK parsed. Every level can be nil, and even the message pointer that the
 // SDK's own Error() dereferences (msgraph-sdk-go #434, #313, #510).

@@ -104,7 +104,7 @@ func TestNewErrorIsNilSafe(t *testing.T) {
 	// Not an HTTP answer at all: the operation is named and the cause kept.
 	cause := errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 	got := c.newError(cl, cause, &exchange{}, 1)
-	if asError(got) != nil || got.Error() != "GET /x: "+cause.Error() {
+	if asError(got) != nil || got.Error() != "GET /x: "+cause.Error() || !errors.Is(got, cause) {
 		t.Errorf("transport error = %v", got)
 	}
 	got = c.newError(cl, fmt.Errorf("send: %w", context.DeadlineExceeded), &exchange{}, 1)
