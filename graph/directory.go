@@ -341,31 +341,15 @@ func (c *Client) SearchGroups(ctx context.Context, text string, top int) ([]Grou
 }
 
 // ListGroupMembers returns the users who are direct members of a group (nested groups are not followed, as
-// Entra's provisioning does not follow them either).
+// Entra's provisioning does not follow them either). The SDK writes the type cast with the namespace alias Graph
+// declares for microsoft.graph: /members/graph.user.
 func (c *Client) ListGroupMembers(ctx context.Context, groupID string) ([]User, error) {
 	b := c.sdk.Groups().ByGroupId(groupID).Members().GraphUser()
 	cfg := &groups.ItemMembersGraphUserRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemMembersGraphUserRequestBuilderGetQueryParameters{Select: userFields()},
 	}
-	list, err := pages(ctx, c, call{op: "GET /groups/{id}/members/microsoft.graph.user", refs: []string{groupID}}, 0,
-		func(ctx context.Context) (page[models.Userable], error) {
-			ri, err := b.ToGetRequestInformation(ctx, cfg)
-			if err != nil {
-				return nil, err
-			}
-			// The SDK writes the type cast with Graph's namespace alias (/members/graph.user); the documented
-			// form, and the one the sandbox serves, is the full name.
-			ri.UrlTemplate = strings.Replace(ri.UrlTemplate, "/members/graph.user", "/members/microsoft.graph.user", 1)
-			res, err := c.adapter.Send(ctx, ri, models.CreateUserCollectionResponseFromDiscriminatorValue, errorMapping())
-			if err != nil || res == nil {
-				return nil, err
-			}
-			users, ok := res.(models.UserCollectionResponseable)
-			if !ok {
-				return nil, fmt.Errorf("unexpected answer type %T", res)
-			}
-			return users, nil
-		},
+	list, err := pages(ctx, c, call{op: "GET /groups/{id}/members/graph.user", refs: []string{groupID}}, 0,
+		func(ctx context.Context) (page[models.Userable], error) { return b.Get(ctx, cfg) },
 		func(ctx context.Context, link string) (page[models.Userable], error) {
 			return b.WithUrl(link).Get(ctx, nil)
 		})

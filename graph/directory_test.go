@@ -159,7 +159,7 @@ func TestResolveGroupAndMembers(t *testing.T) {
 	const groupSelect = "id,displayName,securityEnabled,mailEnabled"
 	const otherSales = "6e1c2b3a-4d5e-4f6a-8b7c-9d0e1f2a3b4c"
 	f := newFakeGraph(t)
-	next := f.srv.URL + "/v1.0/groups/" + groupID + "/members/microsoft.graph.user?$select=" + userSelect + "&$skiptoken=X2NvbnRpbnVl"
+	next := f.srv.URL + "/v1.0/groups/" + groupID + "/members/graph.user?$select=" + userSelect + "&$skiptoken=X2NvbnRpbnVl"
 	f.plan = []stub{
 		stub{method: "GET", path: "/groups/" + groupID, query: q("$select", groupSelect),
 			resp: `{"id":"` + groupID + `","displayName":"Sales","securityEnabled":true,"mailEnabled":false}`},
@@ -167,9 +167,9 @@ func TestResolveGroupAndMembers(t *testing.T) {
 			resp: `{"value":[{"id":"` + groupID + `","displayName":"Sales","securityEnabled":true,"mailEnabled":false},
 			                 {"id":"` + otherSales + `","displayName":"Sales","securityEnabled":false,"mailEnabled":true}]}`},
 		stub{method: "GET", path: "/groups", query: q("$filter", "displayName eq 'Nobody'", "$select", groupSelect), resp: `{"value":[]}`},
-		stub{method: "GET", path: "/groups/" + groupID + "/members/microsoft.graph.user", query: q("$select", userSelect),
+		stub{method: "GET", path: "/groups/" + groupID + "/members/graph.user", query: q("$select", userSelect),
 			resp: `{"@odata.nextLink":"` + next + `","value":[` + adeleJSON + `]}`},
-		stub{method: "GET", path: "/groups/" + groupID + "/members/microsoft.graph.user", query: q("$select", userSelect, "$skiptoken", "X2NvbnRpbnVl"),
+		stub{method: "GET", path: "/groups/" + groupID + "/members/graph.user", query: q("$select", userSelect, "$skiptoken", "X2NvbnRpbnVl"),
 			resp: `{"value":[` + alexJSON + `]}`},
 	}
 	c, _ := newTestClient(t, f)

@@ -59,8 +59,9 @@ const (
 	replicationMaxTries = 200
 )
 
-// send runs one Graph operation, retrying as described above. do gets a fresh context per attempt and must
-// build its request afresh: the SDK then serializes the body again, byte for byte the same.
+// send runs one Graph operation, retrying as described above. do runs once per attempt, with a context that
+// lets the transport record the answer; each run makes the SDK serialize the request model again, which gives
+// the same bytes (models we build are never marked clean, unlike deserialized ones).
 func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	transient, replication := 0, 0

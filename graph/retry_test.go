@@ -86,14 +86,18 @@ func TestRetryNeverWaitsPastTheDeadline(t *testing.T) {
 }
 
 func TestConcurrencyViolationIsRetried(t *testing.T) {
-	patch := `{"@odata.type":"#microsoft.graph.application","tags":["idpctl"]}`
+	// A nested body, so that the replay proves the SDK's backing store serializes nested models again in full.
+	patch := `{"@odata.type":"#microsoft.graph.application","tags":["idpctl"],
+	  "web":{"redirectUris":["https://api.smallstep.com/auth/openid/callback"]},
+	  "optionalClaims":{"idToken":[{"name":"email","essential":false}]}}`
 	f := newFakeGraph(t,
 		stub{method: "PATCH", path: "/applications/" + appObjectID, body: patch, status: http.StatusConflict,
 			resp: graphError("Directory_ConcurrencyViolation", "Error due to concurrent requests being made to the tenant. Please wait briefly and retry.", "r1")},
 		stub{method: "PATCH", path: "/applications/" + appObjectID, body: patch, status: http.StatusNoContent},
 	)
 	c, clock := newTestClient(t, f)
-	if err := c.UpdateApplication(context.Background(), appObjectID, ApplicationUpdate{Tags: []string{"idpctl"}}); err != nil {
+	if err := c.UpdateApplication(context.Background(), appObjectID, ApplicationUpdate{Tags: []string{"idpctl"},
+		RedirectURIs: []string{"https://api.smallstep.com/auth/openid/callback"}, IDTokenClaims: []OptionalClaim{{Name: "email"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if len(clock.Sleeps()) != 1 {
