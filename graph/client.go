@@ -8,9 +8,10 @@
 // created itself, the 404/403/409/400 answers that directory replication causes (see retry.go). Use
 // WaitForApplication and WaitForServicePrincipal after InstantiateTemplate.
 //
-// Layout: client.go (construction, the HTTP pipeline, the retry loop), retry.go (what is retried and how long),
+// Layout: client.go (construction, the HTTP pipeline), retry.go (the retry loop: what is retried and how long),
 // errors.go, token.go (StaticToken), types.go, convert.go (SDK models to our types), one file per resource
-// family, replication.go (waits).
+// family (directory.go, applications.go, serviceprincipals.go, synchronization.go, provisioning.go),
+// replication.go (the waits after creating).
 package graph
 
 import (
