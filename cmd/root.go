@@ -10,6 +10,10 @@ import (
 	"os/signal"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idpctl/idpctl/graph"
+	"github.com/idpctl/idpctl/steps"
+	"github.com/idpctl/idpctl/wizard"
 )
 
 // Build information, set by goreleaser through -ldflags "-X github.com/idpctl/idpctl/cmd.version=...".
@@ -28,20 +32,27 @@ const (
 	exitPlanDiffs = 8 // dry-run found pending changes (only with --detailed-exitcode)
 )
 
+// factory holds what commands need from the process: its streams and environment. Tests build their own.
+type factory struct {
+	IO     *wizard.IOStreams
+	Getenv func(string) string
+}
+
 // Execute runs idpctl with os.Args and returns the process exit code.
 func Execute() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	root := NewRootCmd()
+	f := &factory{IO: wizard.System(os.Getenv), Getenv: os.Getenv}
+	root := NewRootCmd(f)
 	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+	if err != nil && !errors.Is(err, errPendingChanges) {
+		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
 	}
 	return exitCode(err)
 }
 
 // NewRootCmd builds the command tree.
-func NewRootCmd() *cobra.Command {
+func NewRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "idpctl",
 		Short:         "connect an identity provider to a SaaS over OIDC and SCIM",
@@ -49,7 +60,9 @@ func NewRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd())
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.AddCommand(newVersionCmd(), newSetupCmd(f), newSandboxCmd(f))
 	return root
 }
 
@@ -65,12 +78,19 @@ func usageErrorf(format string, args ...any) error {
 
 // exitCode maps an error to the contract's exit code, in one place.
 func exitCode(err error) int {
-	var usage *usageError
+	var (
+		usage *usageError
+		input *steps.InputError
+	)
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &usage), errors.Is(err, context.Canceled):
+	case errors.Is(err, errPendingChanges):
+		return exitPlanDiffs
+	case errors.As(err, &usage), errors.As(err, &input), errors.Is(err, errCancelled), errors.Is(err, context.Canceled):
 		return exitUsage
+	case graph.IsUnauthorized(err), graph.IsForbidden(err):
+		return exitAuth
 	default:
 		return exitFailed
 	}

@@ -1,0 +1,312 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/secret"
+	"github.com/idpctl/idpctl/steps"
+	"github.com/idpctl/idpctl/wizard"
+)
+
+// setupOptions is everything `idpctl setup entra` takes from flags and the environment.
+type setupOptions struct {
+	IO     *wizard.IOStreams
+	Getenv func(string) string
+
+	Inputs           steps.Inputs
+	SCIMTokenFile    string
+	SecretExpiry     string
+	NonInteractive   bool
+	Yes              bool
+	DryRun           bool
+	DetailedExitCode bool
+	Output           string
+	Auth             string
+	ClientID         string
+	Cloud            string
+	GraphURL         string
+	StateDir         string
+	Sandbox          bool
+	Debug            bool
+	Timeout          time.Duration
+}
+
+func newSetupCmd(f *factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "connect an identity provider to the SaaS",
+	}
+	cmd.AddCommand(newSetupEntraCmd(f, nil))
+	return cmd
+}
+
+// newSetupEntraCmd parses and checks the flags; runF does the work (tests replace it to check parsing alone).
+func newSetupEntraCmd(f *factory, runF func(context.Context, *setupOptions) error) *cobra.Command {
+	opts := &setupOptions{IO: f.IO, Getenv: f.Getenv}
+	cmd := &cobra.Command{
+		Use:   "entra",
+		Short: "set up Microsoft Entra ID single sign-on and SCIM provisioning",
+		Long: `Set up Microsoft Entra ID single sign-on (OIDC) and SCIM provisioning for the SaaS, the six steps of the
+manual procedure in one run: create the enterprise application and assign users and groups; configure
+single sign-on, create a client secret and grant admin consent; hand the OIDC values to the SaaS and
+get its SCIM URL and token; test and save the provisioning credentials; set the attribute mappings and
+turn provisioning on; provision the assigned users on demand and confirm they arrived.
+
+The run first reads the tenant and shows a plan of what it will change. It is safe to run again: it
+finds what it created before and changes only what differs.
+
+Every flag can also be set with an IDPCTL_ environment variable (--tenant-id: IDPCTL_TENANT_ID;
+repeatable flags take a comma-separated list). Secrets are read from the environment or files only:
+IDPCTL_SCIM_TOKEN (or --scim-token-file), IDPCTL_BACKEND_TOKEN, IDPCTL_ACCESS_TOKEN.
+
+Exit codes: 0 done, 1 failed, 2 cancelled or bad usage, 4 sign-in or permission problem,
+8 pending changes (only with --dry-run --detailed-exitcode).`,
+		Example: `  # Try the whole flow against a simulated tenant, no Azure account needed
+  idpctl setup entra --sandbox --non-interactive --yes --assign-group "Smallstep Users"
+
+  # See what would change, without changing anything
+  idpctl setup entra --dry-run --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 --assign-group "Smallstep Users" \
+    --scim-url https://example.smallstep.com/scim/v2 --scim-token-file scim-token.txt --secret-out secret.txt
+
+  # Scripted: Smallstep's SCIM values from the dashboard, the client secret to a 0600 file, JSON out
+  IDPCTL_SCIM_TOKEN=... idpctl setup entra --non-interactive --yes --output json \
+    --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 --assign-group "Smallstep Users" \
+    --scim-url https://example.smallstep.com/scim/v2 --secret-out ./client-secret`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags(), opts.Getenv); err != nil {
+				return err
+			}
+			if err := opts.resolve(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return setupEntraRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	in := &opts.Inputs
+	fl.StringVar(&in.TenantID, "tenant-id", "", "directory (tenant) ID to configure; default: the signed-in tenant")
+	fl.StringVar(&in.AppName, "app-name", steps.DefaultAppName, "display name of the enterprise application")
+	fl.StringVar(&in.AppID, "app-id", "", "application (client) ID of an existing application to use when several share --app-name")
+	fl.StringArrayVar(&in.AssignGroups, "assign-group", nil, "group to assign and provision, by name or object ID (repeatable)")
+	fl.StringArrayVar(&in.AssignUsers, "assign-user", nil, "user to assign and provision, by user principal name or object ID (repeatable)")
+	fl.StringVar(&in.RedirectURI, "redirect-uri", steps.DefaultRedirectURI, "OIDC redirect URI of the SaaS")
+	fl.StringVar(&in.SCIMURL, "scim-url", "", "SCIM base URL the SaaS gave you (--backend manual)")
+	fl.StringVar(&opts.SCIMTokenFile, "scim-token-file", "", "file holding the SCIM token (or set IDPCTL_SCIM_TOKEN)")
+	fl.StringVar(&in.Backend, "backend", steps.BackendManual, "how the SaaS gets the OIDC values: manual or http")
+	fl.StringVar(&in.BackendURL, "backend-url", "", "base URL of the SaaS's registration API (--backend http; token in IDPCTL_BACKEND_TOKEN)")
+	fl.StringVar(&in.SecretOut, "secret-out", "", "file (mode 0600) that receives the client secret when no backend takes it")
+	fl.StringVar(&opts.SecretExpiry, "secret-expiry", "180d", "lifetime of the client secret: e.g. 180d, 1y, 2y")
+	fl.BoolVar(&opts.NonInteractive, "non-interactive", false, "never prompt; fail listing every missing input")
+	fl.BoolVar(&opts.Yes, "yes", false, "apply the plan without asking")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "read the tenant and show the plan; change nothing")
+	fl.BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "with --dry-run: exit 8 when there are pending changes")
+	fl.StringVar(&opts.Output, "output", "text", "output format: text or json")
+	fl.StringVar(&opts.Auth, "auth", "auto", "sign-in method: auto, browser, device-code, environment, managed-identity, workload-identity or token")
+	fl.StringVar(&opts.ClientID, "client-id", defaultSignInClientID, "application (client) ID used to sign in (default: Microsoft Graph Command Line Tools)")
+	fl.StringVar(&opts.Cloud, "cloud", "public", "Microsoft cloud: public, usgov or china")
+	fl.StringVar(&opts.GraphURL, "graph-url", "", "override the Microsoft Graph base URL, e.g. a simulated tenant's http://127.0.0.1:PORT/v1.0")
+	fl.StringVar(&opts.StateDir, "state-dir", defaultStateDir(f.Getenv), "directory for idpctl's state (ids and progress, never secrets)")
+	fl.BoolVar(&opts.Sandbox, "sandbox", false, "run against a simulated tenant and SaaS in this process (no Azure account needed)")
+	fl.BoolVar(&opts.Debug, "debug", false, "log each Graph request (never tokens or secrets) to stderr")
+	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up after this long")
+	return cmd
+}
+
+// resolve turns flags and environment into inputs and checks what can be checked without the tenant.
+func (o *setupOptions) resolve() error {
+	switch o.Output {
+	case "text", "json":
+	default:
+		return usageErrorf("--output %q: use text or json", o.Output)
+	}
+	if o.DetailedExitCode && !o.DryRun {
+		return usageErrorf("--detailed-exitcode only applies to --dry-run")
+	}
+	d, err := parseLifetime(o.SecretExpiry)
+	if err != nil {
+		return usageErrorf("--secret-expiry: %v", err)
+	}
+	o.Inputs.SecretExpiry = d
+	if v := o.Getenv("IDPCTL_SCIM_TOKEN"); v != "" {
+		if o.SCIMTokenFile != "" {
+			return usageErrorf("the SCIM token is given twice (IDPCTL_SCIM_TOKEN and --scim-token-file): keep one")
+		}
+		o.Inputs.SCIMToken = secret.New(v)
+	}
+	if o.SCIMTokenFile != "" {
+		tok, err := backend.ReadTokenFile(o.SCIMTokenFile)
+		if err != nil {
+			return &usageError{err}
+		}
+		o.Inputs.SCIMToken = tok
+	}
+	if v := o.Getenv("IDPCTL_BACKEND_TOKEN"); v != "" {
+		o.Inputs.BackendToken = secret.New(v)
+	}
+	return nil
+}
+
+// defaultStateDir follows the XDG base directory convention: $XDG_STATE_HOME/idpctl, ~/.local/state/idpctl.
+func defaultStateDir(getenv func(string) string) string {
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "idpctl")
+	}
+	if runtime.GOOS != "linux" {
+		if d, err := os.UserConfigDir(); err == nil {
+			return filepath.Join(d, "idpctl")
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "idpctl")
+	}
+	return ""
+}
+
+// errPendingChanges is a dry run's answer under --detailed-exitcode when the plan has changes.
+var errPendingChanges = errors.New("the plan has pending changes")
+
+func setupEntraRun(ctx context.Context, opts *setupOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	var (
+		accessToken = secret.New(opts.Getenv("IDPCTL_ACCESS_TOKEN"))
+		httpClient  = &http.Client{Timeout: 2 * time.Minute}
+	)
+	if opts.Sandbox {
+		sb, err := sandbox.Start(ctx, sandbox.Options{})
+		if err != nil {
+			return fmt.Errorf("starting the sandbox: %w", err)
+		}
+		defer sb.Close()
+		opts.GraphURL, opts.Auth, accessToken = sb.GraphURL, "token", sb.AccessToken
+		opts.Inputs.TenantID = sb.TenantID
+		if opts.Inputs.Backend == steps.BackendManual && opts.Inputs.SCIMURL == "" {
+			// The simulated SaaS takes the registration over its API, like a backend that supports it.
+			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = steps.BackendHTTP, sb.BackendURL, sb.BackendToken
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
+	}
+	if err := opts.Inputs.Check(); err != nil {
+		return err
+	}
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.Debug {
+		logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	session, err := signIn(ctx, opts, accessToken, logger)
+	if err != nil {
+		return err
+	}
+	client := session.client
+	tenantID := opts.Inputs.TenantID
+	if tenantID == "" {
+		org, err := client.Organization(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the signed-in tenant: %w", err)
+		}
+		tenantID = org.ID
+	}
+	if err := preflight(ctx, session, opts, tenantID); err != nil {
+		return err
+	}
+	state, err := steps.OpenState(opts.StateDir, tenantID, opts.Inputs.AppName)
+	if err != nil {
+		return err
+	}
+	be, err := newBackend(opts, httpClient)
+	if err != nil {
+		return err
+	}
+
+	var reporter steps.Reporter = wizard.Quiet{}
+	lines := wizard.NewLines(opts.IO)
+	if opts.Output == "text" {
+		reporter = lines
+	}
+	env := &steps.Env{
+		Inputs: opts.Inputs, TenantID: tenantID, LoginHost: session.loginHost,
+		Graph: client, Backend: be, SCIMClient: httpClient, State: state, Reporter: reporter,
+	}
+	runner := &steps.Runner{Steps: steps.Flow()}
+	plan, err := runner.Plan(ctx, env)
+	if err != nil {
+		return err
+	}
+	renderPlan := func(w io.Writer) error {
+		return plan.RenderText(w, steps.RenderOptions{Width: opts.IO.Width(), Color: opts.IO.ColorEnabled() && w == opts.IO.ErrOut})
+	}
+	if opts.DryRun {
+		if opts.Output == "json" {
+			err = wizard.WriteJSON(opts.IO.Out, steps.NewResult(env, plan, nil, nil))
+		} else {
+			err = renderPlan(opts.IO.Out)
+		}
+		if err == nil && opts.DetailedExitCode && plan.Pending() {
+			return errPendingChanges
+		}
+		return err
+	}
+	if opts.Output == "text" {
+		if err := renderPlan(opts.IO.ErrOut); err != nil {
+			return err
+		}
+	}
+	if plan.Pending() && !opts.Yes {
+		if opts.NonInteractive || !opts.IO.CanPrompt() {
+			return usageErrorf("the plan has changes and no one can confirm them here: pass --yes to apply them, or --dry-run to only see them")
+		}
+		ok, err := wizard.Confirm(opts.IO, "Apply these changes to the tenant?")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errCancelled
+		}
+	}
+	lines.SetPlan(plan)
+	report, runErr := runner.Apply(ctx, env, plan)
+	result := steps.NewResult(env, plan, report, runErr)
+	result.Plan = nil
+	if opts.Output == "json" {
+		if err := wizard.WriteJSON(opts.IO.Out, result); err != nil {
+			return err
+		}
+	} else if runErr == nil || len(result.Users) > 0 {
+		fmt.Fprintln(opts.IO.ErrOut)
+		if err := wizard.WriteResult(opts.IO.Out, result); err != nil {
+			return err
+		}
+	}
+	return runErr
+}
+
+// errCancelled is the answer "no" to the confirmation.
+var errCancelled = errors.New("cancelled: nothing was changed")
+
+// newBackend builds the backend the inputs name.
+func newBackend(opts *setupOptions, client *http.Client) (backend.Backend, error) {
+	in := opts.Inputs
+	if in.Backend == steps.BackendHTTP {
+		return backend.NewHTTP(in.BackendURL, in.BackendToken, client)
+	}
+	return &backend.Manual{SecretOut: in.SecretOut, SCIM: backend.GivenSCIM{BaseURL: in.SCIMURL, Token: in.SCIMToken}}, nil
+}

@@ -1,0 +1,247 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/idpctl/idpctl/graph"
+)
+
+// assignments assigns the requested users and groups to the application with its "User" role (documented
+// step 1.3-1.4). Assignments that exist stay; so do assignments made by others.
+type assignments struct {
+	wanted   []Principal // resolved from the inputs
+	existing []graph.AppRoleAssignment
+	missing  []Principal
+}
+
+func (s *assignments) String() string { return "assignments" }
+
+func (s *assignments) Plan(ctx context.Context, env *Env) (Change, error) {
+	wanted, err := resolvePrincipals(ctx, env)
+	if err != nil {
+		return Change{}, err
+	}
+	s.wanted = wanted
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return Change{}, err
+	}
+	if app.Exists {
+		if s.existing, err = env.Graph.ListAppRoleAssignedTo(ctx, app.SP.ID); err != nil {
+			return Change{}, err
+		}
+	}
+	var change Change
+	assigned := map[string]bool{}
+	for _, a := range s.existing {
+		assigned[strings.ToLower(a.PrincipalID)] = true
+	}
+	role := "User"
+	if app.Exists {
+		r, err := userRole(app.SP)
+		if err != nil {
+			return Change{}, err
+		}
+		role = r.DisplayName
+	}
+	for _, p := range wanted {
+		if assigned[strings.ToLower(p.ID)] {
+			change.Resources = append(change.Resources, Resource{Action: NoOp, Type: "assignment", Name: p.label()})
+			continue
+		}
+		s.missing = append(s.missing, p)
+		change.Resources = append(change.Resources, Resource{
+			Action: Create, Type: "assignment", Name: p.label(), Attrs: []Attr{Value("role", role)},
+		})
+	}
+	env.Out().Assigned.Set(s.all())
+	return change, nil
+}
+
+// all is every principal assigned once the step applied: the existing assignments and the wanted ones.
+func (s *assignments) all() []Principal {
+	all := slices.Clone(s.wanted)
+	seen := map[string]bool{}
+	for _, p := range all {
+		seen[strings.ToLower(p.ID)] = true
+	}
+	for _, a := range s.existing {
+		if seen[strings.ToLower(a.PrincipalID)] {
+			continue
+		}
+		seen[strings.ToLower(a.PrincipalID)] = true
+		all = append(all, Principal{Type: a.PrincipalType, ID: a.PrincipalID, DisplayName: a.PrincipalDisplayName})
+	}
+	return all
+}
+
+func (s *assignments) Apply(ctx context.Context, env *Env, _ Change) error {
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if len(s.missing) > 0 {
+		role, err := userRole(app.SP)
+		if err != nil {
+			return err
+		}
+		errs := make([]error, len(s.missing))
+		var wg sync.WaitGroup
+		for i, p := range s.missing {
+			wg.Go(func() {
+				_, err := env.Graph.AssignAppRole(ctx, app.SP.ID, p.ID, role.ID)
+				if graph.IsConflict(err) {
+					err = nil // assigned meanwhile (or by a retried request): that is the state we want
+				}
+				if err != nil {
+					errs[i] = fmt.Errorf("assigning %s: %w", p.label(), err)
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+	}
+	env.Out().Assigned.Set(s.all())
+	return nil
+}
+
+// userRole picks the app role assignments use: "User", else "msiam_access", the two roles the non-gallery
+// template declares (their ids differ per application, so they are read, never hard-coded).
+func userRole(sp graph.ServicePrincipal) (graph.AppRole, error) {
+	for _, name := range []string{"User", "msiam_access"} {
+		for _, r := range sp.AppRoles {
+			if r.DisplayName == name && r.Enabled {
+				return r, nil
+			}
+		}
+	}
+	return graph.AppRole{}, fmt.Errorf("the service principal %s has neither a \"User\" nor an \"msiam_access\" app role: users cannot be assigned to it; was it created from the non-gallery template?", sp.ID)
+}
+
+func (p Principal) label() string {
+	name := p.DisplayName
+	if p.UserPrincipalName != "" {
+		name = p.UserPrincipalName
+	}
+	return strings.ToLower(p.Type) + " " + name
+}
+
+// resolvePrincipals turns --assign-group and --assign-user values into directory objects. Every value that
+// matches nothing, or more than one object, is reported at once, with close matches where there are some.
+func resolvePrincipals(ctx context.Context, env *Env) ([]Principal, error) {
+	in := env.Inputs
+	type result struct {
+		principals []Principal
+		problem    string
+		err        error
+	}
+	results := make([]result, len(in.AssignGroups)+len(in.AssignUsers))
+	var wg sync.WaitGroup
+	for i, g := range in.AssignGroups {
+		wg.Go(func() { results[i].principals, results[i].problem, results[i].err = resolveGroup(ctx, env, g) })
+	}
+	for i, u := range in.AssignUsers {
+		i += len(in.AssignGroups)
+		wg.Go(func() { results[i].principals, results[i].problem, results[i].err = resolveUser(ctx, env, u) })
+	}
+	wg.Wait()
+	var (
+		out      []Principal
+		problems []string
+		seen     = map[string]bool{}
+	)
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if r.problem != "" {
+			problems = append(problems, r.problem)
+		}
+		for _, p := range r.principals {
+			if !seen[strings.ToLower(p.ID)] {
+				seen[strings.ToLower(p.ID)] = true
+				out = append(out, p)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &InputError{Problems: problems}
+	}
+	return out, nil
+}
+
+func resolveGroup(ctx context.Context, env *Env, nameOrID string) ([]Principal, string, error) {
+	groups, err := env.Graph.ResolveGroup(ctx, nameOrID)
+	if err != nil && !graph.IsNotFound(err) {
+		return nil, "", err
+	}
+	switch len(groups) {
+	case 1:
+		g := groups[0]
+		return []Principal{{Type: "Group", ID: g.ID, DisplayName: g.DisplayName}}, "", nil
+	case 0:
+		problem := fmt.Sprintf("--assign-group %q: no group with this name or object id", nameOrID)
+		similar, err := env.Graph.SearchGroups(ctx, searchTerm(nameOrID), 5)
+		if err != nil {
+			return nil, "", err
+		}
+		var names []string
+		for _, g := range similar {
+			names = append(names, fmt.Sprintf("%q", g.DisplayName))
+		}
+		if len(names) > 0 {
+			problem += "; did you mean " + strings.Join(names, ", ") + "?"
+		} else {
+			problem += "; check the spelling in the Entra admin center › Groups"
+		}
+		return nil, problem, nil
+	default:
+		lines := []string{fmt.Sprintf("--assign-group %q: %d groups have this name; pass the object id of the one to assign:", nameOrID, len(groups))}
+		for _, g := range groups {
+			lines = append(lines, fmt.Sprintf("    %s  %s", g.ID, g.DisplayName))
+		}
+		return nil, strings.Join(lines, "\n"), nil
+	}
+}
+
+func resolveUser(ctx context.Context, env *Env, upnOrID string) ([]Principal, string, error) {
+	u, err := env.Graph.ResolveUser(ctx, upnOrID)
+	if err == nil {
+		return []Principal{{Type: "User", ID: u.ID, DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName}}, "", nil
+	}
+	if !graph.IsNotFound(err) {
+		return nil, "", err
+	}
+	problem := fmt.Sprintf("--assign-user %q: no user with this user principal name or object id", upnOrID)
+	similar, err := env.Graph.SearchUsers(ctx, searchTerm(upnOrID), 5)
+	if err != nil {
+		return nil, "", err
+	}
+	var names []string
+	for _, u := range similar {
+		names = append(names, fmt.Sprintf("%q", u.UserPrincipalName))
+	}
+	if len(names) > 0 {
+		problem += "; did you mean " + strings.Join(names, ", ") + "?"
+	} else {
+		problem += "; use the user's sign-in name (user@domain) as shown in the Entra admin center › Users"
+	}
+	return nil, problem, nil
+}
+
+// searchTerm is the part of an input worth searching for close matches: a UPN's local part, a name's first word.
+func searchTerm(s string) string {
+	s, _, _ = strings.Cut(s, "@")
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return s
+}

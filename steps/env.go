@@ -1,0 +1,98 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/graph"
+)
+
+// Graph is the part of the Graph client the steps use; *graph.Client implements it.
+type Graph interface {
+	FindApplications(ctx context.Context, q graph.ApplicationQuery) ([]graph.Application, error)
+	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
+	GetApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
+	InstantiateTemplate(ctx context.Context, templateID, displayName string) (graph.Application, graph.ServicePrincipal, error)
+	WaitForApplication(ctx context.Context, objectID string) (graph.Application, error)
+	WaitForServicePrincipal(ctx context.Context, id string) (graph.ServicePrincipal, error)
+	UpdateApplication(ctx context.Context, objectID string, u graph.ApplicationUpdate) error
+	AddPassword(ctx context.Context, objectID, displayName string, end time.Time) (graph.NewPassword, error)
+	RemovePassword(ctx context.Context, objectID, keyID string) error
+
+	GetServicePrincipalByAppID(ctx context.Context, appID string) (graph.ServicePrincipal, error)
+	UpdateServicePrincipal(ctx context.Context, id string, u graph.ServicePrincipalUpdate) error
+	ListAppRoleAssignedTo(ctx context.Context, spID string) ([]graph.AppRoleAssignment, error)
+	AssignAppRole(ctx context.Context, spID, principalID, appRoleID string) (graph.AppRoleAssignment, error)
+	ListPermissionGrants(ctx context.Context, clientID string) ([]graph.PermissionGrant, error)
+	CreatePermissionGrant(ctx context.Context, g graph.PermissionGrant) (graph.PermissionGrant, error)
+	UpdatePermissionGrantScope(ctx context.Context, id, scope string) error
+
+	ResolveUser(ctx context.Context, upnOrID string) (graph.User, error)
+	SearchUsers(ctx context.Context, text string, top int) ([]graph.User, error)
+	ResolveGroup(ctx context.Context, nameOrID string) ([]graph.Group, error)
+	SearchGroups(ctx context.Context, text string, top int) ([]graph.Group, error)
+	ListGroupMembers(ctx context.Context, groupID string) ([]graph.User, error)
+
+	ListSyncJobs(ctx context.Context, spID string) ([]graph.SyncJob, error)
+	ListSyncTemplates(ctx context.Context, spID string) ([]graph.SyncTemplate, error)
+	CreateSyncJob(ctx context.Context, spID, templateID string) (graph.SyncJob, error)
+	ValidateCredentials(ctx context.Context, spID, templateID string, creds []graph.SyncSecret) error
+	SaveSyncSecrets(ctx context.Context, spID string, secrets []graph.SyncSecret) error
+	GetSyncSchema(ctx context.Context, spID, jobID string) ([]byte, error)
+	PutSyncSchema(ctx context.Context, spID, jobID string, schema []byte) error
+	StartSyncJob(ctx context.Context, spID, jobID string) error
+	RestartSyncJob(ctx context.Context, spID, jobID, resetScope string) error
+	ProvisionOnDemand(ctx context.Context, spID, jobID, ruleID string, subject graph.OnDemandSubject) (graph.OnDemandResult, error)
+	ListProvisioningEvents(ctx context.Context, q graph.ProvisioningQuery) ([]graph.ProvisioningEvent, error)
+}
+
+// Env is what the steps of one run share: the inputs, the tenant, the backend, the state file and the
+// outputs steps pass to each other.
+type Env struct {
+	Inputs   Inputs
+	TenantID string // the tenant being configured
+	// LoginHost is the sign-in host of the tenant's cloud, for the OIDC metadata URL.
+	LoginHost string
+	Graph     Graph
+	Backend   backend.Backend
+	// SCIMClient reaches the SCIM endpoint for the probe and the read-back of provisioned users.
+	SCIMClient *http.Client
+	State      *State
+	Reporter   Reporter
+	Now        func() time.Time
+
+	out *Outputs
+}
+
+// Out returns the outputs of the current phase.
+func (e *Env) Out() *Outputs { return e.out }
+
+func (e *Env) resetOutputs() { e.out = &Outputs{} }
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Env) report() Reporter {
+	if e.Reporter == nil {
+		return quietReporter{}
+	}
+	return e.Reporter
+}
+
+// progress reports a detail of a running step.
+func (e *Env) progress(step Step, format string, args ...any) {
+	e.report().Progress(step.String(), fmt.Sprintf(format, args...))
+}
+
+type quietReporter struct{}
+
+func (quietReporter) StepStarted(Phase, string)         {}
+func (quietReporter) StepFinished(Phase, string, error) {}
+func (quietReporter) Progress(string, string)           {}

@@ -1,0 +1,172 @@
+package steps
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/secret"
+)
+
+// Inputs is everything a setup run needs from the person or script running it. Flags and environment fill it
+// (cmd); an interactive run asks only for what is still empty (wizard). The run itself never asks.
+type Inputs struct {
+	TenantID     string   // directory (tenant) id; empty = the signed-in tenant
+	AppName      string   // display name of the enterprise application
+	AppID        string   // application (client) id of an existing application to use, when the name is ambiguous
+	AssignGroups []string // group display names or object ids
+	AssignUsers  []string // user principal names or object ids
+	RedirectURI  string
+
+	Backend      string // BackendManual or BackendHTTP
+	BackendURL   string
+	BackendToken secret.Value
+	SCIMURL      string
+	SCIMToken    secret.Value
+	SecretOut    string        // file for the client secret when no backend takes it
+	SecretExpiry time.Duration // lifetime of the client secret
+}
+
+// Backend kinds.
+const (
+	BackendManual = "manual"
+	BackendHTTP   = "http"
+)
+
+// Defaults from the contract for scripts.
+const (
+	DefaultAppName      = "Smallstep"
+	DefaultRedirectURI  = "https://api.smallstep.com/auth/openid/callback"
+	DefaultSecretExpiry = 180 * 24 * time.Hour // what the Entra portal recommends
+	MaxSecretExpiry     = 2 * 365 * 24 * time.Hour
+)
+
+// InputError is a problem with what the user supplied: it names the input and the fix. Its exit code is 2.
+type InputError struct {
+	Problems []string
+}
+
+func (e *InputError) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0]
+	}
+	return "invalid input:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s is a GUID such as Entra's object, tenant and application ids.
+func IsGUID(s string) bool { return guidPattern.MatchString(s) }
+
+// Check reports every problem found in the inputs at once, before anything reaches the tenant. The URL and
+// token rules come from the backend package, which knows what Entra and the SaaS accept.
+func (in Inputs) Check() error {
+	var problems []string
+	add := func(err error) {
+		if err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	addf := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if in.TenantID != "" && !IsGUID(in.TenantID) {
+		addf("--tenant-id %q: not a tenant id; use the Directory (tenant) ID, a GUID shown on the Entra admin center's Overview page", in.TenantID)
+	}
+	switch name := in.AppName; {
+	case strings.TrimSpace(name) == "":
+		addf("--app-name is empty: give the enterprise application a name, e.g. --app-name %q", DefaultAppName)
+	case name != strings.TrimSpace(name):
+		addf("--app-name %q: remove the leading or trailing spaces", name)
+	case len(name) > 120:
+		addf("--app-name: %d characters is too long; use at most 120", len(name))
+	}
+	if in.AppID != "" && !IsGUID(in.AppID) {
+		addf("--app-id %q: not an application id; use the Application (client) ID, a GUID", in.AppID)
+	}
+	if len(in.AssignGroups) == 0 && len(in.AssignUsers) == 0 {
+		addf("nothing to assign: give at least one --assign-group or --assign-user, so that someone is provisioned")
+	}
+	for _, g := range in.AssignGroups {
+		if strings.TrimSpace(g) == "" {
+			addf("--assign-group: an empty value; give a group name or object id")
+		}
+	}
+	for _, u := range in.AssignUsers {
+		if strings.TrimSpace(u) == "" {
+			addf("--assign-user: an empty value; give a user principal name or object id")
+		}
+	}
+	add(CheckRedirectURI(in.RedirectURI))
+
+	switch in.Backend {
+	case BackendManual:
+		if in.SCIMURL == "" {
+			addf("--scim-url is missing: with --backend manual, give the SCIM URL your SaaS shows (Smallstep: Settings › Identity provider)")
+		} else {
+			add(backend.ValidateSCIMURL(in.SCIMURL))
+		}
+		if in.SCIMToken.IsZero() {
+			addf("the SCIM token is missing: with --backend manual, set IDPCTL_SCIM_TOKEN or pass --scim-token-file")
+		} else {
+			add(backend.ValidateToken("the SCIM token (IDPCTL_SCIM_TOKEN or --scim-token-file)", in.SCIMToken))
+		}
+		if in.SecretOut == "" {
+			addf("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
+		}
+	case BackendHTTP:
+		if in.BackendURL == "" {
+			addf("--backend-url is missing: with --backend http, give the backend's base URL")
+		} else {
+			add(backend.ValidateBackendURL(in.BackendURL))
+		}
+		if in.BackendToken.IsZero() {
+			addf("IDPCTL_BACKEND_TOKEN is not set: with --backend http, set it to the backend's API token")
+		} else {
+			add(backend.ValidateToken("IDPCTL_BACKEND_TOKEN", in.BackendToken))
+		}
+		if in.SCIMURL != "" || !in.SCIMToken.IsZero() {
+			addf("--scim-url and the SCIM token come from the backend with --backend http: drop them, or use --backend manual")
+		}
+	default:
+		addf("--backend %q: use manual or http", in.Backend)
+	}
+	if in.SecretExpiry <= 0 || in.SecretExpiry > MaxSecretExpiry {
+		addf("--secret-expiry %s: use a lifetime between 1 day and 2 years, e.g. 180d or 1y", in.SecretExpiry)
+	}
+	if len(problems) > 0 {
+		return &InputError{Problems: problems}
+	}
+	return nil
+}
+
+// CheckRedirectURI applies Entra's rules for web redirect URIs: https (http only for localhost), at most 256
+// characters, none of the characters Entra refuses.
+func CheckRedirectURI(raw string) error {
+	fix := "use the callback URL your SaaS documents, e.g. " + DefaultRedirectURI
+	if raw == "" {
+		return fmt.Errorf("--redirect-uri is empty: %s", fix)
+	}
+	if len(raw) > 256 {
+		return fmt.Errorf("--redirect-uri: %d characters; Entra accepts at most 256", len(raw))
+	}
+	if strings.ContainsAny(raw, "!$'(),; ") {
+		return fmt.Errorf("--redirect-uri %q: Entra does not accept the characters ! $ ' ( ) , ; or spaces", raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--redirect-uri %q: not an absolute URL; %s", raw, fix)
+	}
+	if strings.Contains(u.Host, "*") {
+		return fmt.Errorf("--redirect-uri %q: Entra does not accept wildcards in web redirect URIs", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"):
+	default:
+		return fmt.Errorf("--redirect-uri %q: must use https (http only for localhost); %s", raw, fix)
+	}
+	return nil
+}

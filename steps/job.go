@@ -1,0 +1,89 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/idpctl/idpctl/graph"
+)
+
+// SCIMTemplateID is the synchronization template of non-gallery SCIM apps ("customappsso" is its retired
+// predecessor, which Microsoft no longer supports).
+const SCIMTemplateID = "scim"
+
+// provisioningJob finds or creates the application's provisioning (synchronization) job from the scim template
+// (documented step 3.4, "Create a new provisioning configuration").
+type provisioningJob struct {
+	found *graph.SyncJob
+}
+
+func (s *provisioningJob) String() string { return "provisioning job" }
+
+func (s *provisioningJob) Plan(ctx context.Context, env *Env) (Change, error) {
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return Change{}, err
+	}
+	if app.Exists {
+		jobs, err := env.Graph.ListSyncJobs(ctx, app.SP.ID)
+		if err != nil {
+			return Change{}, err
+		}
+		for _, j := range jobs {
+			if isSCIMJob(j) {
+				s.found = &j
+				break
+			}
+		}
+		if s.found == nil {
+			for _, j := range jobs {
+				if strings.EqualFold(j.TemplateID, "customappsso") {
+					return Change{}, fmt.Errorf("the application has a provisioning job from the retired customappsso template (%s); Microsoft's fix is to delete that job and create one from the scim template: delete it in the Entra admin center (Provisioning › Delete configuration), then run again", j.ID)
+				}
+			}
+		}
+	}
+	env.Out().Job.Set(s.found)
+	if s.found != nil {
+		return Change{Resources: []Resource{{
+			Action: NoOp, Type: "provisioning job", Name: s.found.ID, Attrs: []Attr{Value("status", s.found.Status.Code)},
+		}}}, nil
+	}
+	return Change{Resources: []Resource{{
+		Action: Create, Type: "provisioning job", Name: "scim template", Attrs: []Attr{Later("id")},
+	}}}, nil
+}
+
+func isSCIMJob(j graph.SyncJob) bool {
+	return strings.EqualFold(j.TemplateID, SCIMTemplateID) || strings.HasPrefix(strings.ToLower(j.ID), SCIMTemplateID+".")
+}
+
+func (s *provisioningJob) Apply(ctx context.Context, env *Env, _ Change) error {
+	if s.found != nil {
+		env.Out().Job.Set(s.found)
+		return nil
+	}
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	job, err := env.Graph.CreateSyncJob(ctx, app.SP.ID, SCIMTemplateID)
+	if err != nil {
+		if graph.IsBadRequest(err) || graph.IsNotFound(err) {
+			if templates, lerr := env.Graph.ListSyncTemplates(ctx, app.SP.ID); lerr == nil {
+				var ids []string
+				for _, t := range templates {
+					ids = append(ids, t.ID)
+				}
+				return fmt.Errorf("creating the provisioning job from template %q: %w (the application offers: %s)", SCIMTemplateID, err, strings.Join(ids, ", "))
+			}
+		}
+		return fmt.Errorf("creating the provisioning job: %w", err)
+	}
+	if err := env.State.Update(env.now(), func(d *StateData) { d.ProvisioningJobID = job.ID }); err != nil {
+		return err
+	}
+	env.Out().Job.Set(&job)
+	return nil
+}

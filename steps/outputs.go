@@ -1,0 +1,52 @@
+package steps
+
+import (
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/graph"
+	"github.com/idpctl/idpctl/secret"
+)
+
+// Outputs are the values steps hand to each other within one phase, each written by the step named in its
+// comment. In a plan, an output describes what exists now (nil or Exists=false for what apply will create).
+type Outputs struct {
+	App          Output[AppRef]                 // application
+	GraphAPI     Output[graph.ServicePrincipal] // sso: Microsoft Graph's service principal in this tenant
+	AppSettled   Output[struct{}]               // sso: the application's PATCH is done, credential writes may follow
+	Assigned     Output[[]Principal]            // assignments: every user and group assigned to the application
+	NewSecret    Output[*NewSecret]             // clientSecret: nil when the current secret is kept
+	Delivered    Output[struct{}]               // handoff: the new secret reached the backend or the secret file
+	SCIM         Output[*backend.SCIM]          // handoff: nil when the backend kept its registration and did not tell
+	Job          Output[*graph.SyncJob]         // job: nil in a plan when apply will create it
+	Credentials  Output[struct{}]               // credentials: the SCIM URL and token are saved in the tenant
+	Mappings     Output[Mappings]               // mappings: the job's user mappings are as DESIGN.md lists them
+	Started      Output[struct{}]               // start: provisioning is on
+	Confirmation Output[Confirmation]           // confirm: what arrived in the SaaS
+}
+
+// AppRef is the enterprise application: its app registration and its service principal.
+type AppRef struct {
+	Exists  bool // false in a plan when the application will be created
+	Created bool // created by this run: it has no assignments, grants or jobs yet, so steps skip those reads
+	App     graph.Application
+	SP      graph.ServicePrincipal
+}
+
+// Principal is a user or group assigned to the application.
+type Principal struct {
+	Type        string // "User" or "Group"
+	ID          string
+	DisplayName string
+	// UserPrincipalName is set for users.
+	UserPrincipalName string
+}
+
+// NewSecret is a client secret created in this run, on its way to the backend or the secret file.
+type NewSecret struct {
+	KeyID string
+	Value secret.Value
+}
+
+// Mappings says where on-demand provisioning finds the user and group mappings.
+type Mappings struct {
+	RuleID string // the synchronization rule that holds the user mapping
+}

@@ -1,0 +1,181 @@
+package steps
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// RenderOptions controls the text form of a plan.
+type RenderOptions struct {
+	Width int  // terminal width; notes wrap to it (0 = 80)
+	Color bool // ANSI colours for the action symbols
+}
+
+// Counts summarises a plan, Terraform-style.
+type Counts struct {
+	Create    int `json:"create"`
+	Update    int `json:"update"`
+	Delete    int `json:"delete"`
+	Run       int `json:"run"`
+	Unchanged int `json:"unchanged"`
+}
+
+// Counts counts the plan's resources by action.
+func (p *Plan) Counts() Counts {
+	var c Counts
+	for _, s := range p.Steps {
+		for _, r := range s.Change.Resources {
+			switch r.Action {
+			case Create:
+				c.Create++
+			case Update:
+				c.Update++
+			case Delete:
+				c.Delete++
+			case Run:
+				c.Run++
+			default:
+				c.Unchanged++
+			}
+		}
+	}
+	return c
+}
+
+// String is the closing line: "Plan: 9 to create, 2 to update, 3 unchanged."
+func (c Counts) String() string {
+	parts := []string{fmt.Sprintf("%d to create", c.Create), fmt.Sprintf("%d to update", c.Update)}
+	if c.Delete > 0 {
+		parts = append(parts, fmt.Sprintf("%d to delete", c.Delete))
+	}
+	if c.Run > 0 {
+		parts = append(parts, fmt.Sprintf("%d to run", c.Run))
+	}
+	parts = append(parts, fmt.Sprintf("%d unchanged", c.Unchanged))
+	return "Plan: " + strings.Join(parts, ", ") + "."
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiRed    = "\x1b[31m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func (a Action) color() string {
+	switch a {
+	case Create:
+		return ansiGreen
+	case Update:
+		return ansiYellow
+	case Delete:
+		return ansiRed
+	case Run:
+		return ansiCyan
+	default:
+		return ansiDim
+	}
+}
+
+// RenderText writes the plan for people: a legend, each step's resources with + ~ - > markers, attribute
+// values (or "(known after apply)" and "(sensitive)"), and the closing counts.
+func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
+	width := opts.Width
+	if width <= 0 {
+		width = 80
+	}
+	paint := func(code, s string) string {
+		if !opts.Color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	var b strings.Builder
+	if !p.Pending() {
+		fmt.Fprintf(&b, "No changes. The tenant already matches the configuration.\n\n")
+	} else {
+		fmt.Fprintf(&b, "Symbols: %s create  %s update  %s delete  %s run\n\n",
+			paint(ansiGreen, "+"), paint(ansiYellow, "~"), paint(ansiRed, "-"), paint(ansiCyan, ">"))
+	}
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "%s\n", paint(ansiBold, "# "+s.Step))
+		if len(s.Change.Resources) == 0 {
+			fmt.Fprintf(&b, "    %s\n", paint(ansiDim, "(nothing to do)"))
+		}
+		for _, r := range s.Change.Resources {
+			head := fmt.Sprintf("%s %s %q", r.Action.Symbol(), r.Type, r.Name)
+			if r.Action == NoOp {
+				head = fmt.Sprintf("  %s %q (unchanged)", r.Type, r.Name)
+			}
+			fmt.Fprintf(&b, "  %s\n", paint(r.Action.color(), head))
+			for _, line := range wrap(r.Note, width-6) {
+				fmt.Fprintf(&b, "      %s\n", paint(ansiDim, line))
+			}
+			nameWidth := 0
+			for _, a := range r.Attrs {
+				nameWidth = max(nameWidth, len(a.Name))
+			}
+			for _, a := range r.Attrs {
+				fmt.Fprintf(&b, "      %-*s = %s\n", nameWidth, a.Name, a.display())
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(p.Counts().String() + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (a Attr) display() string {
+	switch {
+	case a.Sensitive:
+		return "(sensitive)"
+	case a.Unknown && a.Old != "":
+		return fmt.Sprintf("%q -> (known after apply)", a.Old)
+	case a.Unknown:
+		return "(known after apply)"
+	case a.Old != "" && a.Old != a.New:
+		return fmt.Sprintf("%q -> %q", a.Old, a.New)
+	default:
+		return fmt.Sprintf("%q", a.New)
+	}
+}
+
+// wrap splits text into lines of at most width characters at spaces.
+func wrap(text string, width int) []string {
+	if text == "" {
+		return nil
+	}
+	width = max(width, 20)
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case len(line)+1+len(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	return append(lines, line)
+}
+
+// planJSON is the machine form of a plan: the same structure plus the counts.
+type planJSON struct {
+	Pending bool          `json:"pending"`
+	Steps   []PlannedStep `json:"steps"`
+	Counts  Counts        `json:"counts"`
+}
+
+// MarshalJSON adds the counts and the pending flag to the plan's JSON form.
+func (p *Plan) MarshalJSON() ([]byte, error) {
+	return json.Marshal(planJSON{Pending: p.Pending(), Steps: p.Steps, Counts: p.Counts()})
+}

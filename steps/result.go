@@ -1,0 +1,66 @@
+package steps
+
+// Result is the outcome of a run in the shape of the contract for scripts: `--output json` prints it as is.
+type Result struct {
+	TenantID            string       `json:"tenantId"`
+	ClientID            string       `json:"clientId"`
+	ApplicationObjectID string       `json:"applicationObjectId"`
+	ServicePrincipalID  string       `json:"servicePrincipalId"`
+	OIDCMetadataURL     string       `json:"oidcMetadataUrl"`
+	ProvisioningJobID   string       `json:"provisioningJobId"`
+	RedirectURI         string       `json:"redirectUri"`
+	SecretFile          string       `json:"secretFile,omitempty"`
+	StateFile           string       `json:"stateFile,omitempty"`
+	DryRun              bool         `json:"dryRun"`
+	Steps               Report       `json:"steps"`
+	Users               []UserResult `json:"users"`
+	Notes               []string     `json:"notes,omitempty"`
+	Plan                *Plan        `json:"plan,omitempty"`
+	Error               string       `json:"error,omitempty"`
+}
+
+// NewResult gathers a run's outcome. report is nil for a dry run; then the steps are the plan's.
+func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
+	st := env.State.Get()
+	r := Result{
+		TenantID:            env.TenantID,
+		ClientID:            st.AppID,
+		ApplicationObjectID: st.ApplicationObjectID,
+		ServicePrincipalID:  st.ServicePrincipalID,
+		ProvisioningJobID:   st.ProvisioningJobID,
+		OIDCMetadataURL:     MetadataURL(env.LoginHost, env.TenantID),
+		RedirectURI:         env.Inputs.RedirectURI,
+		StateFile:           env.State.Path(),
+		Steps:               report,
+		Users:               []UserResult{},
+	}
+	if env.Inputs.Backend == BackendManual {
+		r.SecretFile = env.Inputs.SecretOut
+	}
+	if out := env.Out(); out != nil {
+		if app, ok := out.App.Get(); ok && app.Exists {
+			r.ClientID, r.ApplicationObjectID, r.ServicePrincipalID = app.App.AppID, app.App.ObjectID, app.SP.ID
+		}
+		if job, ok := out.Job.Get(); ok && job != nil {
+			r.ProvisioningJobID = job.ID
+		}
+		if c, ok := out.Confirmation.Get(); ok {
+			r.Users, r.Notes = c.Users, c.Notes
+		}
+	}
+	if report == nil && plan != nil {
+		r.DryRun = true
+		r.Plan = plan
+		for _, s := range plan.Steps {
+			status := StatusUnchanged
+			if s.Change.Pending() {
+				status = "pending"
+			}
+			r.Steps = append(r.Steps, StepReport{Step: s.Step, Status: status, Summary: s.Change.Summary()})
+		}
+	}
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	return r
+}

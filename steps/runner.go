@@ -1,0 +1,192 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Reporter receives progress as steps run. The wizard implements it (a progress view on a terminal, plain
+// lines otherwise, nothing for JSON output).
+type Reporter interface {
+	StepStarted(phase Phase, step string)
+	StepFinished(phase Phase, step string, err error)
+	// Progress is a detail inside a running step: "waiting for the application to replicate".
+	Progress(step, message string)
+}
+
+// Phase says whether steps are planning (reads only) or applying.
+type Phase string
+
+const (
+	Planning Phase = "plan"
+	Applying Phase = "apply"
+)
+
+// Runner plans and applies steps. Steps run concurrently and wait on each other's outputs, so independent
+// Graph calls overlap; the order of Steps is the order in which they are shown.
+type Runner struct {
+	Steps []Step
+	// AfterApply, if set, runs after each step applies successfully; an error stops the run. Tests use it to
+	// stop a run between any two steps and check that the next run converges.
+	AfterApply func(step Step) error
+}
+
+// Plan is the result of planning: each step's change, in display order.
+type Plan struct {
+	Steps []PlannedStep `json:"steps"`
+}
+
+// PlannedStep is one step's planned change.
+type PlannedStep struct {
+	Step   string `json:"step"`
+	Change Change `json:"change"`
+}
+
+// Pending reports whether applying the plan would change anything.
+func (p *Plan) Pending() bool {
+	for _, s := range p.Steps {
+		if s.Change.Pending() {
+			return true
+		}
+	}
+	return false
+}
+
+// Plan runs every step's Plan. It sends no write to the tenant or the backend.
+func (r *Runner) Plan(ctx context.Context, env *Env) (*Plan, error) {
+	env.resetOutputs()
+	changes := make([]Change, len(r.Steps))
+	_, err := r.each(ctx, env, Planning, func(ctx context.Context, i int, s Step) error {
+		c, err := s.Plan(ctx, env)
+		changes[i] = c
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{}
+	for i, s := range r.Steps {
+		plan.Steps = append(plan.Steps, PlannedStep{Step: s.String(), Change: changes[i]})
+	}
+	return plan, nil
+}
+
+// Apply applies plan, which must come from Plan on the same runner and env. The report says what happened to
+// each step, also when the run failed.
+func (r *Runner) Apply(ctx context.Context, env *Env, plan *Plan) (Report, error) {
+	if len(plan.Steps) != len(r.Steps) {
+		return nil, errors.New("steps: plan does not match the runner's steps")
+	}
+	env.resetOutputs()
+	errs, err := r.each(ctx, env, Applying, func(ctx context.Context, i int, s Step) error {
+		if err := s.Apply(ctx, env, plan.Steps[i].Change); err != nil {
+			return err
+		}
+		if r.AfterApply != nil {
+			return r.AfterApply(s)
+		}
+		return nil
+	})
+	report := make(Report, len(r.Steps))
+	for i, s := range plan.Steps {
+		report[i] = StepReport{Step: s.Step, Summary: s.Change.Summary()}
+		switch {
+		case errs[i] == nil && s.Change.Pending():
+			report[i].Status = StatusApplied
+		case errs[i] == nil:
+			report[i].Status = StatusUnchanged
+		case ErrStoppedByOther(errs[i]) || errors.Is(errs[i], context.Canceled):
+			report[i].Status = StatusStopped
+		default:
+			report[i].Status, report[i].Error = StatusFailed, errs[i].Error()
+		}
+	}
+	return report, err
+}
+
+// Report is what an apply did, step by step, in display order.
+type Report []StepReport
+
+// StepReport is one step's outcome.
+type StepReport struct {
+	Step    string `json:"step"`
+	Status  string `json:"status"`
+	Summary string `json:"summary"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Step outcomes.
+const (
+	StatusApplied   = "applied"
+	StatusUnchanged = "unchanged"
+	StatusFailed    = "failed"
+	StatusStopped   = "stopped" // not finished because another step failed or the run was cancelled
+)
+
+// StepError says which step failed.
+type StepError struct {
+	Phase Phase
+	Step  string
+	Err   error
+}
+
+func (e *StepError) Error() string {
+	if e.Phase == Planning {
+		return fmt.Sprintf("planning %s: %v", e.Step, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Step, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// each runs fn for every step at once and returns each step's error. The first failure cancels the others; it
+// is the error returned, not the cancellations it caused.
+func (r *Runner) each(ctx context.Context, env *Env, phase Phase, fn func(ctx context.Context, i int, s Step) error) ([]error, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		errs  = make([]error, len(r.Steps))
+	)
+	for i, s := range r.Steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			env.report().StepStarted(phase, s.String())
+			err := fn(ctx, i, s)
+			var other *StepError
+			if err != nil && errors.As(context.Cause(ctx), &other) && errors.Is(err, context.Canceled) {
+				// Stopped because another step failed: not this step's failure.
+				errs[i] = errCancelledByOther
+				env.report().StepFinished(phase, s.String(), errCancelledByOther)
+				return
+			}
+			errs[i] = err
+			env.report().StepFinished(phase, s.String(), err)
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = &StepError{Phase: phase, Step: s.String(), Err: err}
+					cancel(first)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return errs, first
+	}
+	return errs, ctx.Err()
+}
+
+// errCancelledByOther is reported for steps stopped because another step failed.
+var errCancelledByOther = errors.New("stopped: another step failed")
+
+// ErrStoppedByOther reports whether err means a step was stopped because another one failed.
+func ErrStoppedByOther(err error) bool { return errors.Is(err, errCancelledByOther) }

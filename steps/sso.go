@@ -1,0 +1,210 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/idpctl/idpctl/graph"
+)
+
+// MicrosoftGraphAppID is the application id of Microsoft Graph, the same in every tenant.
+const MicrosoftGraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// Settings the guide asks for in step 2.
+const (
+	multiTenantAudience = "AzureADMultipleOrgs"
+)
+
+var (
+	// oidcScopes are the Microsoft Graph delegated permissions of step 2.8, granted with admin consent.
+	oidcScopes = []string{"openid", "profile", "email"}
+	// idTokenClaims are the optional ID-token claims of step 2.10.
+	idTokenClaims = []string{"email", "preferred_username"}
+)
+
+// ssoSettings configures the app registration for OIDC sign-in (documented steps 2.6-2.12) in one PATCH: the
+// final display name and idpctl's tag, multi-tenant audience, the web redirect URI, the ID-token optional claims
+// and the Microsoft Graph permissions. Values others added (more redirect URIs, claims, permissions) are kept.
+type ssoSettings struct {
+	graphSP  graph.ServicePrincipal
+	update   graph.ApplicationUpdate
+	renameSP bool
+	pending  bool
+}
+
+func (s *ssoSettings) String() string { return "single sign-on settings" }
+
+func (s *ssoSettings) Plan(ctx context.Context, env *Env) (Change, error) {
+	graphSP, err := env.Graph.GetServicePrincipalByAppID(ctx, MicrosoftGraphAppID)
+	if err != nil {
+		return Change{}, fmt.Errorf("reading Microsoft Graph's service principal: %w", err)
+	}
+	s.graphSP = graphSP
+	env.Out().GraphAPI.Set(graphSP)
+	scopeIDs, err := scopeIDs(graphSP, oidcScopes)
+	if err != nil {
+		return Change{}, err
+	}
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return Change{}, err
+	}
+	in := env.Inputs
+	current := app.App // zero for an application apply will create: every setting is then new
+	var (
+		u     graph.ApplicationUpdate
+		attrs []Attr
+	)
+	if current.DisplayName != in.AppName {
+		u.DisplayName = &in.AppName
+		attrs = append(attrs, Set("display name", current.DisplayName, in.AppName))
+	}
+	if !slices.Contains(current.Tags, Tag) {
+		u.Tags = append(slices.Clone(current.Tags), Tag)
+		attrs = append(attrs, Set("tags", strings.Join(current.Tags, ", "), strings.Join(u.Tags, ", ")))
+	}
+	if current.SignInAudience != multiTenantAudience {
+		aud := multiTenantAudience
+		u.SignInAudience = &aud
+		attrs = append(attrs, Set("sign-in audience", current.SignInAudience, aud))
+	}
+	if !slices.Contains(current.RedirectURIs, in.RedirectURI) {
+		u.RedirectURIs = append(slices.Clone(current.RedirectURIs), in.RedirectURI)
+		attrs = append(attrs, Set("web redirect URIs", strings.Join(current.RedirectURIs, ", "), strings.Join(u.RedirectURIs, ", ")))
+	}
+	if claims, changed := withIDTokenClaims(current.IDTokenClaims); changed {
+		u.IDTokenClaims = claims
+		attrs = append(attrs, Set("ID token optional claims", claimNames(current.IDTokenClaims), claimNames(claims)))
+	}
+	if rra, changed := withGraphScopes(current.RequiredResourceAccess, scopeIDs); changed {
+		u.RequiredResourceAccess = rra
+		attrs = append(attrs, Set("Microsoft Graph permissions", scopeNames(current.RequiredResourceAccess, graphSP), strings.Join(oidcScopes, " ")))
+	}
+	s.update = u
+	s.pending = len(attrs) > 0
+	s.renameSP = app.Exists && app.SP.DisplayName != in.AppName
+	var change Change
+	action := Update
+	if !app.Exists {
+		action = Create
+	}
+	if !s.pending {
+		action = NoOp
+	}
+	change.Resources = append(change.Resources, Resource{Action: action, Type: "app registration settings", Name: in.AppName, Attrs: attrs})
+	if s.renameSP {
+		change.Resources = append(change.Resources, Resource{
+			Action: Update, Type: "enterprise application name", Name: in.AppName, Attrs: []Attr{Set("display name", app.SP.DisplayName, in.AppName)},
+		})
+	}
+	if !app.Exists {
+		// Created under a temporary name: the enterprise application is renamed with the registration.
+		s.renameSP = true
+	}
+	env.Out().AppSettled.Set(struct{}{})
+	return change, nil
+}
+
+func (s *ssoSettings) Apply(ctx context.Context, env *Env, _ Change) error {
+	env.Out().GraphAPI.Set(s.graphSP)
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if !app.Exists {
+		return fmt.Errorf("internal error: no application to configure")
+	}
+	if s.pending {
+		if err := env.Graph.UpdateApplication(ctx, app.App.ObjectID, s.update); err != nil {
+			return fmt.Errorf("updating the app registration: %w", err)
+		}
+	}
+	if s.renameSP {
+		name := env.Inputs.AppName
+		if err := env.Graph.UpdateServicePrincipal(ctx, app.SP.ID, graph.ServicePrincipalUpdate{DisplayName: &name}); err != nil {
+			return fmt.Errorf("renaming the enterprise application: %w", err)
+		}
+	}
+	if err := env.State.Update(env.now(), func(d *StateData) { d.PendingDisplayName = "" }); err != nil {
+		return err
+	}
+	env.Out().AppSettled.Set(struct{}{})
+	return nil
+}
+
+// scopeIDs looks up delegated permission ids by value on Microsoft Graph's service principal (never hard-coded:
+// reference/graph-api.md §3 advises reading them at run time).
+func scopeIDs(graphSP graph.ServicePrincipal, values []string) ([]string, error) {
+	var ids []string
+	for _, v := range values {
+		i := slices.IndexFunc(graphSP.Scopes, func(s graph.PermissionScope) bool { return s.Value == v })
+		if i < 0 {
+			return nil, fmt.Errorf("Microsoft Graph's service principal in this tenant has no delegated permission %q", v)
+		}
+		ids = append(ids, graphSP.Scopes[i].ID)
+	}
+	return ids, nil
+}
+
+func withIDTokenClaims(current []graph.OptionalClaim) ([]graph.OptionalClaim, bool) {
+	claims := slices.Clone(current)
+	changed := false
+	for _, name := range idTokenClaims {
+		if !slices.ContainsFunc(claims, func(c graph.OptionalClaim) bool { return c.Name == name }) {
+			claims = append(claims, graph.OptionalClaim{Name: name})
+			changed = true
+		}
+	}
+	return claims, changed
+}
+
+func claimNames(claims []graph.OptionalClaim) string {
+	var names []string
+	for _, c := range claims {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// withGraphScopes adds the delegated scopes to the Microsoft Graph entry of requiredResourceAccess, keeping
+// everything else.
+func withGraphScopes(current []graph.RequiredResourceAccess, ids []string) ([]graph.RequiredResourceAccess, bool) {
+	rra := slices.Clone(current)
+	i := slices.IndexFunc(rra, func(r graph.RequiredResourceAccess) bool {
+		return strings.EqualFold(r.ResourceAppID, MicrosoftGraphAppID)
+	})
+	if i < 0 {
+		rra = append(rra, graph.RequiredResourceAccess{ResourceAppID: MicrosoftGraphAppID})
+		i = len(rra) - 1
+	}
+	entry := rra[i]
+	entry.Access = slices.Clone(entry.Access)
+	changed := false
+	for _, id := range ids {
+		if !slices.ContainsFunc(entry.Access, func(a graph.ResourceAccess) bool { return strings.EqualFold(a.ID, id) && a.Type == "Scope" }) {
+			entry.Access = append(entry.Access, graph.ResourceAccess{ID: id, Type: "Scope"})
+			changed = true
+		}
+	}
+	rra[i] = entry
+	return rra, changed
+}
+
+func scopeNames(rra []graph.RequiredResourceAccess, graphSP graph.ServicePrincipal) string {
+	var names []string
+	for _, r := range rra {
+		if !strings.EqualFold(r.ResourceAppID, MicrosoftGraphAppID) {
+			continue
+		}
+		for _, a := range r.Access {
+			for _, s := range graphSP.Scopes {
+				if strings.EqualFold(s.ID, a.ID) {
+					names = append(names, s.Value)
+				}
+			}
+		}
+	}
+	return strings.Join(names, " ")
+}

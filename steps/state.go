@@ -1,0 +1,153 @@
+package steps
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// State is what idpctl remembers between runs of one setup (one tenant and application name): object ids,
+// which client secret it created and whether that secret was handed over. It never holds a secret. It only
+// speeds a re-run up and records facts the tenant cannot tell us; steps always find their objects in the
+// tenant, so a lost state file never causes duplicates.
+type State struct {
+	path string
+	mu   sync.Mutex
+	data StateData
+}
+
+// StateData is the content of the state file.
+type StateData struct {
+	Version             int    `json:"version"`
+	TenantID            string `json:"tenantId"`
+	AppName             string `json:"appName"`
+	ApplicationObjectID string `json:"applicationObjectId,omitempty"`
+	AppID               string `json:"clientId,omitempty"`
+	ServicePrincipalID  string `json:"servicePrincipalId,omitempty"`
+	ProvisioningJobID   string `json:"provisioningJobId,omitempty"`
+	// PendingDisplayName is the unique temporary name of an application being created, kept until the
+	// application is found under its final name, so an interrupted create is found again instead of repeated.
+	PendingDisplayName string `json:"pendingDisplayName,omitempty"`
+	// Secret records the client secret idpctl created (its key id, never its value).
+	Secret *SecretRecord `json:"clientSecret,omitempty"`
+	// ProvisioningCredentials is a one-way fingerprint (SHA-256) of the SCIM URL and token last saved in the
+	// tenant. Graph never returns saved credentials, so without it every re-run would have to write them again.
+	ProvisioningCredentials string    `json:"provisioningCredentialsFingerprint,omitempty"`
+	UpdatedAt               time.Time `json:"updatedAt"`
+}
+
+// SecretRecord describes a client secret idpctl created.
+type SecretRecord struct {
+	KeyID   string    `json:"keyId"`
+	Hint    string    `json:"hint,omitempty"` // the first three characters, as Entra itself shows them
+	Created time.Time `json:"created"`
+	// DeliveredTo is where the secret went ("backend <url>" or "file <path>"); empty until it got there.
+	DeliveredTo string `json:"deliveredTo,omitempty"`
+}
+
+const stateVersion = 1
+
+// OpenState reads the state of the setup of appName in tenantID from dir, or starts an empty one. dir ""
+// keeps the state in memory only.
+func OpenState(dir, tenantID, appName string) (*State, error) {
+	s := &State{data: StateData{Version: stateVersion, TenantID: tenantID, AppName: appName}}
+	if dir == "" {
+		return s, nil
+	}
+	s.path = filepath.Join(dir, stateFileName(tenantID, appName))
+	raw, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading state file: %w", err)
+	}
+	var d StateData
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged (%v): delete it and run again; idpctl finds its objects in the tenant", s.path, err)
+	}
+	if d.Version != stateVersion || !strings.EqualFold(d.TenantID, tenantID) || d.AppName != appName {
+		return nil, fmt.Errorf("state file %s belongs to another setup: delete it or use another --state-dir", s.path)
+	}
+	s.data = d
+	return s, nil
+}
+
+// stateFileName keeps one file per tenant and application name.
+func stateFileName(tenantID, appName string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(appName) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	return fmt.Sprintf("entra-%s-%s.json", strings.ToLower(tenantID), strings.Trim(b.String(), "-"))
+}
+
+// Path is the state file's path, or "" when the state is kept in memory.
+func (s *State) Path() string { return s.path }
+
+// Get returns a copy of the state.
+func (s *State) Get() StateData {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.data
+	if d.Secret != nil {
+		sec := *d.Secret
+		d.Secret = &sec
+	}
+	return d
+}
+
+// Update changes the state and saves it at once, so that a run killed right after a write still remembers it.
+func (s *State) Update(now time.Time, change func(*StateData)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(&s.data)
+	s.data.UpdatedAt = now.UTC()
+	if s.path == "" {
+		return nil
+	}
+	raw, err := json.MarshalIndent(s.data, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.path, append(raw, '\n'))
+}
+
+// writeFileAtomic writes a 0600 file through a temporary file and a rename, so a crash never leaves half a file.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("writing state file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing state file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,109 @@
+// Package steps is idpctl's engine: the documented setup steps as small types with a read-only Plan and an
+// idempotent Apply, the ordered list of them, the runner that plans and applies them, and the plan's rendering.
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// A Step is one part of the documented procedure. Plan only reads (GETs) and says what Apply would change;
+// Apply makes the tenant match the plan and is safe to repeat. Values a step finds or creates are written to
+// the step's typed outputs in Env and read by later steps, never passed around as untyped maps.
+type Step interface {
+	String() string
+	Plan(ctx context.Context, env *Env) (Change, error)
+	Apply(ctx context.Context, env *Env, change Change) error
+}
+
+// Action is what a plan does to one resource.
+type Action string
+
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+	NoOp   Action = "no-op"
+	// Run is for actions that change no stored object but do something (a connection test, provisioning on
+	// demand, starting the job).
+	Run Action = "run"
+)
+
+// Symbol is the Terraform-style marker of an action.
+func (a Action) Symbol() string {
+	switch a {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case Delete:
+		return "-"
+	case Run:
+		return ">"
+	default:
+		return " "
+	}
+}
+
+// Change is what one step's Apply would do: zero or more resource changes.
+type Change struct {
+	Resources []Resource `json:"resources"`
+}
+
+// Pending reports whether applying the change would do anything.
+func (c Change) Pending() bool {
+	for _, r := range c.Resources {
+		if r.Action != NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// Resource is one object (or one action) in the plan.
+type Resource struct {
+	Action Action `json:"action"`
+	Type   string `json:"type"` // "application", "client secret", "app role assignment", ...
+	Name   string `json:"name"`
+	Attrs  []Attr `json:"attributes,omitempty"`
+	Note   string `json:"note,omitempty"` // why, in a few words: "replaces a secret idpctl could not confirm was handed over"
+}
+
+// Attr is one attribute of a planned resource. Sensitive values are never stored here: the plan shows
+// "(sensitive)" instead, so a plan can be printed, saved or logged safely.
+type Attr struct {
+	Name      string `json:"name"`
+	Old       string `json:"old,omitempty"`
+	New       string `json:"new,omitempty"`
+	Unknown   bool   `json:"knownAfterApply,omitempty"` // the value only exists once applied
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// Set returns an attribute that goes from old to new.
+func Set(name, old, new string) Attr { return Attr{Name: name, Old: old, New: new} }
+
+// Value returns an attribute of a created resource.
+func Value(name, v string) Attr { return Attr{Name: name, New: v} }
+
+// Later returns an attribute whose value is known only after apply.
+func Later(name string) Attr { return Attr{Name: name, Unknown: true} }
+
+// Sensitive returns an attribute whose value is a secret and is never shown.
+func Sensitive(name string) Attr { return Attr{Name: name, Sensitive: true} }
+
+// Summary says in a few words what applying the change does: "created client secret \"idpctl 2026-11-29\"".
+func (c Change) Summary() string {
+	var parts []string
+	for _, r := range c.Resources {
+		verb := map[Action]string{Create: "create", Update: "update", Delete: "delete", Run: "run"}[r.Action]
+		if verb == "" {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %q", verb, r.Type, r.Name))
+	}
+	if len(parts) == 0 {
+		return "unchanged"
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,75 @@
+package wizard
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/idpctl/idpctl/steps"
+)
+
+// Lines reports progress as plain lines on stderr: one line per step when it finishes, with what it did, and
+// indented details while it runs. It is the renderer for terminals and logs alike.
+type Lines struct {
+	io      *IOStreams
+	mu      sync.Mutex
+	summary map[string]string // step → what its planned change does
+}
+
+// NewLines reports on io.ErrOut. Call SetPlan before applying so finished steps can say what they did.
+func NewLines(io *IOStreams) *Lines { return &Lines{io: io} }
+
+// SetPlan tells the reporter what each step is about to do.
+func (l *Lines) SetPlan(p *steps.Plan) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.summary = map[string]string{}
+	for _, s := range p.Steps {
+		l.summary[s.Step] = s.Change.Summary()
+	}
+}
+
+func (l *Lines) StepStarted(steps.Phase, string) {}
+
+func (l *Lines) StepFinished(phase steps.Phase, step string, err error) {
+	if phase != steps.Applying {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case steps.ErrStoppedByOther(err):
+		fmt.Fprintf(l.io.ErrOut, "%s %-26s stopped\n", l.paint(ansiDim, "-"), step)
+	case err != nil:
+		fmt.Fprintf(l.io.ErrOut, "%s %-26s %s\n", l.paint(ansiRed, "✗"), step, trimLine(err.Error()))
+	default:
+		fmt.Fprintf(l.io.ErrOut, "%s %-26s %s\n", l.paint(ansiGreen, "✓"), step, l.summary[step])
+	}
+}
+
+func (l *Lines) Progress(step, message string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.io.ErrOut, "  %s\n", l.paint(ansiDim, step+": "+trimLine(message)))
+}
+
+func (l *Lines) paint(code, s string) string {
+	if !l.io.ColorEnabled() {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// Quiet reports nothing: for --output json, where stdout carries the result and stderr stays clean.
+type Quiet struct{}
+
+func (Quiet) StepStarted(steps.Phase, string)         {}
+func (Quiet) StepFinished(steps.Phase, string, error) {}
+func (Quiet) Progress(string, string)                 {}
+
+const (
+	ansiReset = "\x1b[0m"
+	ansiDim   = "\x1b[2m"
+	ansiRed   = "\x1b[31m"
+	ansiGreen = "\x1b[32m"
+	ansiBold  = "\x1b[1m"
+)

@@ -1,0 +1,61 @@
+package wizard
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/idpctl/idpctl/steps"
+)
+
+// WriteJSON writes v as the one JSON object of --output json.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// WriteResult writes the outcome of an applied run for people: the values to keep, then who arrived.
+func WriteResult(w io.Writer, r steps.Result) error {
+	var b strings.Builder
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "  %-22s %s\n", k, v)
+		}
+	}
+	b.WriteString("Entra ID application\n")
+	row("Tenant ID", r.TenantID)
+	row("Client ID", r.ClientID)
+	row("OIDC metadata URL", r.OIDCMetadataURL)
+	row("Redirect URI", r.RedirectURI)
+	row("Client secret", secretWhere(r))
+	row("Object ID", r.ApplicationObjectID)
+	row("Service principal ID", r.ServicePrincipalID)
+	row("Provisioning job", r.ProvisioningJobID)
+	if len(r.Users) > 0 {
+		b.WriteString("\nUsers\n")
+		for _, u := range r.Users {
+			line := fmt.Sprintf("  %-8s %s", u.Outcome, u.UserPrincipalName)
+			if u.Via != "user" {
+				line += " (" + u.Via + ")"
+			}
+			if u.Reason != "" {
+				line += ": " + u.Reason
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	for _, n := range r.Notes {
+		b.WriteString("\nNote: " + n + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func secretWhere(r steps.Result) string {
+	if r.SecretFile != "" {
+		return "in " + r.SecretFile + " (mode 0600)"
+	}
+	return "handed to the backend"
+}
