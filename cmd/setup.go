@@ -144,7 +144,9 @@ func (o *setupOptions) resolve() error {
 		return usageErrorf("--secret-expiry: %v", err)
 	}
 	o.Inputs.SecretExpiry = d
-	if v := o.Getenv("IDPCTL_SCIM_TOKEN"); v != "" {
+	// With --backend http the SCIM token comes from the backend; an IDPCTL_SCIM_TOKEN left in the environment
+	// (idpctl sandbox prints one) is not an instruction then.
+	if v := o.Getenv("IDPCTL_SCIM_TOKEN"); v != "" && o.Inputs.Backend != steps.BackendHTTP {
 		if o.SCIMTokenFile != "" {
 			return usageErrorf("the SCIM token is given twice (IDPCTL_SCIM_TOKEN and --scim-token-file): keep one")
 		}
@@ -201,6 +203,7 @@ func setupEntraRun(ctx context.Context, opts *setupOptions) error {
 		if opts.Inputs.Backend == steps.BackendManual && opts.Inputs.SCIMURL == "" {
 			// The simulated SaaS takes the registration over its API, like a backend that supports it.
 			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = steps.BackendHTTP, sb.BackendURL, sb.BackendToken
+			opts.Inputs.SCIMToken = secret.Value{}
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
 	}

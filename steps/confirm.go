@@ -111,7 +111,7 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 		return run, nil
 	}
 	s.verified = &c
-	return Change{Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: fmt.Sprintf("%d users in the SaaS", len(c.Users))}}}, nil
+	return Change{Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: plural(len(c.Users), "user") + " in the SaaS"}}}, nil
 }
 
 func principalSummary(ps []Principal) string {
@@ -123,7 +123,7 @@ func principalSummary(ps []Principal) string {
 			users++
 		}
 	}
-	return fmt.Sprintf("%d users, %d groups", users, groups)
+	return plural(users, "user") + ", " + plural(groups, "group")
 }
 
 func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
@@ -500,4 +500,11 @@ func (l *rateLimiter) wait(ctx context.Context) error {
 		case <-time.After(next):
 		}
 	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

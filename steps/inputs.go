@@ -133,7 +133,7 @@ func (in Inputs) Check() error {
 	default:
 		addf("--backend %q: use manual or http", in.Backend)
 	}
-	if in.SecretExpiry <= 0 || in.SecretExpiry > MaxSecretExpiry {
+	if in.SecretExpiry < 24*time.Hour || in.SecretExpiry > MaxSecretExpiry {
 		addf("--secret-expiry %s: use a lifetime between 1 day and 2 years, e.g. 180d or 1y", in.SecretExpiry)
 	}
 	if len(problems) > 0 {

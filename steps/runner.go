@@ -91,7 +91,7 @@ func (r *Runner) Apply(ctx context.Context, env *Env, plan *Plan) (Report, error
 	})
 	report := make(Report, len(r.Steps))
 	for i, s := range plan.Steps {
-		report[i] = StepReport{Step: s.Step, Summary: s.Change.Summary()}
+		report[i] = StepReport{Step: s.Step, Summary: s.Change.Done()}
 		switch {
 		case errs[i] == nil && s.Change.Pending():
 			report[i].Status = StatusApplied

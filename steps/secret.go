@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +19,8 @@ const secretPrefix = "idpctl"
 const renewBefore = 30 * 24 * time.Hour
 
 // clientSecret creates the client secret the SaaS signs in with (documented step 2.5). A re-run keeps the secret
-// when idpctl knows it reached its destination; otherwise it creates a new one and, once that one is handed over,
-// removes the client secrets idpctl created before, so no secret it made is left behind unused.
+// when idpctl can tell it reached its destination; otherwise it creates a new one and, once that one is handed
+// over, removes the client secrets idpctl created before, so no secret it made is left behind unused.
 type clientSecret struct {
 	keep  *graph.PasswordCredential // the current secret, when it stays
 	stale []graph.PasswordCredential
@@ -54,12 +53,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 			ours = append(ours, p)
 		}
 	}
-	if st.Secret != nil && st.Secret.DeliveredTo == destination(env) {
-		i := slices.IndexFunc(ours, func(p graph.PasswordCredential) bool { return strings.EqualFold(p.KeyID, st.Secret.KeyID) })
-		if i >= 0 && ours[i].End.After(now.Add(renewBefore)) && s.stillDelivered(env, st, ours[i]) {
-			s.keep = &ours[i]
-		}
-	}
+	s.keep = keptSecret(env, st, ours, now)
 	var change Change
 	if s.keep != nil {
 		change.Resources = append(change.Resources, Resource{
@@ -95,14 +89,34 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 	return change, nil
 }
 
-// stillDelivered checks what can be checked of a secret's delivery: a secret file must still hold it (Entra's
-// hint, its first three characters, must match); a backend must have received the SCIM credentials saved since.
-func (s *clientSecret) stillDelivered(env *Env, st StateData, cred graph.PasswordCredential) bool {
-	if env.Inputs.Backend == BackendHTTP {
-		return st.ProvisioningCredentials != ""
+// keptSecret is the secret idpctl created that is known to be where it belongs and stays valid for a while,
+// or nil. A secret file tells by itself: it holds the secret whose hint (Entra shows a secret's first three
+// characters) it starts with, so a lost state file costs nothing. A backend cannot be asked, so the state file
+// must say the secret was handed over, together with the SCIM credentials saved since.
+func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now time.Time) *graph.PasswordCredential {
+	valid := func(p graph.PasswordCredential) bool { return p.End.After(now.Add(renewBefore)) }
+	if env.Inputs.Backend == BackendManual {
+		hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
+		var match []graph.PasswordCredential
+		for _, p := range ours {
+			if ok && p.Hint == hint && valid(p) {
+				match = append(match, p)
+			}
+		}
+		if len(match) == 1 {
+			return &match[0]
+		}
+		return nil
 	}
-	hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
-	return ok && cred.Hint != "" && hint == cred.Hint
+	if st.Secret == nil || st.Secret.DeliveredTo != destination(env) || st.ProvisioningCredentials == "" {
+		return nil
+	}
+	for _, p := range ours {
+		if strings.EqualFold(p.KeyID, st.Secret.KeyID) && valid(p) {
+			return &p
+		}
+	}
+	return nil
 }
 
 func secretName(now time.Time) string { return secretPrefix + " " + now.UTC().Format(time.DateOnly) }
@@ -134,6 +148,12 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
 			return err
 		}
 	} else {
+		keep := *s.keep
+		if err := env.State.Update(env.now(), func(d *StateData) {
+			d.Secret = &SecretRecord{KeyID: keep.KeyID, Hint: keep.Hint, Created: keep.Start.UTC(), DeliveredTo: destination(env)}
+		}); err != nil {
+			return err
+		}
 		env.Out().NewSecret.Set(nil)
 	}
 	for _, p := range s.stale {

@@ -29,9 +29,7 @@ var (
 // and the Microsoft Graph permissions. Values others added (more redirect URIs, claims, permissions) are kept.
 type ssoSettings struct {
 	graphSP  graph.ServicePrincipal
-	update   graph.ApplicationUpdate
-	renameSP bool
-	pending  bool
+	scopeIDs []string
 }
 
 func (s *ssoSettings) String() string { return "single sign-on settings" }
@@ -43,16 +41,38 @@ func (s *ssoSettings) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	s.graphSP = graphSP
 	env.Out().GraphAPI.Set(graphSP)
-	scopeIDs, err := scopeIDs(graphSP, oidcScopes)
-	if err != nil {
+	if s.scopeIDs, err = scopeIDs(graphSP, oidcScopes); err != nil {
 		return Change{}, err
 	}
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return Change{}, err
 	}
-	in := env.Inputs
-	current := app.App // zero for an application apply will create: every setting is then new
+	// For an application apply will create, every setting is new.
+	_, attrs := s.update(app.App, env.Inputs)
+	name := env.Inputs.AppName
+	var change Change
+	switch {
+	case !app.Exists:
+		change.Resources = append(change.Resources, Resource{Action: Create, Type: "app registration settings", Name: name, Attrs: attrs})
+	case len(attrs) > 0:
+		change.Resources = append(change.Resources, Resource{Action: Update, Type: "app registration settings", Name: name, Attrs: attrs})
+	default:
+		change.Resources = append(change.Resources, Resource{Action: NoOp, Type: "app registration settings", Name: name})
+	}
+	if app.Exists && app.SP.DisplayName != name {
+		change.Resources = append(change.Resources, Resource{
+			Action: Update, Type: "enterprise application name", Name: name, Attrs: []Attr{Set("display name", app.SP.DisplayName, name)},
+		})
+	}
+	env.Out().AppSettled.Set(struct{}{})
+	return change, nil
+}
+
+// update is the one PATCH that gives the application the settings of step 2, computed from the application as
+// it is, and the changes it makes for the plan. Complex properties go whole: the web object with the values the
+// application already has (its home page carries the non-gallery marker), optionalClaims with every token type.
+func (s *ssoSettings) update(current graph.Application, in Inputs) (graph.ApplicationUpdate, []Attr) {
 	var (
 		u     graph.ApplicationUpdate
 		attrs []Attr
@@ -72,39 +92,35 @@ func (s *ssoSettings) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	if !slices.Contains(current.RedirectURIs, in.RedirectURI) {
 		u.RedirectURIs = append(slices.Clone(current.RedirectURIs), in.RedirectURI)
+		u.HomePageURL, u.LogoutURL = nonEmpty(current.HomePageURL), nonEmpty(current.LogoutURL)
+		u.IDTokenIssuance, u.AccessTokenIssuance = &current.IDTokenIssuance, &current.AccessTokenIssuance
 		attrs = append(attrs, Set("web redirect URIs", strings.Join(current.RedirectURIs, ", "), strings.Join(u.RedirectURIs, ", ")))
 	}
 	if claims, changed := withIDTokenClaims(current.IDTokenClaims); changed {
 		u.IDTokenClaims = claims
+		u.AccessTokenClaims = nonNil(current.AccessTokenClaims)
+		u.SAML2TokenClaims = nonNil(current.SAML2TokenClaims)
 		attrs = append(attrs, Set("ID token optional claims", claimNames(current.IDTokenClaims), claimNames(claims)))
 	}
-	if rra, changed := withGraphScopes(current.RequiredResourceAccess, scopeIDs); changed {
+	if rra, changed := withGraphScopes(current.RequiredResourceAccess, s.scopeIDs); changed {
 		u.RequiredResourceAccess = rra
-		attrs = append(attrs, Set("Microsoft Graph permissions", scopeNames(current.RequiredResourceAccess, graphSP), strings.Join(oidcScopes, " ")))
+		attrs = append(attrs, Set("Microsoft Graph permissions", scopeNames(current.RequiredResourceAccess, s.graphSP), scopeNames(rra, s.graphSP)))
 	}
-	s.update = u
-	s.pending = len(attrs) > 0
-	s.renameSP = app.Exists && app.SP.DisplayName != in.AppName
-	var change Change
-	action := Update
-	if !app.Exists {
-		action = Create
+	return u, attrs
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
 	}
-	if !s.pending {
-		action = NoOp
+	return &s
+}
+
+func nonNil(claims []graph.OptionalClaim) []graph.OptionalClaim {
+	if claims == nil {
+		return []graph.OptionalClaim{}
 	}
-	change.Resources = append(change.Resources, Resource{Action: action, Type: "app registration settings", Name: in.AppName, Attrs: attrs})
-	if s.renameSP {
-		change.Resources = append(change.Resources, Resource{
-			Action: Update, Type: "enterprise application name", Name: in.AppName, Attrs: []Attr{Set("display name", app.SP.DisplayName, in.AppName)},
-		})
-	}
-	if !app.Exists {
-		// Created under a temporary name: the enterprise application is renamed with the registration.
-		s.renameSP = true
-	}
-	env.Out().AppSettled.Set(struct{}{})
-	return change, nil
+	return claims
 }
 
 func (s *ssoSettings) Apply(ctx context.Context, env *Env, _ Change) error {
@@ -113,16 +129,13 @@ func (s *ssoSettings) Apply(ctx context.Context, env *Env, _ Change) error {
 	if err != nil {
 		return err
 	}
-	if !app.Exists {
-		return fmt.Errorf("internal error: no application to configure")
-	}
-	if s.pending {
-		if err := env.Graph.UpdateApplication(ctx, app.App.ObjectID, s.update); err != nil {
+	// Computed again from the application as it is now: a new one exists only since this run's create.
+	if u, attrs := s.update(app.App, env.Inputs); len(attrs) > 0 {
+		if err := env.Graph.UpdateApplication(ctx, app.App.ObjectID, u); err != nil {
 			return fmt.Errorf("updating the app registration: %w", err)
 		}
 	}
-	if s.renameSP {
-		name := env.Inputs.AppName
+	if name := env.Inputs.AppName; app.SP.DisplayName != name {
 		if err := env.Graph.UpdateServicePrincipal(ctx, app.SP.ID, graph.ServicePrincipalUpdate{DisplayName: &name}); err != nil {
 			return fmt.Errorf("renaming the enterprise application: %w", err)
 		}

@@ -92,15 +92,22 @@ func Later(name string) Attr { return Attr{Name: name, Unknown: true} }
 // Sensitive returns an attribute whose value is a secret and is never shown.
 func Sensitive(name string) Attr { return Attr{Name: name, Sensitive: true} }
 
-// Summary says in a few words what applying the change does: "created client secret \"idpctl 2026-11-29\"".
+// Summary says in a few words what applying the change would do: create client secret "idpctl 2026-11-29".
 func (c Change) Summary() string {
+	return c.describe(map[Action]string{Create: "create", Update: "update", Delete: "delete", Run: "run"})
+}
+
+// Done says the same once applied: created client secret "idpctl 2026-11-29".
+func (c Change) Done() string {
+	return c.describe(map[Action]string{Create: "created", Update: "updated", Delete: "deleted", Run: "ran"})
+}
+
+func (c Change) describe(verbs map[Action]string) string {
 	var parts []string
 	for _, r := range c.Resources {
-		verb := map[Action]string{Create: "create", Update: "update", Delete: "delete", Run: "run"}[r.Action]
-		if verb == "" {
-			continue
+		if verb := verbs[r.Action]; verb != "" {
+			parts = append(parts, fmt.Sprintf("%s %s %q", verb, r.Type, r.Name))
 		}
-		parts = append(parts, fmt.Sprintf("%s %s %q", verb, r.Type, r.Name))
 	}
 	if len(parts) == 0 {
 		return "unchanged"

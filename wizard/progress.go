@@ -24,7 +24,7 @@ func (l *Lines) SetPlan(p *steps.Plan) {
 	defer l.mu.Unlock()
 	l.summary = map[string]string{}
 	for _, s := range p.Steps {
-		l.summary[s.Step] = s.Change.Summary()
+		l.summary[s.Step] = s.Change.Done()
 	}
 }
 
