@@ -173,10 +173,8 @@ func findCreated(ctx context.Context, env *Env, name string) (graph.Application,
 				return graph.Application{}, graph.ServicePrincipal{}, err
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return graph.Application{}, graph.ServicePrincipal{}, fmt.Errorf("the application %q did not appear: %w", name, ctx.Err())
-		case <-time.After(delay):
+		if err := env.sleep(ctx, delay); err != nil {
+			return graph.Application{}, graph.ServicePrincipal{}, fmt.Errorf("the application %q did not appear: %w", name, err)
 		}
 	}
 }

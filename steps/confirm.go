@@ -96,18 +96,24 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	run := Change{Resources: []Resource{{Action: Run, Type: "provisioning on demand", Name: principalSummary(assigned),
 		Note: "then each user is read back from the SCIM endpoint and the provisioning logs"}}}
-	if !app.Exists || job == nil || scim == nil {
+	if !app.Exists || job == nil {
 		return run, nil
 	}
 	targets, err := targetsOf(ctx, env, assigned)
 	if err != nil {
 		return Change{}, err
 	}
-	c, err := verify(ctx, env, *scim, targets, nil)
+	var c Confirmation
+	if scim != nil {
+		c, err = verify(ctx, env, *scim, targets, nil)
+	} else {
+		// No SCIM token to read with (the backend kept its registration): Entra's own logs say who arrived.
+		c, err = fromLogs(ctx, env, app.SP.ID, job.ID, targets)
+	}
 	if err != nil {
 		return Change{}, err
 	}
-	if c.Count(Arrived) < len(c.Users) {
+	if c.Count(Failed)+c.Count(Pending) > 0 {
 		return run, nil
 	}
 	s.verified = &c
@@ -307,10 +313,8 @@ func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID s
 				}
 				// Entra honours a new assignment in on-demand provisioning only after a replication delay.
 				env.progress(s, "%s is not in scope for Entra yet (new assignments take a few minutes); retrying", sub.label)
-				select {
-				case <-ctx.Done():
+				if env.sleep(ctx, delay) != nil {
 					return
-				case <-time.After(delay):
 				}
 			}
 		})
@@ -379,6 +383,46 @@ func verify(ctx context.Context, env *Env, scim backend.SCIM, targets []target, 
 	}
 	wg.Wait()
 	return c, errors.Join(errs...)
+}
+
+// fromLogs builds the outcome from the provisioning logs of the last 30 days (how long Entra keeps them): a user
+// whose latest entry is a success, or a skip because the SaaS already matches, has arrived.
+func fromLogs(ctx context.Context, env *Env, spID, jobID string, targets []target) (Confirmation, error) {
+	events, err := env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{
+		ServicePrincipalID: spID, JobID: jobID, Since: env.now().Add(-30 * 24 * time.Hour),
+	})
+	if err != nil {
+		return Confirmation{}, err
+	}
+	latest := latestBySource(events)
+	var c Confirmation
+	for _, t := range targets {
+		r := UserResult{ID: t.user.ID, UserPrincipalName: t.user.UserPrincipalName, Via: t.via}
+		e, ok := latest[strings.ToLower(t.user.ID)]
+		switch {
+		case ok && (strings.EqualFold(e.Status, "success") || strings.EqualFold(e.ErrorCode, "RedundantExport")):
+			r.Outcome, r.SCIMID = Arrived, e.TargetID
+		case ok && strings.EqualFold(e.Status, "skipped"):
+			r.Outcome, r.Reason = Skipped, strings.TrimSpace(e.ErrorCode+" "+e.Reason)
+		case ok:
+			r.Outcome, r.Reason = Failed, strings.TrimSpace(e.ErrorCode+" "+e.Reason)
+		default:
+			r.Outcome, r.Reason = Pending, "no provisioning log entry yet"
+		}
+		c.Users = append(c.Users, r)
+	}
+	return c, nil
+}
+
+func latestBySource(events []graph.ProvisioningEvent) map[string]graph.ProvisioningEvent {
+	latest := map[string]graph.ProvisioningEvent{}
+	for _, e := range events {
+		key := strings.ToLower(e.SourceID)
+		if prev, ok := latest[key]; !ok || e.ActivityTime.After(prev.ActivityTime) {
+			latest[key] = e
+		}
+	}
+	return latest
 }
 
 // fromOnDemand builds the outcome from Entra's on-demand answers alone.
@@ -450,13 +494,7 @@ func (s *confirm) addLogReasons(ctx context.Context, env *Env, spID, jobID strin
 		c.Notes = append(c.Notes, "the provisioning logs could not be read: "+err.Error())
 		return
 	}
-	latest := map[string]graph.ProvisioningEvent{}
-	for _, e := range events {
-		key := strings.ToLower(e.SourceID)
-		if prev, ok := latest[key]; !ok || e.ActivityTime.After(prev.ActivityTime) {
-			latest[key] = e
-		}
-	}
+	latest := latestBySource(events)
 	for i, u := range c.Users {
 		e, ok := latest[strings.ToLower(u.ID)]
 		if !ok || u.Outcome == Arrived || u.Outcome == Pending {

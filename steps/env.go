@@ -63,6 +63,8 @@ type Env struct {
 	State      *State
 	Reporter   Reporter
 	Now        func() time.Time
+	// Sleep waits between polls while Graph says "not yet"; tests shorten it. Default: a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	out *Outputs
 }
@@ -77,6 +79,20 @@ func (e *Env) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+func (e *Env) sleep(ctx context.Context, d time.Duration) error {
+	if e.Sleep != nil {
+		return e.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (e *Env) report() Reporter {
