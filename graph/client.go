@@ -52,13 +52,16 @@ func graphHosts() []string {
 // Config configures a Client. Credential is required; everything else has a default.
 type Config struct {
 	// BaseURL is the Graph endpoint including the version, e.g. "https://graph.microsoft.us/v1.0" or a
-	// simulated tenant's "http://127.0.0.1:8080/v1.0" (--graph-url). Default DefaultBaseURL. http is accepted
-	// only for loopback hosts.
+	// simulated tenant's "http://127.0.0.1:8080/v1.0" (--graph-url). Default Cloud's GraphBaseURL. http is
+	// accepted only for loopback hosts.
 	BaseURL string
+	// Cloud picks the default BaseURL and the default token scope for a Graph host that is not a national
+	// cloud's own (a proxy or simulated tenant). The zero Cloud is the public cloud.
+	Cloud Cloud
 	// Credential signs requests: any azcore credential (azidentity's, or StaticToken).
 	Credential azcore.TokenCredential
 	// Scopes asked of Credential; default "https://<Graph host>/.default" for the national-cloud Graph hosts
-	// and "https://graph.microsoft.com/.default" for any other host (a simulated tenant or a proxy).
+	// and Cloud's GraphScope for any other host (a simulated tenant or a proxy).
 	Scopes []string
 	// HTTPClient supplies the transport (tests, proxies) and the per-request timeout (default 100 s). Its
 	// CheckRedirect is not used: redirects go through the SDK, which drops the token on a change of host.
@@ -106,7 +109,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	base := strings.TrimRight(cfg.BaseURL, "/")
 	if base == "" {
-		base = DefaultBaseURL
+		base = cfg.Cloud.GraphBaseURL()
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -122,7 +125,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	scopes := cfg.Scopes
 	if len(scopes) == 0 {
-		scopes = []string{defaultScope(u.Hostname())}
+		scopes = []string{defaultScope(u.Hostname(), cfg.Cloud)}
 	}
 	auth, err := kiotaauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cfg.Credential, scopes, hosts)
 	if err != nil {
@@ -206,14 +209,14 @@ func middlewares() []khttp.Middleware {
 }
 
 // defaultScope is the token scope for a Graph host: its own .default for the national clouds; for any other
-// host (a simulated tenant, a proxy in front of Graph) the public cloud's, which is what a proxy forwards to
-// and what a simulated tenant ignores.
-func defaultScope(host string) string {
+// host (a simulated tenant, a proxy in front of Graph) the cloud's, which is what a proxy forwards to and what
+// a simulated tenant ignores.
+func defaultScope(host string, c Cloud) string {
 	host = strings.ToLower(host)
 	if slices.Contains(graphHosts(), host) {
 		return "https://" + host + "/.default"
 	}
-	return "https://graph.microsoft.com/.default"
+	return c.GraphScope()
 }
 
 // isLoopback matches the hosts the SDK's token provider accepts over http (kiota-authentication-azure-go

@@ -264,7 +264,7 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 // It honours the documented 5-calls-per-10-seconds limit and retries a user Entra does not see as assigned
 // yet. The result is keyed by user id.
 func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID string, assigned []Principal, targets []target) map[string]graph.OnDemandResult {
-	limiter := newRateLimiter(onDemandCalls, onDemandWindow)
+	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, now: env.now, sleep: env.sleep}
 	results := map[string]graph.OnDemandResult{}
 	var mu sync.Mutex
 	record := func(ids []string, r graph.OnDemandResult) {
@@ -512,16 +512,14 @@ type rateLimiter struct {
 	n      int
 	window time.Duration
 	calls  []time.Time
-}
-
-func newRateLimiter(n int, window time.Duration) *rateLimiter {
-	return &rateLimiter{n: n, window: window}
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
 }
 
 func (l *rateLimiter) wait(ctx context.Context) error {
 	for {
 		l.mu.Lock()
-		now := time.Now()
+		now := l.now()
 		for len(l.calls) > 0 && now.Sub(l.calls[0]) >= l.window {
 			l.calls = l.calls[1:]
 		}
@@ -532,10 +530,8 @@ func (l *rateLimiter) wait(ctx context.Context) error {
 		}
 		next := l.calls[0].Add(l.window).Sub(now)
 		l.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(next):
+		if err := l.sleep(ctx, next); err != nil {
+			return err
 		}
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,12 +26,40 @@ import (
 type harness struct {
 	t         *testing.T
 	sb        *sandbox.Sandbox
+	clock     *clock
 	stateDir  string
 	secretOut string
 }
 
+// clock is the time of a test: real time plus whatever the code under test waited. Waits return at once and
+// move the clock on, so polls, retries and rate limits run their course without the test sleeping, and the
+// tenant, the client and the steps all see the same time.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+	runtime.Gosched()
+	return nil
+}
+
 func newHarness(t *testing.T, opts sandbox.Options) *harness {
 	t.Helper()
+	c := &clock{}
+	opts.Now = c.Now
 	opts.ManualCycles = true // provisioning cycles only when a test runs them
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -39,7 +69,7 @@ func newHarness(t *testing.T, opts sandbox.Options) *harness {
 	}
 	t.Cleanup(func() { sb.Close() })
 	dir := t.TempDir()
-	return &harness{t: t, sb: sb, stateDir: filepath.Join(dir, "state"), secretOut: filepath.Join(dir, "client-secret")}
+	return &harness{t: t, sb: sb, clock: c, stateDir: filepath.Join(dir, "state"), secretOut: filepath.Join(dir, "client-secret")}
 }
 
 // manual is the Smallstep way: SCIM values given up front, the client secret to a 0600 file.
@@ -63,24 +93,12 @@ func (h *harness) viaAPI() steps.Inputs {
 func (h *harness) client() *graph.Client {
 	c, err := graph.New(graph.Config{
 		BaseURL: h.sb.GraphURL, Credential: graph.StaticToken(h.sb.AccessToken),
-		Sleep: shortSleep,
+		Now: h.clock.Now, Sleep: h.clock.Sleep,
 	})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return c
-}
-
-// shortSleep keeps polls and retries but makes their waits short: tests must not take minutes.
-func shortSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(min(d, 20*time.Millisecond))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (h *harness) env(in steps.Inputs) *steps.Env {
@@ -98,7 +116,7 @@ func (h *harness) env(in steps.Inputs) *steps.Env {
 	}
 	return &steps.Env{
 		Inputs: in, TenantID: in.TenantID, LoginHost: "login.microsoftonline.com",
-		Graph: h.client(), Backend: be, SCIMClient: &http.Client{Timeout: 10 * time.Second}, State: state, Sleep: shortSleep,
+		Graph: h.client(), Backend: be, SCIMClient: &http.Client{Timeout: 10 * time.Second}, State: state, Now: h.clock.Now, Sleep: h.clock.Sleep,
 	}
 }
 

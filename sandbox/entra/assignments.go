@@ -112,7 +112,7 @@ func (t *Tenant) createAppRoleAssignedTo(c *call) response {
 		"id":                   id,
 		"deletedDateTime":      nil,
 		"appRoleId":            strings.ToLower(body.AppRoleID),
-		"createdDateTime":      timestamp(t.now()),
+		"createdDateTime":      t.now().UTC().Format("2006-01-02T15:04:05.0000000Z"), // 100 ns precision, as Graph answers
 		"principalDisplayName": principal["displayName"],
 		"principalId":          str(principal, "id"),
 		"principalType":        kind,

@@ -1,0 +1,95 @@
+package steps_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/sandbox/entra"
+	"github.com/idpctl/idpctl/steps"
+)
+
+// A run stopped after any step, then run again, ends in the same tenant as one clean run: no duplicate
+// application, job, grant, assignment or secret, and no client secret idpctl made left behind.
+func TestResumeAfterStopBetweenSteps(t *testing.T) {
+	for _, s := range steps.Flow() {
+		for _, lostState := range []bool{false, true} {
+			name := s.String()
+			if lostState {
+				name += "/state file lost"
+			}
+			t.Run(name, func(t *testing.T) {
+				h := newHarness(t, sandbox.Options{})
+				in := h.manual()
+				if _, _, _, err := h.run(in, s.String()); !errors.Is(err, errStopped) {
+					t.Fatalf("first run: %v, want the test's stop", err)
+				}
+				if lostState {
+					if err := os.RemoveAll(h.stateDir); err != nil {
+						t.Fatal(err)
+					}
+				}
+				h.mustRun(in)
+				h.configured(in)
+			})
+		}
+	}
+}
+
+// Instantiate is known to answer 404 and still create the application: the run finds it by its unique
+// temporary name instead of creating a second one.
+func TestInstantiateAnswerLost(t *testing.T) {
+	for _, status := range []int{404, 0} { // 0: the connection drops without an answer
+		h := newHarness(t, sandbox.Options{Faults: entra.Faults{Rules: []entra.FaultRule{{
+			Kind: entra.LoseResponse, Method: "POST", Path: "/applicationTemplates/*/instantiate", Times: 1, Status: status, OnlyAfterSuccess: true,
+		}}}})
+		in := h.manual()
+		h.mustRun(in)
+		h.configured(in)
+	}
+}
+
+// Replication lag (404 on a new object's first reads, 403 from the provisioning service on a new service
+// principal), throttling with Retry-After and 5xx answers are waited out, and the end state is the same.
+func TestReplicationLagAndThrottling(t *testing.T) {
+	throttle := func(method, path string) entra.FaultRule {
+		return entra.FaultRule{Kind: entra.Throttle, Method: method, Path: path, Times: 2, RetryAfter: 10 * time.Millisecond}
+	}
+	h := newHarness(t, sandbox.Options{Faults: entra.Faults{
+		ReplicationLag:     3,
+		SyncReplicationLag: 3,
+		Rules: []entra.FaultRule{
+			throttle("POST", "/applicationTemplates/*/instantiate"),
+			throttle("PATCH", "/applications/*"),
+			throttle("POST", "/servicePrincipals/*/appRoleAssignedTo"),
+			throttle("PUT", "/servicePrincipals/*/synchronization/jobs/*/schema"),
+			throttle("POST", "/servicePrincipals/*/synchronization/jobs/*/provisionOnDemand"),
+			{Kind: entra.ServerError, Method: "GET", Path: "/servicePrincipals", Times: 1, Status: 503},
+			{Kind: entra.ServerError, Method: "POST", Path: "/oauth2PermissionGrants", Times: 1, Status: 504, RetryAfter: 10 * time.Millisecond},
+		},
+	}})
+	in := h.viaAPI()
+	h.mustRun(in)
+	h.configured(in)
+}
+
+// On-demand provisioning ignores an assignment made in the last minutes; the run retries until Entra sees it.
+func TestOnDemandWaitsForNewAssignments(t *testing.T) {
+	h := newHarness(t, sandbox.Options{OnDemandAssignmentLag: 300 * time.Millisecond})
+	in := h.manual()
+	h.mustRun(in)
+	h.configured(in)
+	calls := 0
+	for _, r := range h.sb.Tenant.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/provisionOnDemand") {
+			calls++
+		}
+	}
+	// One call for the group and one for the directly assigned user, each at least once more.
+	if calls < 4 {
+		t.Errorf("%d provisionOnDemand calls: the not-yet-assigned answers were not retried", calls)
+	}
+}
