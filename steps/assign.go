@@ -237,10 +237,12 @@ func resolveUser(ctx context.Context, env *Env, upnOrID string) ([]Principal, st
 	return nil, problem, nil
 }
 
-// searchTerm is the part of an input worth searching for close matches: a UPN's local part, a name's first word.
+// searchTerm is the part of an input worth searching for close matches: the first word of a name or of a UPN's
+// local part ("adele" of "adele.vanse@contoso.com"). Graph's $search matches words by prefix, so a misspelling
+// later in the input still finds the person.
 func searchTerm(s string) string {
 	s, _, _ = strings.Cut(s, "@")
-	if f := strings.Fields(s); len(f) > 0 {
+	if f := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" ._-", r) }); len(f) > 0 {
 		return f[0]
 	}
 	return s

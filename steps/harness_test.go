@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,11 +25,12 @@ import (
 
 // harness runs the setup flow against a sandbox: the simulated tenant and the reference SaaS.
 type harness struct {
-	t         *testing.T
-	sb        *sandbox.Sandbox
-	clock     *clock
-	stateDir  string
-	secretOut string
+	t          testing.TB
+	sb         *sandbox.Sandbox
+	clock      *clock       // nil: the wall clock
+	httpClient *http.Client // Graph's transport; nil for the default
+	stateDir   string
+	secretOut  string
 }
 
 // clock is the time of a test: real time plus whatever the code under test waited. Waits return at once and
@@ -56,10 +58,20 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-func newHarness(t *testing.T, opts sandbox.Options) *harness {
+func newHarness(t testing.TB, opts sandbox.Options) *harness {
 	t.Helper()
 	c := &clock{}
 	opts.Now = c.Now
+	return startHarness(t, opts, c)
+}
+
+// newRealTimeHarness runs on the wall clock, for benchmarks of real waits such as Graph's latency.
+func newRealTimeHarness(t testing.TB, opts sandbox.Options) *harness {
+	return startHarness(t, opts, nil)
+}
+
+func startHarness(t testing.TB, opts sandbox.Options, c *clock) *harness {
+	t.Helper()
 	opts.ManualCycles = true // provisioning cycles only when a test runs them
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -91,10 +103,11 @@ func (h *harness) viaAPI() steps.Inputs {
 }
 
 func (h *harness) client() *graph.Client {
-	c, err := graph.New(graph.Config{
-		BaseURL: h.sb.GraphURL, Credential: graph.StaticToken(h.sb.AccessToken),
-		Now: h.clock.Now, Sleep: h.clock.Sleep,
-	})
+	cfg := graph.Config{BaseURL: h.sb.GraphURL, Credential: graph.StaticToken(h.sb.AccessToken), HTTPClient: h.httpClient}
+	if h.clock != nil {
+		cfg.Now, cfg.Sleep = h.clock.Now, h.clock.Sleep
+	}
+	c, err := graph.New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -114,10 +127,14 @@ func (h *harness) env(in steps.Inputs) *steps.Env {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return &steps.Env{
+	env := &steps.Env{
 		Inputs: in, TenantID: in.TenantID, LoginHost: "login.microsoftonline.com",
-		Graph: h.client(), Backend: be, SCIMClient: &http.Client{Timeout: 10 * time.Second}, State: state, Now: h.clock.Now, Sleep: h.clock.Sleep,
+		Graph: h.client(), Backend: be, SCIMClient: &http.Client{Timeout: 10 * time.Second}, State: state,
 	}
+	if h.clock != nil {
+		env.Now, env.Sleep = h.clock.Now, h.clock.Sleep
+	}
+	return env
 }
 
 func (h *harness) backend(in steps.Inputs) (backend.Backend, error) {
@@ -414,4 +431,25 @@ func sameWords(a, b string) bool {
 	slices.Sort(x)
 	slices.Sort(y)
 	return slices.Equal(x, y)
+}
+
+// graphPOST sends a raw Graph request as the admin, for setting up a test's tenant.
+func (h *harness) graphPOST(path, body string) []byte {
+	h.t.Helper()
+	req, err := http.NewRequest("POST", h.sb.GraphURL+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.sb.AccessToken.Reveal())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		h.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, raw)
+	}
+	return raw
 }

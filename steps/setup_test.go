@@ -1,11 +1,15 @@
 package steps_test
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/sandbox/entra"
 	"github.com/idpctl/idpctl/steps"
 )
 
@@ -146,5 +150,125 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	if strings.Contains(text.String(), h.sb.SCIMToken.Reveal()) {
 		t.Error("the plan shows the SCIM token")
+	}
+}
+
+// Inputs that name nothing in the tenant, or something ambiguous, fail in the plan: before any write, with
+// the input named and a way out.
+func TestUnresolvableInputsFailBeforeAnyWrite(t *testing.T) {
+	h := newHarness(t, sandbox.Options{})
+	cases := []struct {
+		name   string
+		change func(*steps.Inputs)
+		want   []string
+	}{
+		{"misspelt group", func(in *steps.Inputs) { in.AssignGroups = []string{"Smallstep Usrs"} }, []string{`--assign-group "Smallstep Usrs"`, `did you mean "Smallstep Users"`}},
+		{"unknown user", func(in *steps.Inputs) { in.AssignUsers = []string{"adele.vanse@" + h.sb.Demo.Domain} }, []string{"--assign-user", "did you mean", "adele.vance@"}},
+		{"unknown app id", func(in *steps.Inputs) { in.AppID = "11111111-2222-3333-4444-555555555555" }, []string{"--app-id 11111111-2222-3333-4444-555555555555"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h.sb.Tenant.ResetRequests()
+			in := h.manual()
+			c.change(&in)
+			_, _, _, err := h.run(in, "")
+			if err == nil {
+				t.Fatal("the run succeeded")
+			}
+			var ie *steps.InputError
+			if !errors.As(err, &ie) {
+				t.Errorf("error %v is not an input error (exit code 2)", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if n := h.sb.Tenant.WriteCount(); n != 0 {
+				t.Errorf("%d writes before the error", n)
+			}
+		})
+	}
+}
+
+// Two applications share the name: the run lists them and asks which one; --app-id picks it and the run
+// configures that one.
+func TestSameNameApplications(t *testing.T) {
+	h := newHarness(t, sandbox.Options{})
+	var ids []string
+	for range 2 {
+		raw := h.graphPOST("/applications", `{"displayName":"Smallstep"}`)
+		var app struct{ AppID string }
+		if err := json.Unmarshal(raw, &app); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, app.AppID)
+	}
+	h.sb.Tenant.ResetRequests()
+	in := h.manual()
+	_, _, _, err := h.run(in, "")
+	if err == nil || !strings.Contains(err.Error(), "--app-id") || !strings.Contains(err.Error(), ids[0]) || !strings.Contains(err.Error(), ids[1]) {
+		t.Fatalf("error = %v, want both client ids and --app-id", err)
+	}
+	if n := h.sb.Tenant.WriteCount(); n != 0 {
+		t.Errorf("%d writes before the error", n)
+	}
+	// POST /applications makes no service principal, which provisioning needs: the run says so.
+	in.AppID = ids[1]
+	if _, _, _, err := h.run(in, ""); err == nil || !strings.Contains(err.Error(), "no enterprise application") {
+		t.Errorf("error = %v, want the missing service principal explained", err)
+	}
+}
+
+// A group of more than five members: five arrive on demand, the rest are left to the cycle and reported so.
+func TestLargeGroupLeavesTheRestToTheCycle(t *testing.T) {
+	h := newHarness(t, sandbox.Options{})
+	group, err := h.sb.Tenant.AddGroup(entra.NewGroup{DisplayName: "Platform"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 7 {
+		u, err := h.sb.Tenant.AddUser(entra.NewUser{
+			UserPrincipalName: fmt.Sprintf("platform%d@%s", i, h.sb.Demo.Domain), DisplayName: fmt.Sprintf("Platform %d", i),
+			GivenName: "Platform", Surname: fmt.Sprint(i), Mail: fmt.Sprintf("platform%d@%s", i, h.sb.Demo.Domain),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.sb.Tenant.AddGroupMember(group.ID, u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := h.manual()
+	in.AssignGroups, in.AssignUsers = []string{"Platform"}, nil
+	_, result := h.mustRun(in)
+	arrived, pendingUsers := 0, 0
+	for _, u := range result.Users {
+		switch u.Outcome {
+		case steps.Arrived:
+			arrived++
+		case steps.Pending:
+			pendingUsers++
+		default:
+			t.Errorf("%s: %s %s", u.UserPrincipalName, u.Outcome, u.Reason)
+		}
+	}
+	if arrived != 5 || pendingUsers != 2 {
+		t.Errorf("%d arrived, %d pending; want 5 and 2", arrived, pendingUsers)
+	}
+	if !strings.Contains(strings.Join(result.Notes, " "), "2 group members were left to the provisioning cycle") {
+		t.Errorf("notes = %v", result.Notes)
+	}
+	// The cycle brings the others.
+	if _, err := h.sb.Tenant.RunDueCycles(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range h.sb.Tenant.SyncJobs(result.ServicePrincipalID) {
+		if err := h.sb.Tenant.RunCycleNow(t.Context(), j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.sb.Backend.Users()); n != 7 {
+		t.Errorf("after a cycle the SaaS has %d users, want 7", n)
 	}
 }

@@ -1,0 +1,77 @@
+package steps
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpctl/idpctl/secret"
+)
+
+func validManual() Inputs {
+	return Inputs{
+		TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", AppName: DefaultAppName, RedirectURI: DefaultRedirectURI,
+		AssignGroups: []string{"Smallstep Users"}, Backend: BackendManual,
+		SCIMURL: "https://scim.example.com/scim/v2", SCIMToken: secret.New("a-long-scim-token-value"), SecretOut: "secret.txt",
+		SecretExpiry: DefaultSecretExpiry,
+	}
+}
+
+func TestInputsCheck(t *testing.T) {
+	if err := validManual().Check(); err != nil {
+		t.Fatalf("valid inputs refused: %v", err)
+	}
+	cases := []struct {
+		name   string
+		change func(*Inputs)
+		want   []string // every fragment must be in the error
+	}{
+		{"tenant not a GUID", func(in *Inputs) { in.TenantID = "contoso.onmicrosoft.com" }, []string{"--tenant-id", "contoso.onmicrosoft.com", "Directory (tenant) ID"}},
+		{"SCIM URL over http", func(in *Inputs) { in.SCIMURL = "http://scim.example.com/scim/v2" }, []string{"--scim-url", "https"}},
+		{"empty token", func(in *Inputs) { in.SCIMToken = secret.Value{} }, []string{"SCIM token", "IDPCTL_SCIM_TOKEN"}},
+		{"token with a newline", func(in *Inputs) { in.SCIMToken = secret.New("a-long-scim-token-value\n") }, []string{"SCIM token"}},
+		{"token with inner space", func(in *Inputs) { in.SCIMToken = secret.New("a-long scim-token-value") }, []string{"SCIM token"}},
+		{"nothing assigned", func(in *Inputs) { in.AssignGroups = nil }, []string{"--assign-group", "--assign-user"}},
+		{"app name with spaces", func(in *Inputs) { in.AppName = " Smallstep" }, []string{"--app-name"}},
+		{"redirect over http", func(in *Inputs) { in.RedirectURI = "http://api.example.com/cb" }, []string{"--redirect-uri", "https"}},
+		{"redirect with a wildcard", func(in *Inputs) { in.RedirectURI = "https://*.example.com/cb" }, []string{"--redirect-uri", "wildcard"}},
+		{"no secret file", func(in *Inputs) { in.SecretOut = "" }, []string{"--secret-out"}},
+		{"secret lifetime too short", func(in *Inputs) { in.SecretExpiry = time.Hour }, []string{"--secret-expiry"}},
+		{"secret lifetime too long", func(in *Inputs) { in.SecretExpiry = 3 * 365 * 24 * time.Hour }, []string{"--secret-expiry"}},
+		{"unknown backend", func(in *Inputs) { in.Backend = "smtp" }, []string{"--backend", "manual or http"}},
+		{"http backend without URL", func(in *Inputs) {
+			in.Backend, in.SCIMURL, in.SCIMToken, in.BackendToken = BackendHTTP, "", secret.Value{}, secret.New("backend-token-1234")
+		}, []string{"--backend-url"}},
+		{"http backend given SCIM values", func(in *Inputs) {
+			in.Backend, in.BackendURL, in.BackendToken = BackendHTTP, "https://api.example.com", secret.New("backend-token-1234")
+		}, []string{"--scim-url", "come from the backend"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := validManual()
+			c.change(&in)
+			err := in.Check()
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "a-long") {
+				t.Errorf("error shows the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestInputsCheckReportsEveryProblem(t *testing.T) {
+	in := validManual()
+	in.TenantID, in.SCIMURL, in.SecretOut = "x", "", ""
+	err := in.Check()
+	ie, ok := err.(*InputError)
+	if !ok || len(ie.Problems) != 3 {
+		t.Fatalf("got %v, want the three problems at once", err)
+	}
+}
