@@ -1,6 +1,8 @@
 package wizard
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -37,7 +39,8 @@ func (l *Lines) StepFinished(phase steps.Phase, step string, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
-	case steps.ErrStoppedByOther(err):
+	case steps.ErrStoppedByOther(err), errors.Is(err, context.Canceled):
+		// Stopped by another step's failure or by the person (Ctrl-C): not this step's failure, as in the report.
 		fmt.Fprintf(l.io.ErrOut, "%s %-26s stopped\n", l.paint(ansiDim, "-"), step)
 	case err != nil:
 		fmt.Fprintf(l.io.ErrOut, "%s %-26s %s\n", l.paint(ansiRed, "✗"), step, trimLine(err.Error()))
