@@ -3,6 +3,7 @@ package cmd
 import (
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -36,4 +37,19 @@ func applyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
 		f.Changed = true
 	})
 	return firstErr
+}
+
+// usageErrors makes cobra's own complaints about a command line (an unknown flag, a flag value that does not
+// parse, an unexpected argument) bad usage, exit code 2, like every other mistake in the inputs.
+func usageErrors(cmd *cobra.Command) *cobra.Command {
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	return cmd
 }

@@ -42,7 +42,7 @@ The tokens it prints are the sandbox's own; they open nothing else.`,
 	fl.Float64Var(&opts.TimeScale, "time-scale", 1, "run provisioning cycles this many times faster than real time")
 	fl.DurationVar(&opts.Latency, "latency", 0, "added to every Graph request")
 	fl.IntVar(&opts.ReplicationLag, "replication-lag", 0, "reads by id that answer 404 for each newly created object")
-	return cmd
+	return usageErrors(cmd)
 }
 
 func sandboxRun(ctx context.Context, opts *sandboxOptions) error {

@@ -126,7 +126,7 @@ Exit codes: 0 done, 1 failed, 2 cancelled or bad usage, 4 sign-in or permission 
 	fl.BoolVar(&opts.Sandbox, "sandbox", false, "run against a simulated tenant and SaaS in this process (no Azure account needed)")
 	fl.BoolVar(&opts.Debug, "debug", false, "log each Graph request (never tokens or secrets) to stderr")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up after this long")
-	return cmd
+	return usageErrors(cmd)
 }
 
 // resolve turns flags and environment into inputs and checks what can be checked without the tenant.
@@ -142,6 +142,10 @@ func (o *setupOptions) resolve() error {
 	d, err := parseLifetime(o.SecretExpiry)
 	if err != nil {
 		return usageErrorf("--secret-expiry: %v", err)
+	}
+	if d < 24*time.Hour || d > steps.MaxSecretExpiry {
+		// Said here with the value as typed; Inputs.Check would show it as a Go duration (26280h0m0s for 3y).
+		return usageErrorf("--secret-expiry %q: use a lifetime between 1 day and 2 years, e.g. 180d or 1y", o.SecretExpiry)
 	}
 	o.Inputs.SecretExpiry = d
 	// With --backend http the SCIM token comes from the backend; an IDPCTL_SCIM_TOKEN left in the environment
@@ -205,7 +209,10 @@ func setupEntraRun(ctx context.Context, opts *setupOptions) error {
 			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = steps.BackendHTTP, sb.BackendURL, sb.BackendToken
 			opts.Inputs.SCIMToken = secret.Value{}
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
+		if opts.Output == "text" {
+			// In JSON mode stderr carries only errors; the result names the tenant.
+			fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
+		}
 	}
 	if err := opts.Inputs.Check(); err != nil {
 		return err

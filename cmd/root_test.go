@@ -1,0 +1,104 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idpctl/idpctl/steps"
+	"github.com/idpctl/idpctl/wizard"
+)
+
+// invocation is how a test runs idpctl: its environment, what is typed on stdin, whether stdin and stderr
+// are terminals.
+type invocation struct {
+	env   map[string]string
+	stdin string
+	tty   bool
+}
+
+// outcome is what a person or script sees of one run.
+type outcome struct {
+	code           int
+	err            error
+	stdout, stderr string
+}
+
+func (o outcome) String() string {
+	return fmt.Sprintf("exit %d, error %v\n--- stdout\n%s\n--- stderr\n%s", o.code, o.err, o.stdout, o.stderr)
+}
+
+// execute runs the whole command tree as main does, with test streams, and maps the error to the exit code.
+func execute(t *testing.T, inv invocation, args ...string) outcome {
+	t.Helper()
+	ios, in, out, errOut := wizard.Test()
+	in.WriteString(inv.stdin)
+	if inv.tty {
+		ios.SetTTY(true, false, true)
+	}
+	root := NewRootCmd(&factory{IO: ios, Getenv: getenvFrom(inv.env)})
+	root.SetArgs(args)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return outcome{code: exitCode(err), err: err, stdout: out.String(), stderr: errOut.String()}
+}
+
+func getenvFrom(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"done", nil, 0},
+		{"failed", errors.New("Graph answered 500"), 1},
+		{"bad usage", usageErrorf("--output %q: use text or json", "yaml"), 2},
+		{"bad input", fmt.Errorf("planning application: %w", &steps.InputError{Problems: []string{"--app-id: ..."}}), 2},
+		{"cancelled", errCancelled, 2},
+		{"interrupted", fmt.Errorf("application: %w", context.Canceled), 2},
+		{"pending changes", errPendingChanges, 8},
+	}
+	for _, c := range cases {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("%s: exit code %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	o := execute(t, invocation{}, "version")
+	if o.code != 0 || !strings.HasPrefix(o.stdout, "idpctl dev (commit none, built unknown)") {
+		t.Errorf("version: %v", o)
+	}
+}
+
+func TestUnknownFlagOrArgumentIsBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"setup", "entra", "--tenant", "x"},
+		{"setup", "entra", "--timeout", "soon"},
+		{"setup", "entra", "extra-argument"},
+		{"sandbox", "--latency", "slow"},
+		{"sandbox", "extra-argument"},
+	} {
+		o := execute(t, invocation{}, args...)
+		if o.code != exitUsage {
+			t.Errorf("%q: %v; want exit 2", args, o)
+		}
+	}
+}
+
+func TestCommandsHaveHelp(t *testing.T) {
+	for _, args := range [][]string{{"setup", "entra", "--help"}, {"sandbox", "--help"}} {
+		o := execute(t, invocation{}, args...)
+		if o.code != 0 || !strings.Contains(o.stdout, "Usage:") || !strings.Contains(o.stdout, "Examples:") {
+			t.Errorf("%q: %v", args, o)
+		}
+	}
+}
