@@ -102,3 +102,13 @@ func TestCommandsHaveHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestMistypedSubcommand(t *testing.T) {
+	o := execute(t, invocation{}, "setup", "entar")
+	if o.code != exitUsage || !strings.Contains(o.err.Error(), `"entar"`) || !strings.Contains(o.err.Error(), "did you mean entra?") {
+		t.Errorf("setup entar: %v; want exit 2 suggesting entra", o)
+	}
+	if o := execute(t, invocation{}, "setup"); o.code != 0 || !strings.Contains(o.stdout, "entra") {
+		t.Errorf("setup alone: %v; want its help", o)
+	}
+}

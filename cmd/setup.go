@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,6 +49,19 @@ func newSetupCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "setup",
 		Short: "connect an identity provider to the SaaS",
+		// Without Args and RunE cobra shows the help for a mistyped subcommand (setup entar) and exits 0.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			fix := "run idpctl setup --help for the identity providers idpctl can set up"
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				fix = "did you mean " + strings.Join(s, ", ") + "?"
+			}
+			return usageErrorf("unknown identity provider %q for %s: %s", args[0], cmd.CommandPath(), fix)
+		},
+		RunE:                       func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		SuggestionsMinimumDistance: 2,
 	}
 	cmd.AddCommand(newSetupEntraCmd(f, nil))
 	return cmd
