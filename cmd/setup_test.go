@@ -459,9 +459,13 @@ func TestSetupScripted(t *testing.T) {
 		for _, output := range []string{"text", "json"} {
 			t.Run(backendKind+"/"+output, func(t *testing.T) {
 				tn := newTenant(t)
-				args := tn.manual("--non-interactive", "--yes", "--output", output)
+				flags := []string{"--non-interactive", "--yes", "--output", output}
+				if output == "text" {
+					flags = append(flags, "--debug") // the request log is checked for secrets too
+				}
+				args := tn.manual(flags...)
 				if backendKind == "http" {
-					args = tn.viaAPI("--non-interactive", "--yes", "--output", output)
+					args = tn.viaAPI(flags...)
 				}
 				o := tn.run(invocation{}, args...)
 				if o.code != 0 {
@@ -549,6 +553,9 @@ func TestSetupScripted(t *testing.T) {
 							t.Errorf("step %q has %d lines on stderr", s, n)
 						}
 					}
+					if !strings.Contains(o.stderr, `msg="graph request" method=POST`) {
+						t.Errorf("--debug logged no Graph request:\n%s", o.stderr)
+					}
 					if !strings.Contains(o.stderr, "Plan: ") {
 						t.Errorf("the plan is not on stderr:\n%s", o.stderr)
 					}
@@ -572,7 +579,7 @@ func TestSetupScripted(t *testing.T) {
 				tn.app()
 				noSecret(t, "stdout of the second run", again.stdout, secrets)
 				noSecret(t, "stderr of the second run", again.stderr, secrets)
-				if output == "text" && !strings.HasPrefix(again.stderr, "No changes.") {
+				if output == "text" && !regexp.MustCompile(`(?m)^No changes\.`).MatchString(again.stderr) {
 					t.Errorf("second run's plan:\n%s", again.stderr)
 				}
 			})
