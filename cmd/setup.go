@@ -234,7 +234,7 @@ func setupEntraRun(ctx context.Context, opts *setupOptions) error {
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if opts.Debug {
-		logger = slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logger = slog.New(slog.NewTextHandler(opts.IO.ErrWriter(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	session, err := signIn(ctx, opts, accessToken, logger)
 	if err != nil {

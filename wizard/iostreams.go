@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/charmbracelet/x/term"
 )
@@ -21,6 +22,7 @@ type IOStreams struct {
 	inTTY, outTTY, errTTY bool
 	color                 bool
 	width                 int
+	errMu                 sync.Mutex // serialises ErrWriter's writes
 }
 
 // System returns the process's streams. Colour follows NO_COLOR, TERM=dumb and whether stderr is a terminal.
@@ -65,6 +67,21 @@ func (s *IOStreams) Width() int { return s.width }
 
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
+
+// ErrWriter is ErrOut for writers that run at the same time, such as progress lines and the --debug request log
+// while steps run concurrently: each Write goes through whole and alone, whatever ErrOut is.
+func (s *IOStreams) ErrWriter() io.Writer { return lockedWriter{mu: &s.errMu, w: s.ErrOut} }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 // trimLine makes text one line, for progress output.
 func trimLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -41,18 +41,18 @@ func (l *Lines) StepFinished(phase steps.Phase, step string, err error) {
 	switch {
 	case steps.ErrStoppedByOther(err), errors.Is(err, context.Canceled):
 		// Stopped by another step's failure or by the person (Ctrl-C): not this step's failure, as in the report.
-		fmt.Fprintf(l.io.ErrOut, "%s %-26s stopped\n", l.paint(ansiDim, "-"), step)
+		fmt.Fprintf(l.io.ErrWriter(), "%s %-26s stopped\n", l.paint(ansiDim, "-"), step)
 	case err != nil:
-		fmt.Fprintf(l.io.ErrOut, "%s %-26s %s\n", l.paint(ansiRed, "✗"), step, trimLine(err.Error()))
+		fmt.Fprintf(l.io.ErrWriter(), "%s %-26s %s\n", l.paint(ansiRed, "✗"), step, trimLine(err.Error()))
 	default:
-		fmt.Fprintf(l.io.ErrOut, "%s %-26s %s\n", l.paint(ansiGreen, "✓"), step, l.summary[step])
+		fmt.Fprintf(l.io.ErrWriter(), "%s %-26s %s\n", l.paint(ansiGreen, "✓"), step, l.summary[step])
 	}
 }
 
 func (l *Lines) Progress(step, message string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	fmt.Fprintf(l.io.ErrOut, "  %s\n", l.paint(ansiDim, step+": "+trimLine(message)))
+	fmt.Fprintf(l.io.ErrWriter(), "  %s\n", l.paint(ansiDim, step+": "+trimLine(message)))
 }
 
 func (l *Lines) paint(code, s string) string {

@@ -3,8 +3,11 @@ package wizard_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/idpctl/idpctl/steps"
@@ -123,6 +126,32 @@ func TestLinesProgress(t *testing.T) {
 		}
 		if out.Len() != 0 {
 			t.Errorf("progress on stdout: %q", out)
+		}
+	}
+}
+
+// Progress lines and the --debug request log write to stderr from concurrent steps: through ErrWriter every
+// line arrives whole (and `go test -race` sees no unsynchronised write to the buffer).
+func TestErrWriterSerialisesConcurrentWriters(t *testing.T) {
+	ios, _, _, errOut := wizard.Test()
+	lines := wizard.NewLines(ios)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 50 {
+				fmt.Fprintf(ios.ErrWriter(), "debug %d %d\n", i, j)
+				lines.Progress("step", fmt.Sprintf("%d %d", i, j))
+			}
+		})
+	}
+	wg.Wait()
+	got := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
+	if len(got) != 400 {
+		t.Fatalf("%d lines, want 400", len(got))
+	}
+	for _, line := range got {
+		if !regexp.MustCompile(`^(debug \d+ \d+|  step: \d+ \d+)$`).MatchString(line) {
+			t.Errorf("mangled line %q", line)
 		}
 	}
 }
