@@ -864,3 +864,44 @@ func TestSandboxFlag(t *testing.T) {
 		t.Errorf("tenantId %v clientId %v", doc["tenantId"], doc["clientId"])
 	}
 }
+
+// A run that fails while applying still prints its one JSON object: each step's outcome and the error.
+func TestFailedApplyReportsEachStep(t *testing.T) {
+	for _, output := range []string{"json", "text"} {
+		t.Run(output, func(t *testing.T) {
+			tn := newTenant(t)
+			env := tn.env()
+			env["IDPCTL_BACKEND_TOKEN"] = "a-token-this-backend-never-issued"
+			o := tn.run(invocation{env: env}, tn.viaAPI("--non-interactive", "--yes", "--output", output)...)
+			// 1 (failed) today; 4 would also keep the contract if a rejected backend token became a permission problem.
+			if (o.code != exitFailed && o.code != exitAuth) || !strings.Contains(o.err.Error(), "IDPCTL_BACKEND_TOKEN") {
+				t.Fatalf("%v; want exit 1 naming IDPCTL_BACKEND_TOKEN", o)
+			}
+			noSecret(t, "the output", o.stdout+o.stderr, map[string]string{"backend token": env["IDPCTL_BACKEND_TOKEN"], "access token": tn.sb.AccessToken.Reveal()})
+			if output == "text" {
+				if !regexp.MustCompile(`(?m)^✗ backend hand-off +.*IDPCTL_BACKEND_TOKEN`).MatchString(o.stderr) {
+					t.Errorf("no failure line for the hand-off:\n%s", o.stderr)
+				}
+				return
+			}
+			if o.stderr != "" {
+				t.Errorf("stderr in JSON mode: %q (the error is printed by main, once)", o.stderr)
+			}
+			doc := jsonResult(t, o.stdout)
+			if e, _ := doc["error"].(string); !strings.Contains(e, "IDPCTL_BACKEND_TOKEN") {
+				t.Errorf("error = %v", doc["error"])
+			}
+			status := map[string]string{}
+			for _, s := range doc["steps"].([]any) {
+				m := s.(map[string]any)
+				status[m["step"].(string)] = m["status"].(string)
+			}
+			if status["backend hand-off"] != steps.StatusFailed || status["application"] != steps.StatusApplied || status["confirm users arrived"] != steps.StatusStopped {
+				t.Errorf("step statuses %v", status)
+			}
+			if doc["clientId"] == "" || doc["servicePrincipalId"] == "" {
+				t.Errorf("the ids of what was created are missing: %v", doc)
+			}
+		})
+	}
+}
