@@ -18,6 +18,7 @@ type invocation struct {
 	env   map[string]string
 	stdin string
 	tty   bool
+	color bool
 }
 
 // outcome is what a person or script sees of one run.
@@ -39,6 +40,7 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 	if inv.tty {
 		ios.SetTTY(true, false, true)
 	}
+	ios.SetColor(inv.color)
 	root := NewRootCmd(&factory{IO: ios, Getenv: getenvFrom(inv.env)})
 	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)

@@ -564,6 +564,9 @@ func TestSetupScripted(t *testing.T) {
 							t.Errorf("stdout lacks %q:\n%s", want, o.stdout)
 						}
 					}
+					if where := "Client secret          in " + tn.secretOut + " (mode 0600)"; backendKind == "manual" && !strings.Contains(o.stdout, where) {
+						t.Errorf("stdout does not say where the secret is (%q):\n%s", where, o.stdout)
+					}
 					if strings.Contains(o.stdout, "✓") || strings.Contains(o.stdout, "Plan:") {
 						t.Errorf("progress or plan on stdout:\n%s", o.stdout)
 					}
@@ -903,5 +906,25 @@ func TestFailedApplyReportsEachStep(t *testing.T) {
 				t.Errorf("the ids of what was created are missing: %v", doc)
 			}
 		})
+	}
+}
+
+// Colour is for people at a terminal: the plan and progress on stderr, never the results scripts read.
+func TestColourOnlyOnStderr(t *testing.T) {
+	tn := newTenant(t)
+	o := tn.run(invocation{color: true}, tn.manual("--non-interactive", "--yes")...)
+	if o.code != 0 {
+		t.Fatalf("%v", o)
+	}
+	if !strings.Contains(o.stderr, "\x1b[32m+ enterprise application") || !strings.Contains(o.stderr, "\x1b[32m✓\x1b[0m application") {
+		t.Errorf("no colour on stderr:\n%q", o.stderr)
+	}
+	if strings.Contains(o.stdout, "\x1b[") {
+		t.Errorf("ANSI escapes on stdout:\n%q", o.stdout)
+	}
+	tn.reset()
+	o = tn.run(invocation{color: true}, tn.manual("--dry-run")...)
+	if o.code != 0 || strings.Contains(o.stdout, "\x1b[") || !strings.HasPrefix(o.stdout, "No changes.") {
+		t.Errorf("dry-run plan on stdout: %v", o)
 	}
 }
