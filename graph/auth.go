@@ -38,13 +38,13 @@ const GraphCommandLineToolsClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 // The environment variables sign-in reads. The AZURE_* ones are azidentity's standard names
 // (EnvironmentCredential, WorkloadIdentityCredential); the sign-in facts are the usual desktop and SSH ones.
 const (
-	EnvAccessToken       = "IDPCTL_ACCESS_TOKEN"
-	envClientID          = "AZURE_CLIENT_ID"
-	envTenantID          = "AZURE_TENANT_ID"
-	envClientSecret      = "AZURE_CLIENT_SECRET"
-	envCertificatePath   = "AZURE_CLIENT_CERTIFICATE_PATH"
-	envCertificatePass   = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-	envSendCertChain     = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
+	EnvAccessToken        = "IDPCTL_ACCESS_TOKEN"
+	envClientID           = "AZURE_CLIENT_ID"
+	envTenantID           = "AZURE_TENANT_ID"
+	envClientSecret       = "AZURE_CLIENT_SECRET"
+	envCertificatePath    = "AZURE_CLIENT_CERTIFICATE_PATH"
+	envCertificatePass    = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+	envSendCertChain      = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
 	envFederatedTokenFile = "AZURE_FEDERATED_TOKEN_FILE"
 )
 
@@ -140,7 +140,7 @@ func selectAuto(f SignInFacts) (Method, error) {
 	if f.env(envClientSecret) != "" || f.env(envCertificatePath) != "" {
 		if missing := f.missingEnvironment(); len(missing) > 0 {
 			return "", fmt.Errorf("--auth auto: a service principal's secret or certificate is set, but %s "+
-				"not; set it, or unset AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH to sign in as a person",
+				"not set: set them, or unset AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH to sign in as a person",
 				joinMissing(missing))
 		}
 		return MethodEnvironment, nil
@@ -148,7 +148,7 @@ func selectAuto(f SignInFacts) (Method, error) {
 	if f.env(envFederatedTokenFile) != "" {
 		if missing := f.missingWorkload(); len(missing) > 0 {
 			return "", fmt.Errorf("--auth auto: AZURE_FEDERATED_TOKEN_FILE is set for workload identity, but %s "+
-				"not; set it, or unset AZURE_FEDERATED_TOKEN_FILE", joinMissing(missing))
+				"not set: set them, or unset AZURE_FEDERATED_TOKEN_FILE", joinMissing(missing))
 		}
 		return MethodWorkloadIdentity, nil
 	}
@@ -237,7 +237,8 @@ func accessTable() []access {
 			need: [][]string{{"Directory.Read.All", "User.Read.All", "User.ReadWrite.All", "Directory.ReadWrite.All", accessAsUser}}},
 		{purpose: "find the groups to assign and their members", groupsOnly: true,
 			need: [][]string{{"Directory.Read.All", "GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All", accessAsUser}}},
-		{purpose: "read the tenant's subscriptions to check for Entra ID P1 or P2",
+		// Without groups, a missing licence is only a warning, so its read is not required either.
+		{purpose: "read the tenant's subscriptions to check for Entra ID P1 or P2", groupsOnly: true,
 			need: [][]string{{"Directory.Read.All", "Organization.Read.All", "Organization.ReadWrite.All", "Directory.ReadWrite.All"}}},
 		// GET /auditLogs/provisioning documents "AuditLog.Read.All and Directory.Read.All", both (a known issue of
 		// that API, per its reference page). Without them users are still confirmed through the SCIM endpoint.
