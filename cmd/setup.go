@@ -202,7 +202,37 @@ func defaultStateDir(getenv func(string) string) string {
 // errPendingChanges is a dry run's answer under --detailed-exitcode when the plan has changes.
 var errPendingChanges = errors.New("the plan has pending changes")
 
+// setupEntraRun runs the setup. With --output json, stdout always carries one JSON object: the result, or
+// {"error": ...} when the run stopped before it had one (bad input, sign-in, a failed plan).
 func setupEntraRun(ctx context.Context, opts *setupOptions) error {
+	if opts.Output != "json" {
+		return setupEntra(ctx, opts)
+	}
+	stdout := opts.IO.Out
+	out := &countingWriter{w: stdout}
+	opts.IO.Out = out
+	defer func() { opts.IO.Out = stdout }()
+	err := setupEntra(ctx, opts)
+	if err != nil && out.n == 0 {
+		if werr := wizard.WriteJSON(stdout, map[string]string{"error": err.Error()}); werr != nil {
+			return errors.Join(err, werr)
+		}
+	}
+	return err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+func setupEntra(ctx context.Context, opts *setupOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 
@@ -298,7 +328,7 @@ func setupEntraRun(ctx context.Context, opts *setupOptions) error {
 		if opts.NonInteractive || !opts.IO.CanPrompt() {
 			return usageErrorf("the plan has changes and no one can confirm them here: pass --yes to apply them, or --dry-run to only see them")
 		}
-		ok, err := wizard.Confirm(opts.IO, "Apply these changes to the tenant?")
+		ok, err := wizard.Confirm(ctx, opts.IO, "Apply these changes to the tenant?")
 		if err != nil {
 			return err
 		}

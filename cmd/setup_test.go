@@ -928,3 +928,17 @@ func TestColourOnlyOnStderr(t *testing.T) {
 		t.Errorf("dry-run plan on stdout: %v", o)
 	}
 }
+
+// With --output json, a run that stops before it has a result still prints one JSON object: the error.
+func TestJSONErrorBeforeAnyResult(t *testing.T) {
+	tn := newTenant(t)
+	args := tn.manual("--assign-group", "Smallstep Usrs", "--output", "json", "--non-interactive", "--yes")
+	o := tn.run(invocation{}, args...)
+	if o.code != exitUsage {
+		t.Fatalf("%v; want exit 2", o)
+	}
+	doc := jsonResult(t, o.stdout)
+	if msg, _ := doc["error"].(string); !strings.Contains(msg, `did you mean "Smallstep Users"`) {
+		t.Errorf("JSON error = %v", doc)
+	}
+}

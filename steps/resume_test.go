@@ -88,8 +88,9 @@ func TestOnDemandWaitsForNewAssignments(t *testing.T) {
 			calls++
 		}
 	}
-	// One call for the group and one for the directly assigned user, each at least once more.
-	if calls < 4 {
+	// One call for the group and one for the directly assigned user, and at least one of them again: the
+	// test clock moves on with every wait, so the second subject may already be seen on its first call.
+	if calls < 3 {
 		t.Errorf("%d provisionOnDemand calls: the not-yet-assigned answers were not retried", calls)
 	}
 }

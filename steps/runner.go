@@ -91,10 +91,11 @@ func (r *Runner) Apply(ctx context.Context, env *Env, plan *Plan) (Report, error
 	})
 	report := make(Report, len(r.Steps))
 	for i, s := range plan.Steps {
-		report[i] = StepReport{Step: s.Step, Summary: s.Change.Done()}
+		// Done says what happened; a step that did not finish keeps what it was about to do.
+		report[i] = StepReport{Step: s.Step, Summary: s.Change.Summary()}
 		switch {
 		case errs[i] == nil && s.Change.Pending():
-			report[i].Status = StatusApplied
+			report[i].Status, report[i].Summary = StatusApplied, s.Change.Done()
 		case errs[i] == nil:
 			report[i].Status = StatusUnchanged
 		case ErrStoppedByOther(errs[i]) || errors.Is(errs[i], context.Canceled):

@@ -156,7 +156,23 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
 		}
 		env.Out().NewSecret.Set(nil)
 	}
-	for _, p := range s.stale {
+	stale := s.stale
+	if s.keep == nil {
+		// Read again: a secret an interrupted run asked for may have been created after this run's plan read
+		// the application, and it must not stay behind either.
+		current, err := env.Graph.GetApplication(ctx, app.App.ObjectID)
+		if err != nil {
+			return err
+		}
+		newKey, _ := env.Out().NewSecret.Get()
+		stale = nil
+		for _, p := range current.Passwords {
+			if strings.HasPrefix(p.DisplayName, secretPrefix) && !strings.EqualFold(p.KeyID, newKey.KeyID) {
+				stale = append(stale, p)
+			}
+		}
+	}
+	for _, p := range stale {
 		if err := env.Graph.RemovePassword(ctx, app.App.ObjectID, p.KeyID); err != nil && !graph.IsNotFound(err) {
 			return fmt.Errorf("removing the old client secret %q: %w", p.DisplayName, err)
 		}

@@ -4,6 +4,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -49,6 +50,15 @@ func (a Action) Symbol() string {
 // Change is what one step's Apply would do: zero or more resource changes.
 type Change struct {
 	Resources []Resource `json:"resources"`
+}
+
+// MarshalJSON writes resources as an array, also when there are none.
+func (c Change) MarshalJSON() ([]byte, error) {
+	type change Change
+	if c.Resources == nil {
+		c.Resources = []Resource{}
+	}
+	return json.Marshal(change(c))
 }
 
 // Pending reports whether applying the change would do anything.

@@ -1,6 +1,9 @@
 package wizard_test
 
 import (
+	"context"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -21,7 +24,7 @@ func TestConfirmAcceptsOnlyYes(t *testing.T) {
 	} {
 		ios, in, out, errOut := wizard.Test()
 		in.WriteString(answer)
-		got, err := wizard.Confirm(ios, "Apply these changes to the tenant?")
+		got, err := wizard.Confirm(t.Context(), ios, "Apply these changes to the tenant?")
 		if err != nil {
 			t.Errorf("%q: %v", answer, err)
 		}
@@ -39,9 +42,23 @@ func TestConfirmAcceptsOnlyYes(t *testing.T) {
 
 func TestConfirmWithoutAnswer(t *testing.T) {
 	ios, _, _, _ := wizard.Test()
-	ok, err := wizard.Confirm(ios, "Apply?")
+	ok, err := wizard.Confirm(t.Context(), ios, "Apply?")
 	if ok || err == nil {
 		t.Errorf("empty stdin: confirmed %v, err %v; want no and an error", ok, err)
+	}
+}
+
+// Ctrl-C while the question waits: the answer is no at once, with the context's error.
+func TestConfirmInterrupted(t *testing.T) {
+	ios, _, _, _ := wizard.Test()
+	r, w := io.Pipe() // a terminal nobody types into
+	defer w.Close()
+	ios.In = r
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	ok, err := wizard.Confirm(ctx, ios, "Apply?")
+	if ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("confirmed %v, err %v; want no and context.Canceled", ok, err)
 	}
 }
 
