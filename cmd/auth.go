@@ -2,8 +2,9 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"strings"
+	"runtime"
 
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/secret"
@@ -11,33 +12,94 @@ import (
 
 // defaultSignInClientID is Microsoft Graph Command Line Tools, a public client that takes incremental consent
 // to Graph delegated scopes (reference/graph-api.md §11.4).
-const defaultSignInClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+const defaultSignInClientID = graph.GraphCommandLineToolsClientID
 
 // session is a signed-in Graph client and where its cloud signs in.
 type session struct {
 	client    *graph.Client
 	loginHost string
+	cred      *graph.Credential
 }
 
-// signIn builds the Graph client for --auth and --cloud.
-func signIn(_ context.Context, opts *setupOptions, accessToken secret.Value, logger *slog.Logger) (*session, error) {
-	if opts.Cloud != "public" {
-		return nil, usageErrorf("--cloud %s: not supported yet; use public", opts.Cloud)
+// signInFacts is what the --auth choice depends on, read from the process.
+func signInFacts(opts *setupOptions) graph.SignInFacts {
+	return graph.SignInFacts{
+		Getenv:   opts.Getenv,
+		GOOS:     runtime.GOOS,
+		Attended: opts.IO.CanPrompt() && !opts.NonInteractive,
 	}
-	switch strings.ToLower(opts.Auth) {
-	case "token", "auto":
-		if accessToken.IsZero() {
-			return nil, usageErrorf("--auth %s: IDPCTL_ACCESS_TOKEN is not set; set it to a Microsoft Graph access token", opts.Auth)
-		}
-	default:
-		return nil, usageErrorf("--auth %s: not supported yet; use --auth token with IDPCTL_ACCESS_TOKEN", opts.Auth)
-	}
-	client, err := graph.New(graph.Config{BaseURL: opts.GraphURL, Credential: graph.StaticToken(accessToken), Logger: logger})
+}
+
+// signIn signs in as --auth, --cloud and --client-id say and builds the Graph client. A person is asked to
+// sign in here, if at all. A missing input is a usage error (exit 2); a refused sign-in is a
+// *graph.SignInError (exit 4).
+func signIn(ctx context.Context, opts *setupOptions, accessToken secret.Value, logger *slog.Logger) (*session, error) {
+	cloud, err := graph.CloudByName(opts.Cloud)
 	if err != nil {
-		return nil, err
+		return nil, &usageError{err}
 	}
-	return &session{client: client, loginHost: "login.microsoftonline.com"}, nil
+	facts := signInFacts(opts)
+	facts.Getenv = func(name string) string {
+		// --sandbox hands its token over in accessToken rather than in the environment.
+		if name == graph.EnvAccessToken && accessToken.Reveal() != "" {
+			return accessToken.Reveal()
+		}
+		return opts.Getenv(name)
+	}
+	method, err := graph.SelectMethod(opts.Auth, facts)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	cred, err := graph.SignIn(ctx, graph.SignInOptions{
+		Method:      method,
+		Cloud:       cloud,
+		ClientID:    opts.ClientID,
+		TenantID:    opts.Inputs.TenantID,
+		AccessToken: accessToken,
+		Getenv:      opts.Getenv,
+		StateDir:    opts.StateDir,
+		Prompt:      opts.IO.ErrOut,
+		Logger:      logger,
+	})
+	if err != nil {
+		if graph.IsSignInFailure(err) {
+			return nil, err
+		}
+		return nil, &usageError{err}
+	}
+	client, err := graph.New(graph.Config{
+		BaseURL: opts.GraphURL, Cloud: cloud, Credential: cred, Scopes: cred.Scopes(), Logger: logger,
+	})
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return &session{client: client, loginHost: cloud.AuthorityHost, cred: cred}, nil
 }
 
-// preflight checks, before the plan and without writing, that the run can succeed in tenantID.
-func preflight(context.Context, *session, *setupOptions, string) error { return nil }
+// preflight checks, before the plan and without writing, that the run can succeed in tenantID, and in text
+// mode says on stderr who is signed in where. A failed check is a *graph.PreflightError (exit 4).
+func preflight(ctx context.Context, s *session, opts *setupOptions, tenantID string) error {
+	req := graph.PreflightRequest{
+		TenantID:     tenantID,
+		AssignGroups: len(opts.Inputs.AssignGroups) > 0,
+		Method:       s.cred.Method(),
+		ClientID:     s.cred.ClientID(),
+	}
+	claims, readable, err := s.cred.Claims(ctx)
+	if err != nil {
+		return err
+	}
+	if readable {
+		req.Claims = &claims
+	}
+	report, err := s.client.Preflight(ctx, req)
+	if err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
+	if opts.Output == "text" {
+		for _, line := range report.Summary() {
+			fmt.Fprintln(opts.IO.ErrOut, line)
+		}
+	}
+	return report.Err()
+}

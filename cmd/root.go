@@ -89,7 +89,7 @@ func exitCode(err error) int {
 		return exitPlanDiffs
 	case errors.As(err, &usage), errors.As(err, &input), errors.Is(err, errCancelled), errors.Is(err, context.Canceled):
 		return exitUsage
-	case graph.IsUnauthorized(err), graph.IsForbidden(err):
+	case graph.IsUnauthorized(err), graph.IsForbidden(err), graph.IsSignInFailure(err), graph.IsPreflightFailure(err):
 		return exitAuth
 	default:
 		return exitFailed
