@@ -98,7 +98,7 @@ func preflight(ctx context.Context, s *session, opts *setupOptions, tenantID str
 	}
 	if opts.Output == "text" {
 		for _, line := range report.Summary() {
-			fmt.Fprintln(opts.IO.ErrOut, line)
+			fmt.Fprintln(opts.IO.ErrWriter(), line)
 		}
 	}
 	return report.Err()

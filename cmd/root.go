@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -87,7 +88,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errPendingChanges):
 		return exitPlanDiffs
-	case errors.As(err, &usage), errors.As(err, &input), errors.Is(err, errCancelled), errors.Is(err, context.Canceled):
+	case errors.As(err, &usage), errors.As(err, &input), errors.Is(err, errCancelled), errors.Is(err, context.Canceled),
+		strings.HasPrefix(err.Error(), "unknown command "): // cobra's own, for `idpctl bogus`
 		return exitUsage
 	case graph.IsUnauthorized(err), graph.IsForbidden(err), graph.IsSignInFailure(err), graph.IsPreflightFailure(err):
 		return exitAuth

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/sandbox"
 	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
@@ -87,7 +88,12 @@ repeatable flags take a comma-separated list). Secrets are read from the environ
 IDPCTL_SCIM_TOKEN (or --scim-token-file), IDPCTL_BACKEND_TOKEN, IDPCTL_ACCESS_TOKEN.
 
 Exit codes: 0 done, 1 failed, 2 cancelled or bad usage, 4 sign-in or permission problem,
-8 pending changes (only with --dry-run --detailed-exitcode).`,
+8 pending changes (only with --dry-run --detailed-exitcode).
+
+Signing in asks for these Microsoft Graph delegated permissions (an administrator consents once):
+  ` + strings.Join(graph.DelegatedScopes(), " ") + `
+The signed-in user needs the Application Administrator, Cloud Application Administrator or Global
+Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 		Example: `  # Try the whole flow against a simulated tenant, no Azure account needed
   idpctl setup entra --sandbox --non-interactive --yes --assign-group "Smallstep Users"
 
@@ -271,15 +277,8 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		return err
 	}
 	client := session.client
-	tenantID := opts.Inputs.TenantID
-	if tenantID == "" {
-		org, err := client.Organization(ctx)
-		if err != nil {
-			return fmt.Errorf("reading the signed-in tenant: %w", err)
-		}
-		tenantID = org.ID
-	}
-	if err := preflight(ctx, session, opts, tenantID); err != nil {
+	tenantID, err := signedInTenant(ctx, session, opts.Inputs.TenantID)
+	if err != nil {
 		return err
 	}
 	state, err := steps.OpenState(opts.StateDir, tenantID, opts.Inputs.AppName)
@@ -301,7 +300,13 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		Graph: client, Backend: be, SCIMClient: httpClient, State: state, Reporter: reporter,
 	}
 	runner := &steps.Runner{Steps: steps.Flow()}
+	// Preflight and plan both only read: they run side by side, and a failed preflight wins over the plan.
+	preflightErr := make(chan error, 1)
+	go func() { preflightErr <- preflight(ctx, session, opts, tenantID) }()
 	plan, err := runner.Plan(ctx, env)
+	if perr := <-preflightErr; perr != nil {
+		return perr
+	}
 	if err != nil {
 		return err
 	}
@@ -351,6 +356,22 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 	}
 	return runErr
+}
+
+// signedInTenant is the tenant to configure: --tenant-id, else the signed-in token's tenant, else (a token
+// that cannot be read) the one Graph names.
+func signedInTenant(ctx context.Context, s *session, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if claims, readable, err := s.cred.Claims(ctx); err == nil && readable && claims.TenantID != "" {
+		return claims.TenantID, nil
+	}
+	org, err := s.client.Organization(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading the signed-in tenant: %w", err)
+	}
+	return org.ID, nil
 }
 
 // errCancelled is the answer "no" to the confirmation.

@@ -108,7 +108,10 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 		c, err = verify(ctx, env, *scim, targets, nil)
 	} else {
 		// No SCIM token to read with (the backend kept its registration): Entra's own logs say who arrived.
-		c, err = fromLogs(ctx, env, app.SP.ID, job.ID, targets)
+		// Reading them needs AuditLog.Read.All; without it, provision on demand again rather than fail.
+		if c, err = fromLogs(ctx, env, app.SP.ID, job.ID, targets); graph.IsForbidden(err) {
+			return run, nil
+		}
 	}
 	if err != nil {
 		return Change{}, err
