@@ -157,7 +157,7 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
 		env.Out().NewSecret.Set(nil)
 	}
 	stale := s.stale
-	if s.keep == nil {
+	if s.keep == nil && !app.Created { // an application made in this run has no other secret
 		// Read again: a secret an interrupted run asked for may have been created after this run's plan read
 		// the application, and it must not stay behind either.
 		current, err := env.Graph.GetApplication(ctx, app.App.ObjectID)
