@@ -49,6 +49,14 @@ func WriteResult(w io.Writer, r steps.Result) error {
 	for _, n := range r.Notes {
 		b.WriteString("\nNote: " + n + "\n")
 	}
+	b.WriteString("\nNext\n")
+	if r.SecretFile != "" {
+		// The guide's "In Smallstep" part of step 2: the SaaS has no API for it yet.
+		b.WriteString("  In Smallstep, open \"Connect an Entra ID IdP\" and fill in the client ID, tenant ID and OIDC\n")
+		b.WriteString("  metadata URL above, and the client secret from " + r.SecretFile + ".\n")
+	}
+	b.WriteString("  Sign out of the SaaS and sign in with SSO, then choose who is an Owner or Admin there.\n")
+	b.WriteString("  Entra now provisions changes about every 40 minutes; running this command again checks the setup.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
