@@ -1,9 +1,13 @@
 package steps_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,5 +96,63 @@ func TestOnDemandWaitsForNewAssignments(t *testing.T) {
 	// test clock moves on with every wait, so the second subject may already be seen on its first call.
 	if calls < 3 {
 		t.Errorf("%d provisionOnDemand calls: the not-yet-assigned answers were not retried", calls)
+	}
+}
+
+// killingTransport ends the run, as a kill would, once the run has sent a given number of Graph requests: the
+// last one is cut off in flight, so Graph may or may not have done it.
+type killingTransport struct {
+	next  http.RoundTripper
+	after int
+	kill  context.CancelFunc
+	mu    sync.Mutex
+	sent  int
+}
+
+func (k *killingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	k.mu.Lock()
+	k.sent++
+	last := k.sent == k.after
+	k.mu.Unlock()
+	if !last {
+		return k.next.RoundTrip(r)
+	}
+	// Deliver the request, then die before the answer is read.
+	resp, err := k.next.RoundTrip(r)
+	k.kill()
+	if err == nil {
+		resp.Body.Close()
+	}
+	return nil, context.Canceled
+}
+
+// A run killed after any Graph request, the last one cut off in flight, then started again, ends in the
+// same tenant as one clean run.
+func TestKilledAtAnyRequest(t *testing.T) {
+	// How many requests a whole first run sends.
+	probe := newHarness(t, sandbox.Options{})
+	probe.mustRun(probe.manual())
+	total := 0
+	for _, r := range probe.sb.Tenant.Requests() {
+		if !r.InBatch {
+			total++
+		}
+	}
+	for n := 1; n <= total; n++ {
+		t.Run(fmt.Sprintf("after request %d of %d", n, total), func(t *testing.T) {
+			h := newHarness(t, sandbox.Options{})
+			in := h.manual()
+			ctx, kill := context.WithCancel(context.Background())
+			defer kill()
+			h.httpClient = &http.Client{Transport: &killingTransport{next: http.DefaultTransport, after: n, kill: kill}}
+			env := h.env(in)
+			runner := &steps.Runner{Steps: steps.Flow()}
+			if plan, err := runner.Plan(ctx, env); err == nil {
+				runner.Apply(ctx, env, plan) // fails: killed
+			}
+			h.httpClient = nil
+			h.mustRun(in)
+			h.configured(in)
+		})
 	}
 }
