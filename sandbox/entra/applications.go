@@ -107,17 +107,7 @@ func (t *Tenant) findApplication(c *call) (*record, *graphError) {
 }
 
 func (t *Tenant) getApplication(c *call) response {
-	t.mu.Lock()
-	r, err := t.findApplication(c)
-	var app object
-	if err == nil {
-		app = deepCopy(r.data)
-	}
-	t.mu.Unlock()
-	if err != nil {
-		return c.fail(err, t.now())
-	}
-	return t.entity(c, "applications", app)
+	return t.getEntity(c, "applications", func() (*record, *graphError) { return t.findApplication(c) })
 }
 
 func (t *Tenant) createApplication(c *call) response {

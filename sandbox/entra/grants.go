@@ -27,17 +27,7 @@ func (t *Tenant) listGrants(c *call) response {
 }
 
 func (t *Tenant) getGrant(c *call) response {
-	t.mu.Lock()
-	r, ok := t.st.get(t.st.grants, c.param("id"))
-	var grant object
-	if ok {
-		grant = deepCopy(r.data)
-	}
-	t.mu.Unlock()
-	if !ok {
-		return c.fail(errResourceNotFound(c.param("id")), t.now())
-	}
-	return t.entity(c, "oauth2PermissionGrants", grant)
+	return t.getEntity(c, "oauth2PermissionGrants", t.byID(c, t.st.grants))
 }
 
 // errGrantExists is Graph's answer to a second grant for the same client, resource and principal (or all

@@ -37,17 +37,7 @@ func (t *Tenant) getGroup(c *call) response {
 	if err := checkObjectID(c.param("id")); err != nil {
 		return c.fail(err, t.now())
 	}
-	t.mu.Lock()
-	r, ok := t.st.get(t.st.groups, c.param("id"))
-	var group object
-	if ok {
-		group = deepCopy(r.data)
-	}
-	t.mu.Unlock()
-	if !ok {
-		return c.fail(errResourceNotFound(c.param("id")), t.now())
-	}
-	return t.entity(c, "groups", group)
+	return t.getEntity(c, "groups", t.byID(c, t.st.groups))
 }
 
 // createGroup is the admin action POST /groups (DOCS group-post-groups.md).

@@ -145,6 +145,31 @@ func (t *Tenant) page(c *call, col collection, items []object) response {
 }
 
 // entity answers a single-object read with @odata.context and $select.
+// getEntity answers a GET of one object: find runs under the tenant's lock, and the answer is a copy.
+func (t *Tenant) getEntity(c *call, entitySet string, find func() (*record, *graphError)) response {
+	t.mu.Lock()
+	r, err := find()
+	var o object
+	if err == nil {
+		o = deepCopy(r.data)
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return c.fail(err, t.now())
+	}
+	return t.entity(c, entitySet, o)
+}
+
+// byID finds an object of m by the call's id, or answers that it does not exist.
+func (t *Tenant) byID(c *call, m map[string]*record) func() (*record, *graphError) {
+	return func() (*record, *graphError) {
+		if r, ok := t.st.get(m, c.param("id")); ok {
+			return r, nil
+		}
+		return nil, errResourceNotFound(c.param("id"))
+	}
+}
+
 func (t *Tenant) entity(c *call, context string, o object) response {
 	sel := selectList(c)
 	out := project(o, sel)

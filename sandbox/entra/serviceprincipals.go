@@ -101,17 +101,7 @@ func (t *Tenant) findServicePrincipal(c *call) (*record, *graphError) {
 }
 
 func (t *Tenant) getServicePrincipal(c *call) response {
-	t.mu.Lock()
-	r, err := t.findServicePrincipal(c)
-	var sp object
-	if err == nil {
-		sp = deepCopy(r.data)
-	}
-	t.mu.Unlock()
-	if err != nil {
-		return c.fail(err, t.now())
-	}
-	return t.entity(c, "servicePrincipals", sp)
+	return t.getEntity(c, "servicePrincipals", func() (*record, *graphError) { return t.findServicePrincipal(c) })
 }
 
 // createServicePrincipal creates the service principal of an existing application (POST /servicePrincipals

@@ -49,17 +49,12 @@ func (t *Tenant) findUser(idOrUPN string) (*record, bool) {
 }
 
 func (t *Tenant) getUser(c *call) response {
-	t.mu.Lock()
-	r, ok := t.findUser(c.param("id"))
-	var user object
-	if ok {
-		user = deepCopy(r.data)
-	}
-	t.mu.Unlock()
-	if !ok {
-		return c.fail(errResourceNotFound(c.param("id")), t.now())
-	}
-	return t.entity(c, "users", user)
+	return t.getEntity(c, "users", func() (*record, *graphError) {
+		if r, ok := t.findUser(c.param("id")); ok {
+			return r, nil
+		}
+		return nil, errResourceNotFound(c.param("id"))
+	})
 }
 
 // Directory answers for user writes, as commonly observed: the domain of a UPN must be verified, and a UPN is
