@@ -73,13 +73,7 @@ func applicationCollection() collection {
 }
 
 func (t *Tenant) listApplications(c *call) response {
-	t.mu.Lock()
-	var items []object
-	for _, r := range t.st.list(t.st.apps) {
-		items = append(items, deepCopy(r.data))
-	}
-	t.mu.Unlock()
-	return t.page(c, applicationCollection(), items)
+	return t.page(c, applicationCollection(), t.copies(t.st.apps))
 }
 
 // findApplication resolves /applications/{id} or /applications(appId='...') the way a request sees the

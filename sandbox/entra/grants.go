@@ -17,13 +17,7 @@ func grantCollection() collection {
 }
 
 func (t *Tenant) listGrants(c *call) response {
-	t.mu.Lock()
-	var items []object
-	for _, r := range t.st.list(t.st.grants) {
-		items = append(items, deepCopy(r.data))
-	}
-	t.mu.Unlock()
-	return t.page(c, grantCollection(), items)
+	return t.page(c, grantCollection(), t.copies(t.st.grants))
 }
 
 func (t *Tenant) getGrant(c *call) response {

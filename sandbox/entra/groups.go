@@ -15,22 +15,12 @@ func groupCollection(context string) collection {
 	}
 }
 
-func (t *Tenant) groupItems() []object {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var items []object
-	for _, r := range t.st.list(t.st.groups) {
-		items = append(items, deepCopy(r.data))
-	}
-	return items
-}
-
 func (t *Tenant) listGroups(c *call) response {
-	return t.page(c, groupCollection("groups"), t.groupItems())
+	return t.page(c, groupCollection("groups"), t.copies(t.st.groups))
 }
 
 func (t *Tenant) countGroups(c *call) response {
-	return t.count(c, groupCollection("groups"), t.groupItems())
+	return t.count(c, groupCollection("groups"), t.copies(t.st.groups))
 }
 
 func (t *Tenant) getGroup(c *call) response {

@@ -145,6 +145,17 @@ func (t *Tenant) page(c *call, col collection, items []object) response {
 }
 
 // entity answers a single-object read with @odata.context and $select.
+// copies lists the objects of m a request can see (replication lag applies), as copies safe to hand out.
+func (t *Tenant) copies(m map[string]*record) []object {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var items []object
+	for _, r := range t.st.list(m) {
+		items = append(items, deepCopy(r.data))
+	}
+	return items
+}
+
 // getEntity answers a GET of one object: find runs under the tenant's lock, and the answer is a copy.
 func (t *Tenant) getEntity(c *call, entitySet string, find func() (*record, *graphError)) response {
 	t.mu.Lock()

@@ -66,13 +66,7 @@ func servicePrincipalCollection() collection {
 }
 
 func (t *Tenant) listServicePrincipals(c *call) response {
-	t.mu.Lock()
-	var items []object
-	for _, r := range t.st.list(t.st.sps) {
-		items = append(items, deepCopy(r.data))
-	}
-	t.mu.Unlock()
-	return t.page(c, servicePrincipalCollection(), items)
+	return t.page(c, servicePrincipalCollection(), t.copies(t.st.sps))
 }
 
 // findServicePrincipal resolves /servicePrincipals/{id} or /servicePrincipals(appId='...'), with replication

@@ -17,22 +17,12 @@ func userCollection(context string) collection {
 	}
 }
 
-func (t *Tenant) userItems() []object {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var items []object
-	for _, r := range t.st.list(t.st.users) {
-		items = append(items, deepCopy(r.data))
-	}
-	return items
-}
-
 func (t *Tenant) listUsers(c *call) response {
-	return t.page(c, userCollection("users"), t.userItems())
+	return t.page(c, userCollection("users"), t.copies(t.st.users))
 }
 
 func (t *Tenant) countUsers(c *call) response {
-	return t.count(c, userCollection("users"), t.userItems())
+	return t.count(c, userCollection("users"), t.copies(t.st.users))
 }
 
 // findUser resolves a user by object id or userPrincipalName (both address /users/{id}). Call with t.mu held.
