@@ -196,16 +196,21 @@ func sortedRecords(m map[string]*record) []*record {
 	return out
 }
 
-// Users returns every user in creation order.
-func (t *Tenant) Users() []User {
+// viewsOf returns the objects of m that keep accepts, in creation order, as view makes them for tests.
+func viewsOf[T any](t *Tenant, m map[string]*record, keep func(object) bool, view func(object) T) []T {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []User
-	for _, r := range sortedRecords(t.st.users) {
-		out = append(out, userView(r.data))
+	var out []T
+	for _, r := range sortedRecords(m) {
+		if keep == nil || keep(r.data) {
+			out = append(out, view(r.data))
+		}
 	}
 	return out
 }
+
+// Users returns every user in creation order.
+func (t *Tenant) Users() []User { return viewsOf(t, t.st.users, nil, userView) }
 
 // UserByID returns one user.
 func (t *Tenant) UserByID(id string) (User, error) {
@@ -219,15 +224,7 @@ func (t *Tenant) UserByID(id string) (User, error) {
 }
 
 // Groups returns every group in creation order.
-func (t *Tenant) Groups() []Group {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []Group
-	for _, r := range sortedRecords(t.st.groups) {
-		out = append(out, t.groupView(r.data))
-	}
-	return out
-}
+func (t *Tenant) Groups() []Group { return viewsOf(t, t.st.groups, nil, t.groupView) }
 
 // GroupByID returns one group with its members.
 func (t *Tenant) GroupByID(id string) (Group, error) {
@@ -241,50 +238,21 @@ func (t *Tenant) GroupByID(id string) (Group, error) {
 }
 
 // Applications returns every app registration in creation order.
-func (t *Tenant) Applications() []Application {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []Application
-	for _, r := range sortedRecords(t.st.apps) {
-		out = append(out, applicationView(r.data))
-	}
-	return out
-}
+func (t *Tenant) Applications() []Application { return viewsOf(t, t.st.apps, nil, applicationView) }
 
 // ServicePrincipals returns every service principal (Microsoft Graph's included) in creation order.
 func (t *Tenant) ServicePrincipals() []ServicePrincipal {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []ServicePrincipal
-	for _, r := range sortedRecords(t.st.sps) {
-		out = append(out, servicePrincipalView(r.data))
-	}
-	return out
+	return viewsOf(t, t.st.sps, nil, servicePrincipalView)
 }
 
 // AppRoleAssignments returns the assignments to roles of one resource service principal ("" for all).
 func (t *Tenant) AppRoleAssignments(resourceID string) []AppRoleAssignment {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []AppRoleAssignment
-	for _, r := range sortedRecords(t.st.assignments) {
-		if resourceID == "" || str(r.data, "resourceId") == resourceID {
-			out = append(out, assignmentView(r.data))
-		}
-	}
-	return out
+	of := func(o object) bool { return resourceID == "" || str(o, "resourceId") == resourceID }
+	return viewsOf(t, t.st.assignments, of, assignmentView)
 }
 
 // PermissionGrants returns every oauth2PermissionGrant.
-func (t *Tenant) PermissionGrants() []PermissionGrant {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []PermissionGrant
-	for _, r := range sortedRecords(t.st.grants) {
-		out = append(out, grantView(r.data))
-	}
-	return out
-}
+func (t *Tenant) PermissionGrants() []PermissionGrant { return viewsOf(t, t.st.grants, nil, grantView) }
 
 // SyncJobs returns the provisioning jobs of a service principal ("" for all).
 func (t *Tenant) SyncJobs(servicePrincipalID string) []SyncJob {
