@@ -10,21 +10,27 @@ import (
 // waits the same way after instantiating a template). Successful reads follow each other at once; only a 404
 // is followed by a wait. Bounded by ctx; other errors end the wait.
 func (c *Client) WaitForApplication(ctx context.Context, objectID string) (Application, error) {
-	return waitReplicated(ctx, c, "application "+objectID, func(ctx context.Context) (Application, error) {
+	return waitReplicated(ctx, c, "application "+objectID, "the new application", func(ctx context.Context) (Application, error) {
 		return c.getApplication(ctx, objectID, nil)
 	})
 }
 
 // WaitForServicePrincipal waits for a new service principal the way WaitForApplication waits for an application.
 func (c *Client) WaitForServicePrincipal(ctx context.Context, id string) (ServicePrincipal, error) {
-	return waitReplicated(ctx, c, "service principal "+id, func(ctx context.Context) (ServicePrincipal, error) {
+	return waitReplicated(ctx, c, "service principal "+id, "the new service principal", func(ctx context.Context) (ServicePrincipal, error) {
 		return c.getServicePrincipal(ctx, id, nil)
 	})
 }
 
-func waitReplicated[T any](ctx context.Context, c *Client, what string, read func(context.Context) (T, error)) (T, error) {
+// waitReplicated reports its waits (see Wait) as waits for object, said for people.
+func waitReplicated[T any](ctx context.Context, c *Client, what, object string, read func(context.Context) (T, error)) (T, error) {
 	var zero T
 	inARow, misses := 0, 0
+	defer func() {
+		if misses > 0 {
+			notifyWait(ctx, Wait{Reason: WaitReplication, Object: object, Over: true})
+		}
+	}()
 	for {
 		v, err := read(ctx)
 		switch {
@@ -38,7 +44,9 @@ func waitReplicated[T any](ctx context.Context, c *Client, what string, read fun
 			return zero, err
 		}
 		inARow = 0
-		if err := c.sleep(ctx, backoff(replicationBase, replicationCap, misses)); err != nil {
+		wait := backoff(replicationBase, replicationCap, misses)
+		notifyWait(ctx, Wait{Reason: WaitReplication, Object: object, RetryIn: wait})
+		if err := c.sleep(ctx, wait); err != nil {
 			return zero, fmt.Errorf("%s is still not readable after %d reads (replication can take minutes; run again to continue): %w",
 				what, misses+1, err)
 		}

@@ -65,6 +65,12 @@ const (
 func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	transient, replication := 0, 0
+	var waited *Wait // the last wait reported, so that its end is reported too
+	defer func() {
+		if waited != nil {
+			notifyWait(ctx, Wait{Reason: waited.Reason, Object: waited.Object, Over: true})
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		x := &exchange{}
 		v, err := do(withExchange(ctx, x))
@@ -77,7 +83,7 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 			return zero, err
 		}
 		var wait time.Duration
-		var reason string
+		var why WaitReason
 		switch {
 		case ge.duplicate():
 			return zero, err
@@ -85,16 +91,16 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 			if transient+1 >= c.maxAttempts {
 				return zero, err
 			}
-			wait, reason = ge.RetryAfter, "throttled"
+			wait, why = ge.RetryAfter, WaitThrottled
 			if ge.Status == http.StatusConflict {
-				reason = "concurrent change"
+				why = WaitBusy
 			}
 			if wait <= 0 {
 				wait = backoff(transientBase, transientCap, transient)
 			}
 			transient++
 		case c.replicating(cl.refs) && replicationShaped(cl, ge) && replication < replicationMaxTries:
-			wait, reason = backoff(replicationBase, replicationCap, replication), "replicating"
+			wait, why = backoff(replicationBase, replicationCap, replication), WaitReplication
 			replication++
 		default:
 			return zero, err
@@ -104,7 +110,12 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "graph retry",
 			slog.String("op", cl.op), slog.Int("status", ge.Status), slog.String("code", ge.Code),
-			slog.String("reason", reason), slog.Duration("wait", wait), slog.Int("attempt", attempt))
+			slog.String("reason", string(why)), slog.Duration("wait", wait), slog.Int("attempt", attempt))
+		if waited != nil && waited.Reason != why {
+			notifyWait(ctx, Wait{Reason: waited.Reason, Object: waited.Object, Over: true})
+		}
+		waited = &Wait{Reason: why, RetryIn: wait}
+		notifyWait(ctx, *waited)
 		if c.sleep(ctx, wait) != nil {
 			return zero, err
 		}

@@ -148,7 +148,7 @@ func (s *application) Apply(ctx context.Context, env *Env, _ Change) error {
 	}); err != nil {
 		return err
 	}
-	env.progress(s, "created %q (client id %s); waiting until Graph serves it", env.Inputs.AppName, app.AppID)
+	env.progress(s, "created %q (client id %s)", env.Inputs.AppName, app.AppID)
 	if app, sp, err = waitReplicated(ctx, env, app.ObjectID, sp.ID); err != nil {
 		return err
 	}

@@ -267,7 +267,8 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 // It honours the documented 5-calls-per-10-seconds limit and retries a user Entra does not see as assigned
 // yet. The result is keyed by user id.
 func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID string, assigned []Principal, targets []target) map[string]graph.OnDemandResult {
-	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, now: env.now, sleep: env.sleep}
+	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, now: env.now, sleep: env.sleep,
+		waiting: func(w Wait) { w.Object = "on-demand provisioning"; env.waiting(s, w) }}
 	results := map[string]graph.OnDemandResult{}
 	var mu sync.Mutex
 	record := func(ids []string, r graph.OnDemandResult) {
@@ -315,8 +316,12 @@ func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID s
 					return
 				}
 				// Entra honours a new assignment in on-demand provisioning only after a replication delay.
-				env.progress(s, "%s is not in scope for Entra yet (new assignments take a few minutes); retrying", sub.label)
-				if env.sleep(ctx, delay) != nil {
+				inScope := Wait{Reason: WaitReplication, Object: "the assignment of " + sub.label, RetryIn: delay}
+				env.waiting(s, inScope)
+				slept := env.sleep(ctx, delay)
+				inScope.RetryIn, inScope.Over = 0, true
+				env.waiting(s, inScope)
+				if slept != nil {
 					return
 				}
 			}
@@ -511,15 +516,22 @@ func (s *confirm) addLogReasons(ctx context.Context, env *Env, spID, jobID strin
 
 // rateLimiter allows n calls per window: Graph's documented limit for provisionOnDemand.
 type rateLimiter struct {
-	mu     sync.Mutex
-	n      int
-	window time.Duration
-	calls  []time.Time
-	now    func() time.Time
-	sleep  func(context.Context, time.Duration) error
+	mu      sync.Mutex
+	n       int
+	window  time.Duration
+	calls   []time.Time
+	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
+	waiting func(Wait) // told when a call has to wait for the window, and when that wait is over
 }
 
 func (l *rateLimiter) wait(ctx context.Context) error {
+	waited := false
+	defer func() {
+		if waited {
+			l.waiting(Wait{Reason: WaitRateLimit, Over: true})
+		}
+	}()
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -533,6 +545,8 @@ func (l *rateLimiter) wait(ctx context.Context) error {
 		}
 		next := l.calls[0].Add(l.window).Sub(now)
 		l.mu.Unlock()
+		waited = true
+		l.waiting(Wait{Reason: WaitRateLimit, RetryIn: next})
 		if err := l.sleep(ctx, next); err != nil {
 			return err
 		}

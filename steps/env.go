@@ -107,8 +107,12 @@ func (e *Env) progress(step Step, format string, args ...any) {
 	e.report().Progress(step.String(), fmt.Sprintf(format, args...))
 }
 
+// waiting reports that a running step waits.
+func (e *Env) waiting(step Step, w Wait) { e.report().Waiting(step.String(), w) }
+
 type quietReporter struct{}
 
 func (quietReporter) StepStarted(Phase, string)         {}
 func (quietReporter) StepFinished(Phase, string, error) {}
 func (quietReporter) Progress(string, string)           {}
+func (quietReporter) Waiting(string, Wait)              {}

@@ -31,6 +31,7 @@ type harness struct {
 	httpClient *http.Client // Graph's transport; nil for the default
 	stateDir   string
 	secretOut  string
+	reporter   steps.Reporter // nil: none
 }
 
 // clock is the time of a test: real time plus whatever the code under test waited. Waits return at once and
@@ -130,6 +131,7 @@ func (h *harness) env(in steps.Inputs) *steps.Env {
 	env := &steps.Env{
 		Inputs: in, TenantID: in.TenantID, LoginHost: "login.microsoftonline.com",
 		Graph: h.client(), Backend: be, SCIMClient: &http.Client{Timeout: 10 * time.Second}, State: state,
+		Reporter: h.reporter,
 	}
 	if h.clock != nil {
 		env.Now, env.Sleep = h.clock.Now, h.clock.Sleep

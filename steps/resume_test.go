@@ -75,17 +75,28 @@ func TestReplicationLagAndThrottling(t *testing.T) {
 			{Kind: entra.ServerError, Method: "POST", Path: "/oauth2PermissionGrants", Times: 1, Status: 504, RetryAfter: 10 * time.Millisecond},
 		},
 	}})
+	waits := &waitRecorder{}
+	h.reporter = waits
 	in := h.viaAPI()
 	h.mustRun(in)
 	h.configured(in)
+	// The waits were reported under the step they held up, each one ended.
+	waits.saw(t, "application", steps.WaitReplication, "the new application")
+	waits.saw(t, "application", steps.WaitThrottled, "")
+	waits.saw(t, "assignments", steps.WaitThrottled, "")
+	waits.allOver(t)
 }
 
 // On-demand provisioning ignores an assignment made in the last minutes; the run retries until Entra sees it.
 func TestOnDemandWaitsForNewAssignments(t *testing.T) {
 	h := newHarness(t, sandbox.Options{OnDemandAssignmentLag: 300 * time.Millisecond})
+	waits := &waitRecorder{}
+	h.reporter = waits
 	in := h.manual()
 	h.mustRun(in)
 	h.configured(in)
+	waits.saw(t, "confirm users arrived", steps.WaitReplication, "the assignment of group Smallstep Users")
+	waits.allOver(t)
 	calls := 0
 	for _, r := range h.sb.Tenant.Requests() {
 		if r.Method == "POST" && strings.HasSuffix(r.Path, "/provisionOnDemand") {
@@ -154,5 +165,59 @@ func TestKilledAtAnyRequest(t *testing.T) {
 			h.mustRun(in)
 			h.configured(in)
 		})
+	}
+}
+
+// waitRecorder is a Reporter that keeps the waits reported while applying.
+type waitRecorder struct {
+	mu    sync.Mutex
+	waits []stepWait
+}
+
+type stepWait struct {
+	step string
+	wait steps.Wait
+}
+
+func (r *waitRecorder) StepStarted(steps.Phase, string)         {}
+func (r *waitRecorder) StepFinished(steps.Phase, string, error) {}
+func (r *waitRecorder) Progress(string, string)                 {}
+func (r *waitRecorder) Waiting(step string, w steps.Wait) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.waits = append(r.waits, stepWait{step, w})
+}
+
+// saw checks that step reported a wait for reason and object with a time to the next attempt.
+func (r *waitRecorder) saw(t *testing.T, step string, reason steps.WaitReason, object string) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, w := range r.waits {
+		if w.step == step && w.wait.Reason == reason && w.wait.Object == object && !w.wait.Over && w.wait.RetryIn > 0 {
+			return
+		}
+	}
+	t.Errorf("no %s wait for %q reported under %q; waits: %+v", reason, object, step, r.waits)
+}
+
+// allOver checks that every wait reported was also reported over.
+func (r *waitRecorder) allOver(t *testing.T) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	open := map[stepWait]int{}
+	for _, w := range r.waits {
+		key := stepWait{w.step, steps.Wait{Reason: w.wait.Reason, Object: w.wait.Object}}
+		if w.wait.Over {
+			open[key] = 0
+		} else {
+			open[key]++
+		}
+	}
+	for key, n := range open {
+		if n > 0 {
+			t.Errorf("a %s wait for %q under %q never ended", key.wait.Reason, key.wait.Object, key.step)
+		}
 	}
 }

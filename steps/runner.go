@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/idpctl/idpctl/graph"
 )
 
 // Reporter receives progress as steps run. The wizard implements it (a progress view on a terminal, plain
@@ -12,8 +14,10 @@ import (
 type Reporter interface {
 	StepStarted(phase Phase, step string)
 	StepFinished(phase Phase, step string, err error)
-	// Progress is a detail inside a running step: "waiting for the application to replicate".
+	// Progress is a detail inside a running step: "created \"Smallstep\" (client id ...)".
 	Progress(step, message string)
+	// Waiting says that a running step waits, and why (see Wait); the Graph client's waits arrive here too.
+	Waiting(step string, w Wait)
 }
 
 // Phase says whether steps are planning (reads only) or applying.
@@ -159,7 +163,8 @@ func (r *Runner) each(ctx context.Context, env *Env, phase Phase, fn func(ctx co
 		go func() {
 			defer wg.Done()
 			env.report().StepStarted(phase, s.String())
-			err := fn(ctx, i, s)
+			stepCtx := graph.WithWaits(ctx, func(w graph.Wait) { env.report().Waiting(s.String(), graphWait(w)) })
+			err := fn(stepCtx, i, s)
 			var other *StepError
 			if err != nil && errors.As(context.Cause(ctx), &other) && errors.Is(err, context.Canceled) {
 				// Stopped because another step failed: not this step's failure.

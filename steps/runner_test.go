@@ -37,6 +37,7 @@ func (r *recorder) StepFinished(p Phase, s string, err error) {
 	r.events = append(r.events, string(p)+" "+s+" "+errString(err))
 }
 func (r *recorder) Progress(string, string) {}
+func (r *recorder) Waiting(string, Wait)    {}
 
 func errString(err error) string {
 	if err == nil {

@@ -15,6 +15,7 @@ type Lines struct {
 	io      *IOStreams
 	mu      sync.Mutex
 	summary map[string]string // step → what its planned change does
+	waiting map[waitKey]bool  // waits already said: a wait is one line, not one per retry
 }
 
 // NewLines reports on io.ErrOut. Call SetPlan before applying so finished steps can say what they did.
@@ -55,6 +56,30 @@ func (l *Lines) Progress(step, message string) {
 	fmt.Fprintf(l.io.ErrWriter(), "  %s\n", l.paint(ansiDim, step+": "+trimLine(message)))
 }
 
+// Waiting writes one line when a wait starts; its further retries and its end add nothing, so that a log
+// stays short and holds no spinner or countdown.
+func (l *Lines) Waiting(step string, w steps.Wait) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := keyOf(step, w)
+	switch {
+	case w.Over:
+		delete(l.waiting, key)
+		return
+	case l.waiting[key]:
+		return
+	}
+	if l.waiting == nil {
+		l.waiting = map[waitKey]bool{}
+	}
+	l.waiting[key] = true
+	line := waitCause(w)
+	if !openEnded(w) {
+		line = waitLine(w, 0, w.RetryIn)
+	}
+	fmt.Fprintf(l.io.ErrWriter(), "  %s\n", l.paint(ansiDim, step+": "+line))
+}
+
 func (l *Lines) paint(code, s string) string {
 	if !l.io.ColorEnabled() {
 		return s
@@ -68,6 +93,7 @@ type Quiet struct{}
 func (Quiet) StepStarted(steps.Phase, string)         {}
 func (Quiet) StepFinished(steps.Phase, string, error) {}
 func (Quiet) Progress(string, string)                 {}
+func (Quiet) Waiting(string, steps.Wait)              {}
 
 const (
 	ansiReset = "\x1b[0m"

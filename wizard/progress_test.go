@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
@@ -153,5 +154,30 @@ func TestErrWriterSerialisesConcurrentWriters(t *testing.T) {
 		if !regexp.MustCompile(`^(debug \d+ \d+|  step: \d+ \d+)$`).MatchString(line) {
 			t.Errorf("mangled line %q", line)
 		}
+	}
+}
+
+// A wait is one line when it starts, whatever its retries; a wait that ended and starts again is said again.
+func TestLinesWaiting(t *testing.T) {
+	ios, _, out, errOut := wizard.Test()
+	lines := wizard.NewLines(ios)
+	replication := steps.Wait{Reason: steps.WaitReplication, Object: "the new application", RetryIn: time.Second}
+	lines.Waiting("application", replication)
+	replication.RetryIn = 2 * time.Second
+	lines.Waiting("application", replication)
+	lines.Waiting("assignments", steps.Wait{Reason: steps.WaitThrottled, RetryIn: 3500 * time.Millisecond})
+	lines.Waiting("assignments", steps.Wait{Reason: steps.WaitThrottled, RetryIn: 8 * time.Second})
+	lines.Waiting("application", steps.Wait{Reason: steps.WaitReplication, Object: "the new application", Over: true})
+	lines.Waiting("application", replication)
+	lines.Waiting("confirm users arrived", steps.Wait{Reason: steps.WaitRateLimit, Object: "on-demand provisioning", RetryIn: 2 * time.Second})
+	want := "  application: waiting for Entra to replicate the new application\n" +
+		"  assignments: Graph is throttling: retrying in 4 s\n" +
+		"  application: waiting for Entra to replicate the new application\n" +
+		"  confirm users arrived: keeping to Graph's rate limit for on-demand provisioning: next call in 2 s\n"
+	if got := errOut.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("waits on stdout: %q", out)
 	}
 }
