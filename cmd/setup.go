@@ -324,21 +324,22 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 		return err
 	}
-	if opts.Output == "text" {
-		if err := renderPlan(opts.IO.ErrOut); err != nil {
-			return err
-		}
+	confirm := plan.Pending() && !opts.Yes
+	if confirm && (opts.NonInteractive || !opts.IO.CanPrompt()) {
+		return usageErrorf("the plan has changes and no one can confirm them here: pass --yes to apply them, or --dry-run to only see them")
 	}
-	if plan.Pending() && !opts.Yes {
-		if opts.NonInteractive || !opts.IO.CanPrompt() {
-			return usageErrorf("the plan has changes and no one can confirm them here: pass --yes to apply them, or --dry-run to only see them")
-		}
-		ok, err := wizard.Confirm(ctx, opts.IO, "Apply these changes to the tenant?")
+	if confirm {
+		// The plan screen shows the plan itself, scrollable, and asks; nothing is written before a Yes.
+		ok, err := wizard.ConfirmPlan(ctx, opts.IO, plan)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errCancelled
+		}
+	} else if opts.Output == "text" {
+		if err := renderPlan(opts.IO.ErrOut); err != nil {
+			return err
 		}
 	}
 	lines.SetPlan(plan)

@@ -674,17 +674,18 @@ func TestConfirmation(t *testing.T) {
 	}
 	tn.noWrites("unconfirmed runs")
 
-	o = tn.run(invocation{tty: true, stdin: "no\n"}, tn.manual()...)
-	if o.code != exitUsage || o.err != errCancelled || !strings.Contains(o.stderr, "Only 'yes' will be accepted") {
+	// The plan screen: Enter takes the preselected No.
+	o = tn.run(invocation{tty: true, stdin: "\r"}, tn.manual()...)
+	if o.code != exitUsage || o.err != errCancelled || !strings.Contains(o.stderr, "Apply these changes? No") {
 		t.Errorf("answer no: %v; want the question and exit 2, cancelled", o)
 	}
-	if !strings.Contains(o.stderr, "Plan: ") || strings.Index(o.stderr, "Plan: ") > strings.Index(o.stderr, "Only 'yes'") {
+	if !strings.Contains(o.stderr, "Plan: ") || strings.Index(o.stderr, "Plan: ") > strings.Index(o.stderr, "Apply these changes?") {
 		t.Errorf("the plan was not shown before the question:\n%s", o.stderr)
 	}
 	tn.noWrites("cancelled run")
 
-	o = tn.run(invocation{tty: true, stdin: "yes\n"}, tn.manual()...)
-	if o.code != 0 {
+	o = tn.run(invocation{tty: true, stdin: "y"}, tn.manual()...)
+	if o.code != 0 || !strings.Contains(o.stderr, "Apply these changes? Yes") {
 		t.Fatalf("answer yes: %v", o)
 	}
 	tn.app()
@@ -692,7 +693,7 @@ func TestConfirmation(t *testing.T) {
 	// Nothing left to change: no question, though nobody passed --yes.
 	tn.reset()
 	o = tn.run(invocation{}, tn.manual("--non-interactive")...)
-	if o.code != 0 || strings.Contains(o.stderr, "Only 'yes'") {
+	if o.code != 0 || strings.Contains(o.stderr, "Apply these changes?") {
 		t.Errorf("no changes, --non-interactive without --yes: %v; want exit 0 without a question", o)
 	}
 	tn.noWrites("run without changes")

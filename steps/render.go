@@ -11,6 +11,9 @@ import (
 type RenderOptions struct {
 	Width int  // terminal width; notes wrap to it (0 = 80)
 	Color bool // ANSI colours for the action symbols
+	// HideUnchanged leaves out unchanged resources and the steps that only have those; the closing counts
+	// still count them. The wizard's plan screen folds them this way until asked to show them.
+	HideUnchanged bool
 }
 
 // Counts summarises a plan, Terraform-style.
@@ -103,11 +106,17 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 			paint(ansiGreen, "+"), paint(ansiYellow, "~"), paint(ansiRed, "-"), paint(ansiCyan, ">"))
 	}
 	for _, s := range p.Steps {
+		if opts.HideUnchanged && !s.Change.Pending() {
+			continue
+		}
 		fmt.Fprintf(&b, "%s\n", paint(ansiBold, "# "+s.Step))
 		if len(s.Change.Resources) == 0 {
 			fmt.Fprintf(&b, "    %s\n", paint(ansiDim, "(nothing to do)"))
 		}
 		for _, r := range s.Change.Resources {
+			if opts.HideUnchanged && r.Action == NoOp {
+				continue
+			}
 			head := fmt.Sprintf("%s %s %q", r.Action.Symbol(), r.Type, r.Name)
 			if r.Action == NoOp {
 				head = fmt.Sprintf("  %s %q (unchanged)", r.Type, r.Name)

@@ -236,3 +236,23 @@ func TestPlanJSON(t *testing.T) {
 		t.Errorf("no-change plan JSON = %s", noChanges)
 	}
 }
+
+// Folded, the plan shows only what changes; the closing line still counts the unchanged resources.
+func TestPlanRenderTextHideUnchanged(t *testing.T) {
+	var b bytes.Buffer
+	if err := representativePlan().RenderText(&b, steps.RenderOptions{Width: 80, HideUnchanged: true}); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, hidden := range []string{"Smallstep Users", "(unchanged)", "# attribute mappings", "(nothing to do)"} {
+		if strings.Contains(text, hidden) {
+			t.Errorf("folded plan shows %q:\n%s", hidden, text)
+		}
+	}
+	for _, shown := range []string{"# assignments", `+ assignment "user grady.archie@contoso.onmicrosoft.com"`, "# confirm users arrived",
+		"Plan: 3 to create, 1 to update, 1 to delete, 1 to run, 1 unchanged."} {
+		if !strings.Contains(text, shown) {
+			t.Errorf("folded plan lacks %q:\n%s", shown, text)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+package wizard
+
+import (
+	"strings"
+	"testing"
+
+	"charm.land/lipgloss/v2"
+)
+
+// Long lines break at spaces, continuation lines indented two more than the line; a word longer than the
+// line is split rather than left sticking out; colours survive.
+func TestWrapLines(t *testing.T) {
+	in := "      redirect URI = \"https://api.smallstep.com/auth/openid/callback\"\nshort"
+	want := "      redirect URI =\n        \"https://api.\n        smallstep.com/\n        auth/openid/\n        callback\"\nshort"
+	if got := wrapLines(in, 24); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	colored := theme{color: true}.good("+ assignment \"user grady.archie@contoso.onmicrosoft.com\"")
+	for _, line := range splitLines(wrapLines(colored, 30)) {
+		if w := lipgloss.Width(line); w > 30 {
+			t.Errorf("line of %d columns: %q", w, line)
+		}
+	}
+}
+
+func splitLines(s string) []string { return strings.Split(s, "\n") }
