@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/idpctl/idpctl/secret"
 )
@@ -64,6 +65,9 @@ func (m *Manual) Register(ctx context.Context, reg Registration) (SCIM, error) {
 	return scim, nil
 }
 
+// Check checks the --secret-out file can be written (CheckSecretOut).
+func (m *Manual) Check(context.Context) error { return CheckSecretOut(m.SecretOut) }
+
 // SetRole is not possible without an API: the admin sets roles in the SaaS's dashboard.
 func (m *Manual) SetRole(context.Context, string, Role) error {
 	return fmt.Errorf("setting roles: %w; give users the Owner or Admin role in your SaaS's dashboard", ErrUnsupported)
@@ -100,32 +104,17 @@ func (in Instructions) Text() string {
 // partial secret and never exists with wider permissions. An existing file is replaced only if it is a regular
 // file nobody else can read; anything else is refused rather than silently fixed, since its owner chose it.
 func WriteSecretFile(file string, s secret.Value) error {
-	name := fmt.Sprintf("--secret-out %q", file)
-	if file == "" {
-		return errors.New("--secret-out is missing: give a file for the client secret (it is created with mode 0600)")
-	}
 	if s.IsZero() {
-		return fmt.Errorf("%s: there is no client secret to write", name)
+		return fmt.Errorf("--secret-out %q: there is no client secret to write", file)
 	}
-	info, err := os.Lstat(file)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("%s: %v", name, errors.Unwrap(err))
-	case info.IsDir():
-		return fmt.Errorf("%s is a directory: give a file name, e.g. %s", name, filepath.Join(file, "client-secret"))
-	case !info.Mode().IsRegular():
-		return fmt.Errorf("%s exists and is not a regular file (%s): give the path of a new file", name, info.Mode().Type())
-	case info.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("%s exists with mode %04o, so others can read it: remove it or run chmod 600 %s, then run again", name, info.Mode().Perm(), file)
+	name, err := checkSecretDestination(file)
+	if err != nil {
+		return err
 	}
 	dir := filepath.Dir(file)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp-*")
+	tmp, err := createTempIn(name, dir, file)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%s: directory %s does not exist; create it or choose another path", name, dir)
-		}
-		return fmt.Errorf("%s: cannot create a file in %s: %v", name, dir, errors.Unwrap(err))
+		return err
 	}
 	committed := false
 	defer func() {
@@ -155,6 +144,71 @@ func WriteSecretFile(file string, s secret.Value) error {
 	return nil
 }
 
+// CheckSecretOut checks, without writing the secret, that WriteSecretFile can write file: the path is new or a
+// regular file only its owner can read, and its directory exists and takes a new file (a temporary file is
+// created there and removed at once, the one reliable test on every file system). A run calls it before its
+// first write, so a secret is never created that has nowhere to go.
+func CheckSecretOut(file string) error {
+	name, err := checkSecretDestination(file)
+	if err != nil {
+		return err
+	}
+	tmp, err := createTempIn(name, filepath.Dir(file), file)
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	if err := os.Remove(tmp.Name()); err != nil {
+		return fmt.Errorf("%s: cannot remove the test file %s: %v", name, tmp.Name(), errors.Unwrap(err))
+	}
+	return nil
+}
+
+// checkSecretDestination applies WriteSecretFile's rules to what is at file now, and returns the input's name
+// for messages.
+func checkSecretDestination(file string) (string, error) {
+	name := fmt.Sprintf("--secret-out %q", file)
+	if file == "" {
+		return name, errors.New("--secret-out is missing: give a file for the client secret (it is created with mode 0600)")
+	}
+	info, err := os.Lstat(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, syscall.ENOTDIR):
+		return name, fmt.Errorf("%s: %s is not a directory; choose another path", name, filepath.Dir(file))
+	case err != nil:
+		return name, fmt.Errorf("%s: %v", name, unwrapPath(err))
+	case info.IsDir():
+		return name, notRegular(name, info.Mode(), "give a file name, e.g. "+filepath.Join(file, "client-secret"))
+	case !info.Mode().IsRegular():
+		// A link is refused too: the rename would replace the link, not the file it points to.
+		return name, notRegular(name, info.Mode(), "give the path of a new file or of a regular file idpctl wrote")
+	case info.Mode().Perm()&0o077 != 0:
+		return name, fmt.Errorf("%s exists with mode %04o, so others can read it: remove it or run chmod 600 %s, then run again", name, info.Mode().Perm(), file)
+	}
+	return name, nil
+}
+
+// createTempIn creates the 0600 temporary file a secret is written through, next to file.
+func createTempIn(name, dir, file string) (*os.File, error) {
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(file)+".tmp-*")
+	switch {
+	case err == nil:
+		return tmp, nil
+	case errors.Is(err, fs.ErrNotExist) && !exists(dir):
+		return nil, fmt.Errorf("%s: directory %s does not exist; create it or choose another path", name, dir)
+	case errors.Is(err, syscall.ENOTDIR):
+		return nil, fmt.Errorf("%s: %s is not a directory; choose another path", name, dir)
+	default:
+		return nil, fmt.Errorf("%s: cannot create a file in %s: %v; choose a directory you can write to", name, dir, unwrapPath(err))
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // syncDir makes the rename durable. It is best effort: the secret is in place either way, and some file systems
 // refuse to sync a directory.
 func syncDir(dir string) {
@@ -165,12 +219,12 @@ func syncDir(dir string) {
 }
 
 // ReadSecretFile reads a client secret written by WriteSecretFile, so a re-run can hand the same secret to a
-// backend again instead of creating a new one.
+// backend again instead of creating a new one. Only a small regular file is read (readSecretBytes).
 func ReadSecretFile(file string) (secret.Value, error) {
 	name := fmt.Sprintf("--secret-out %q", file)
-	raw, err := os.ReadFile(file)
+	raw, err := readSecretBytes(name, file, "give the path of a new file or of a regular file idpctl wrote")
 	if err != nil {
-		return secret.Value{}, fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+		return secret.Value{}, err
 	}
 	s := trimOneNewline(string(raw))
 	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }) {

@@ -105,7 +105,7 @@ func TestWriteSecretFileRefuses(t *testing.T) {
 		{wide, fmt.Sprintf("--secret-out %q exists with mode 0644, so others can read it: remove it or run chmod 600 %s, then run again", wide, wide)},
 		{groupReadable, fmt.Sprintf("--secret-out %q exists with mode 0640, so others can read it: remove it or run chmod 600 %s, then run again", groupReadable, groupReadable)},
 		{sub, fmt.Sprintf("--secret-out %q is a directory: give a file name, e.g. %s", sub, filepath.Join(sub, "client-secret"))},
-		{link, fmt.Sprintf("--secret-out %q exists and is not a regular file (L---------): give the path of a new file", link)},
+		{link, fmt.Sprintf("--secret-out %q is a symbolic link: give the path of a new file or of a regular file idpctl wrote", link)},
 		{filepath.Join(dir, "nodir", "secret"), fmt.Sprintf("--secret-out %q: directory %s does not exist; create it or choose another path", filepath.Join(dir, "nodir", "secret"), filepath.Join(dir, "nodir"))},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
-	"os"
 	"path"
 	"strings"
 	"unicode"
@@ -27,7 +26,7 @@ func ValidateBackendURL(raw string) error {
 		return err
 	}
 	if u.RawQuery != "" || u.ForceQuery {
-		return fmt.Errorf("--backend-url %q: remove the query (?...); idpctl appends the API paths to this base URL", u.Redacted())
+		return fmt.Errorf("--backend-url %q: remove the query (?...); idpctl appends the API paths to this base URL", ShowURL(u))
 	}
 	return nil
 }
@@ -40,45 +39,62 @@ func checkSCIMURL(name, raw string) error {
 	}
 	// Entra appends /Users and /Groups itself: a pasted resource URL would become .../Users/Users.
 	if last := path.Base(strings.TrimRight(u.Path, "/")); strings.EqualFold(last, "Users") || strings.EqualFold(last, "Groups") {
-		return fmt.Errorf("%s %q: ends in /%s; give the base URL without it, Entra appends /Users and /Groups itself", name, u.Redacted(), last)
+		return fmt.Errorf("%s %q: ends in /%s; give the base URL without it, Entra appends /Users and /Groups itself", name, ShowURL(u), last)
 	}
 	return nil
 }
 
 // checkEndpointURL applies the rules every URL idpctl sends a bearer token to must meet: absolute, https
 // (plain http only on this machine, where nothing crosses a network), no user info, no fragment.
+//
+// A URL given as input may carry a password (user info) or a token (a query parameter), so no message here
+// quotes the input: each shows it through ShowURL, and a URL that does not parse is not shown at all.
 func checkEndpointURL(name, raw, fix string) (*url.URL, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("%s is empty: %s", name, fix)
 	}
-	if strings.TrimSpace(raw) != raw {
-		return nil, fmt.Errorf("%s %q: remove the leading or trailing spaces or line break", name, strings.TrimSpace(raw))
-	}
-	u, err := url.Parse(raw)
+	trimmed := strings.TrimSpace(raw)
+	u, err := url.Parse(trimmed)
 	if err != nil || u.Opaque != "" {
-		// url.Parse errors quote the whole input, which could hold a password in its user info.
+		// url.Parse errors quote the whole input.
 		return nil, fmt.Errorf("%s: not a valid URL; %s", name, fix)
 	}
+	if trimmed != raw {
+		return nil, fmt.Errorf("%s %q: remove the leading or trailing spaces or line break", name, ShowURL(u))
+	}
 	if u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("%s %q: not an absolute URL (it needs https:// and a host name); %s", name, u.Redacted(), fix)
+		return nil, fmt.Errorf("%s %q: not an absolute URL (it needs https:// and a host name); %s", name, ShowURL(u), fix)
 	}
 	if u.User != nil {
-		u.User = nil
-		return nil, fmt.Errorf("%s: remove the user name and password before the @ in %q; credentials go in the token, never in the URL", name, u.String())
+		return nil, fmt.Errorf("%s: remove the user name and password before the @ in %q; credentials go in the token, never in the URL", name, ShowURL(u))
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return nil, fmt.Errorf("%s %q: remove the #fragment; it is never sent to the server", name, raw)
+		return nil, fmt.Errorf("%s %q: remove the #fragment; it is never sent to the server", name, ShowURL(u))
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
 		if !isLoopback(u.Hostname()) {
-			return nil, fmt.Errorf("%s %q: must use https (only loopback may use http); %s", name, raw, fix)
+			return nil, fmt.Errorf("%s %q: must use https (only loopback may use http); %s", name, ShowURL(u), fix)
 		}
 	default:
-		return nil, fmt.Errorf("%s %q: scheme %q is not supported, it must use https; %s", name, raw, u.Scheme, fix)
+		return nil, fmt.Errorf("%s %q: scheme %q is not supported, it must use https; %s", name, ShowURL(u), u.Scheme, fix)
 	}
 	return u, nil
+}
+
+// ShowURL is u as it may appear in a message: scheme, host and path. It leaves out the user info (it may hold
+// a password), the query (it may hold a token) and the fragment (OAuth puts tokens there), marking a query
+// or fragment that was there with "…".
+func ShowURL(u *url.URL) string {
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+	if u.RawQuery != "" || u.ForceQuery {
+		shown += "?…"
+	}
+	if u.Fragment != "" {
+		shown += "#…"
+	}
+	return shown
 }
 
 // isLoopback reports whether host names this machine: localhost, 127.0.0.0/8 or ::1.
@@ -118,23 +134,15 @@ func ValidateToken(name string, tok secret.Value) error {
 
 // ReadTokenFile reads the SCIM token from the --scim-token-file file. Exactly one trailing newline (LF or CRLF),
 // as editors and `echo` add, is dropped; anything else around the token is an error rather than silently trimmed,
-// since Entra would send it verbatim.
+// since Entra would send it verbatim. Only a small regular file is read (readSecretBytes).
 func ReadTokenFile(file string) (secret.Value, error) {
 	name := fmt.Sprintf("--scim-token-file %q", file)
-	info, err := os.Stat(file)
+	raw, err := readSecretBytes(name, file, "give the path of the file that holds the token")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return secret.Value{}, fmt.Errorf("%s: no such file; save the SCIM token your SaaS gave you in it, or set IDPCTL_SCIM_TOKEN instead", name)
-	case errors.Is(err, fs.ErrPermission):
-		return secret.Value{}, fmt.Errorf("%s: permission denied; make the file readable by the user running idpctl", name)
 	case err != nil:
-		return secret.Value{}, fmt.Errorf("%s: %v", name, err)
-	case info.IsDir():
-		return secret.Value{}, fmt.Errorf("%s is a directory: give the path of the file that holds the token", name)
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return secret.Value{}, fmt.Errorf("%s: %v", name, errors.Unwrap(err))
+		return secret.Value{}, err
 	}
 	tok := trimOneNewline(string(raw))
 	if err := ValidateToken(name, secret.New(tok)); err != nil {

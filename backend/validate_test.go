@@ -31,7 +31,7 @@ func TestValidateSCIMURL(t *testing.T) {
 		{"scim.example.com/scim", `--scim-url "scim.example.com/scim": not an absolute URL (it needs https:// and a host name); use the https URL your SaaS gave you`},
 		{"https://", `--scim-url "https:": not an absolute URL (it needs https:// and a host name); use the https URL your SaaS gave you`},
 		{"https://admin:hunter2@scim.example.com/scim", `--scim-url: remove the user name and password before the @ in "https://scim.example.com/scim"; credentials go in the token, never in the URL`},
-		{"https://scim.example.com/scim#users", `--scim-url "https://scim.example.com/scim#users": remove the #fragment; it is never sent to the server`},
+		{"https://scim.example.com/scim#users", `--scim-url "https://scim.example.com/scim#…": remove the #fragment; it is never sent to the server`},
 		{"ftp://scim.example.com/scim", `--scim-url "ftp://scim.example.com/scim": scheme "ftp" is not supported, it must use https; use the https URL your SaaS gave you`},
 		{"https://scim.example.com/scim/v2/Users", `--scim-url "https://scim.example.com/scim/v2/Users": ends in /Users; give the base URL without it, Entra appends /Users and /Groups itself`},
 		{"https://scim.example.com/scim/groups/", `--scim-url "https://scim.example.com/scim/groups/": ends in /groups; give the base URL without it, Entra appends /Users and /Groups itself`},
@@ -55,7 +55,7 @@ func TestValidateBackendURL(t *testing.T) {
 		{"http://127.0.0.1:8080", ""},
 		{"", `--backend-url is empty: use the API base URL your SaaS documents, e.g. https://api.example.com`},
 		{"http://api.example.com", `--backend-url "http://api.example.com": must use https (only loopback may use http); use the API base URL your SaaS documents, e.g. https://api.example.com`},
-		{"https://api.example.com/?tenant=1", `--backend-url "https://api.example.com/?tenant=1": remove the query (?...); idpctl appends the API paths to this base URL`},
+		{"https://api.example.com/?tenant=1", `--backend-url "https://api.example.com/?…": remove the query (?...); idpctl appends the API paths to this base URL`},
 		{"https://u:p@api.example.com", `--backend-url: remove the user name and password before the @ in "https://api.example.com"; credentials go in the token, never in the URL`},
 	}
 	for _, tt := range tests {
@@ -143,5 +143,46 @@ func TestParseRole(t *testing.T) {
 	}
 	if _, err := ParseRole("root"); err == nil || err.Error() != `role "root": use owner, admin or member` {
 		t.Errorf("ParseRole(root) error = %v", err)
+	}
+}
+
+// Issue 10 item 4: a URL pasted with a password or token in it is never repeated in an error, whichever rule it
+// breaks first (a leading space or line break used to be reported with the whole input quoted).
+func TestURLErrorsNeverEchoCredentials(t *testing.T) {
+	const password = "hunter2"
+	carriers := []string{
+		"https://admin:" + password + "@scim.example.com/scim",
+		"https://scim.example.com/scim?token=" + password,
+		"https://scim.example.com/scim?" + password,
+		"https://scim.example.com/scim#access_token=" + password,
+		"http://admin:" + password + "@scim.example.com/scim",
+		"ftp://admin:" + password + "@scim.example.com/scim",
+		"https://admin:" + password + "@scim.example.com/scim/Users",
+		"//admin:" + password + "@scim.example.com/scim",
+		"https://admin:" + password + "@scim.exa mple.com/scim",
+	}
+	for _, c := range carriers {
+		for _, raw := range []string{c, " " + c, c + "\n", "\t" + c + "\r\n", c + "#frag"} {
+			for name, validate := range map[string]func(string) error{
+				"--scim-url":    ValidateSCIMURL,
+				"--backend-url": ValidateBackendURL,
+			} {
+				err := validate(raw)
+				if err == nil {
+					continue
+				}
+				if strings.Contains(err.Error(), password) {
+					t.Errorf("%s %q: the error repeats the credential: %v", name, raw, err)
+				}
+				if !strings.HasPrefix(err.Error(), name) {
+					t.Errorf("%s %q: the error does not name the input: %v", name, raw, err)
+				}
+			}
+		}
+	}
+	// The whitespace check still says what is wrong, and shows the URL without its user info.
+	err := ValidateSCIMURL(" https://user:" + password + "@example.com/scim")
+	if err == nil || err.Error() != `--scim-url "https://example.com/scim": remove the leading or trailing spaces or line break` {
+		t.Errorf("leading space: %v", err)
 	}
 }

@@ -111,12 +111,16 @@ func New(cfg Config) (*Client, error) {
 	if base == "" {
 		base = cfg.Cloud.GraphBaseURL()
 	}
+	// The messages name the URL by its host only: a URL given as input may carry a password or a token.
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fmt.Errorf("graph: the Graph URL %q is not an absolute http(s) URL; pass one like %s", cfg.BaseURL, DefaultBaseURL)
+		return nil, fmt.Errorf("graph: the Graph URL is not an absolute http(s) URL; pass one like %s", DefaultBaseURL)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("graph: the Graph URL (host %s) holds a user name or password before the @: remove it; idpctl signs in with a token", u.Host)
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("graph: the Graph URL %q uses http on a host that is not loopback; tokens are sent over https only (http is accepted for localhost, 127.0.0.1 and [::1])", cfg.BaseURL)
+		return nil, fmt.Errorf("graph: the Graph URL uses http on %s, which is not loopback; tokens are sent over https only (http is accepted for localhost, 127.0.0.1 and [::1])", u.Host)
 	}
 	hosts := graphHosts()
 	if !slices.Contains(hosts, strings.ToLower(u.Hostname())) {

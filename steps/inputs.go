@@ -143,7 +143,8 @@ func (in Inputs) Check() error {
 }
 
 // CheckRedirectURI applies Entra's rules for web redirect URIs: https (http only for localhost), at most 256
-// characters, none of the characters Entra refuses.
+// characters, none of the characters Entra refuses. Messages show the URI without user info, query or fragment
+// (backend.ShowURL), which could hold a password or token pasted with it.
 func CheckRedirectURI(raw string) error {
 	fix := "use the callback URL your SaaS documents, e.g. " + DefaultRedirectURI
 	if raw == "" {
@@ -152,21 +153,28 @@ func CheckRedirectURI(raw string) error {
 	if len(raw) > 256 {
 		return fmt.Errorf("--redirect-uri: %d characters; Entra accepts at most 256", len(raw))
 	}
-	if strings.ContainsAny(raw, "!$'(),; ") {
-		return fmt.Errorf("--redirect-uri %q: Entra does not accept the characters ! $ ' ( ) , ; or spaces", raw)
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return fmt.Errorf("--redirect-uri: not a valid URL; %s", fix)
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("--redirect-uri %q: not an absolute URL; %s", raw, fix)
+	shown := backend.ShowURL(u)
+	if u.User != nil {
+		return fmt.Errorf("--redirect-uri %q: remove the user name and password before the @", shown)
+	}
+	if strings.ContainsAny(raw, "!$'(),; ") {
+		return fmt.Errorf("--redirect-uri %q: Entra does not accept the characters ! $ ' ( ) , ; or spaces", shown)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("--redirect-uri %q: not an absolute URL; %s", shown, fix)
 	}
 	if strings.Contains(u.Host, "*") {
-		return fmt.Errorf("--redirect-uri %q: Entra does not accept wildcards in web redirect URIs", raw)
+		return fmt.Errorf("--redirect-uri %q: Entra does not accept wildcards in web redirect URIs", shown)
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"):
 	default:
-		return fmt.Errorf("--redirect-uri %q: must use https (http only for localhost); %s", raw, fix)
+		return fmt.Errorf("--redirect-uri %q: must use https (http only for localhost); %s", shown, fix)
 	}
 	return nil
 }

@@ -75,3 +75,35 @@ func TestInputsCheckReportsEveryProblem(t *testing.T) {
 		t.Fatalf("got %v, want the three problems at once", err)
 	}
 }
+
+// Issue 10 item 4: no URL input is repeated with a password or token pasted into it, whatever rule it breaks.
+func TestInputsCheckNeverEchoesCredentials(t *testing.T) {
+	const password = "hunter2"
+	for _, raw := range []string{
+		" https://admin:" + password + "@example.com/cb",
+		"https://admin:" + password + "@example.com/cb",
+		"http://admin:" + password + "@example.com/cb",
+		"https://example.com/cb?code=" + password + "&x=(1)",
+		"https://*.example.com/cb#" + password,
+		"example.com/cb?token=" + password,
+	} {
+		for name, change := range map[string]func(*Inputs){
+			"--redirect-uri": func(in *Inputs) { in.RedirectURI = raw },
+			"--scim-url":     func(in *Inputs) { in.SCIMURL = raw },
+			"--backend-url": func(in *Inputs) {
+				in.Backend, in.BackendURL, in.SCIMURL, in.SCIMToken = BackendHTTP, raw, "", secret.Value{}
+			},
+		} {
+			in := validManual()
+			in.BackendToken = secret.New("a-long-backend-token")
+			change(&in)
+			err := in.Check()
+			if err == nil {
+				continue // a valid URL may carry a query; it is never quoted in an error either way
+			}
+			if strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s %q: %v; want the input named and the credential left out", name, raw, err)
+			}
+		}
+	}
+}
