@@ -32,6 +32,10 @@ type SCIM struct {
 type Backend interface {
 	// Name is the --backend value: "manual" or "http".
 	Name() string
+	// Check makes sure, without writing anything, that Register can deliver: the secret file can be written,
+	// or the backend answers and accepts its token. A run calls it before its first write, so a client secret
+	// is never created that has nowhere to go.
+	Check(ctx context.Context) error
 	// Register hands the registration to the SaaS and returns the SCIM endpoint Entra must provision to.
 	// Registering the same tenant and client again is safe.
 	Register(ctx context.Context, reg Registration) (SCIM, error)

@@ -8,14 +8,20 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/idpctl/idpctl/secret"
 )
 
-// HTTP is the backend of a SaaS that implements the backend contract (DESIGN.md "Backend contract"):
-// POST {url}/v1/identity-providers/entra registers the application and answers with the SCIM endpoint,
-// PUT {url}/v1/roles/{userName} sets a user's role.
+// HTTP is the backend of a SaaS that implements the backend contract, every call with the bearer token
+// IDPCTL_BACKEND_TOKEN:
+//
+//	GET  {url}/v1/registration              → 200 {identityProviders: ["entra", ...]}: the token is accepted and
+//	                                          registrations work; read-only, called before the run's first write
+//	POST {url}/v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}};
+//	                                          idempotent for the same tenant and client
+//	PUT  {url}/v1/roles/{userName}          {role: owner|admin|member}
 type HTTP struct {
 	url    *url.URL
 	token  secret.Value
@@ -95,6 +101,32 @@ func (h *HTTP) Register(ctx context.Context, reg Registration) (SCIM, error) {
 	return scim, nil
 }
 
+// Check asks the backend whether it takes registrations from this token: GET {url}/v1/registration, the
+// contract's cheap authenticated read, which must answer 2xx and list "entra" among its identity providers.
+// A wrong token, a wrong URL or a backend that cannot be reached is found here, before anything is written.
+func (h *HTTP) Check(ctx context.Context) error {
+	op := "checking the backend before any change"
+	target := h.endpoint("v1", "registration")
+	resp, err := h.send(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	scrubbed := secret.Scrub(string(resp.Body), h.token)
+	if err := h.check(resp, scrubbed, "GET "+target, "--backend-url must be the base URL of an API that implements the backend contract (GET /v1/registration, POST /v1/identity-providers/entra)"); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var answer struct {
+		IdentityProviders []string `json:"identityProviders"`
+	}
+	if err := json.Unmarshal(resp.Body, &answer); err != nil {
+		return fmt.Errorf("%s: GET %s answered %d but its body is not JSON (%s): is --backend-url the API base URL?", op, target, resp.Status, describeBody([]byte(scrubbed)))
+	}
+	if !slices.ContainsFunc(answer.IdentityProviders, func(p string) bool { return strings.EqualFold(p, "entra") }) {
+		return fmt.Errorf("%s: GET %s does not list entra among the identity providers the backend takes (it lists %q); check --backend-url, or ask the SaaS whether it supports Entra ID", op, target, answer.IdentityProviders)
+	}
+	return nil
+}
+
 // SetRole sends the user's role. A backend that answers 404 Not Found for the user does not know it yet
 // (provisioning has not reached it); one without the endpoint (405, 501) yields ErrUnsupported.
 func (h *HTTP) SetRole(ctx context.Context, userName string, role Role) error {
@@ -141,7 +173,9 @@ func (h *HTTP) send(ctx context.Context, method, target string, body []byte, sec
 			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+h.token.Reveal())
-		req.Header.Set("Content-Type", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		req.Header.Set("Accept", "application/json")
 		return req, nil
 	})

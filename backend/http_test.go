@@ -309,3 +309,53 @@ func TestNewHTTPChecksInputs(t *testing.T) {
 		t.Errorf("empty secret: %v", err)
 	}
 }
+
+// Issue 10 item 3: the backend's URL and token are checked with the contract's read-only GET /v1/registration
+// before anything is written; each way it can fail says what to fix and never shows the token.
+func TestHTTPCheck(t *testing.T) {
+	const checkPath = "/api/v1/registration"
+	s := newStub(t)
+	s.on(http.MethodGet, checkPath, answer(200, "application/json", `{"identityProviders":["okta","entra"]}`))
+	h, _ := newTestHTTP(t, s)
+	if err := h.Check(context.Background()); err != nil {
+		t.Fatal(errText(t, err))
+	}
+	r := s.received()[0]
+	if r.Header.Get("Authorization") != "Bearer "+backendToken || r.Body != "" || r.Header.Get("Content-Type") != "" {
+		t.Errorf("check request: %+v", r)
+	}
+
+	for name, c := range map[string]struct {
+		handler http.HandlerFunc
+		want    string
+		kind    ErrorKind
+	}{
+		"wrong token": {answer(401, "application/json", `{"error":{"code":"unauthorized","message":"no"}}`),
+			"the backend rejected IDPCTL_BACKEND_TOKEN (401 Unauthorized); set IDPCTL_BACKEND_TOKEN to a valid API token of this backend", KindUnauthorized},
+		"wrong URL": {answer(404, "text/html", "<html>nope</html>"),
+			"answered 404 Not Found: --backend-url must be the base URL of an API that implements the backend contract", KindNotFound},
+		"not JSON": {answer(200, "text/html", "<html>a login page</html>"), "its body is not JSON", ""},
+		"no entra": {answer(200, "application/json", `{"identityProviders":["okta"]}`), `does not list entra among the identity providers the backend takes (it lists ["okta"])`, ""},
+		"server":   {answer(500, "text/plain", "boom"), "the backend failed with 500 Internal Server Error: boom", KindServerError},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newStub(t)
+			s.on(http.MethodGet, checkPath, c.handler)
+			h, _ := newTestHTTP(t, s)
+			err := h.Check(context.Background())
+			if got := errText(t, err); !strings.HasPrefix(got, "checking the backend before any change: ") || !strings.Contains(got, c.want) {
+				t.Errorf("error = %q, want %q", got, c.want)
+			}
+			var be *BackendError
+			if c.kind != "" && (!errors.As(err, &be) || be.Kind != c.kind) {
+				t.Errorf("kind = %v, want %s", be, c.kind)
+			}
+		})
+	}
+
+	addr := closedPort(t)
+	h, _ = NewHTTP("http://"+addr, secret.New(backendToken), nil)
+	if got := errText(t, h.Check(context.Background())); !strings.Contains(got, "cannot reach the backend at --backend-url http://"+addr) {
+		t.Errorf("unreachable: %q", got)
+	}
+}

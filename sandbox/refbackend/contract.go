@@ -21,6 +21,7 @@ import (
 
 // The backend contract (DESIGN.md "Backend contract"):
 //
+//	GET  /v1/registration              → {identityProviders: ["entra"]}: the token is good and registrations work
 //	POST /v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}}
 //	PUT  /v1/roles/{userName}          {role: owner|admin|member} → 204
 //	GET  /v1/roles                     → {roles: [{userName, role}]}
@@ -84,6 +85,7 @@ func (s *Server) Roles() map[string]Role {
 
 func (s *Server) contractMux() *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/registration", s.withBackendToken(s.registrationInfo))
 	mux.HandleFunc("POST /v1/identity-providers/entra", s.withBackendToken(s.registerEntra))
 	mux.HandleFunc("PUT /v1/roles/{userName}", s.withBackendToken(s.putRole))
 	mux.HandleFunc("GET /v1/roles", s.withBackendToken(s.listRoles))
@@ -137,6 +139,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// registrationInfo answers the contract's check: a client learns, without writing, that its token is accepted
+// and which identity providers it can register.
+func (s *Server) registrationInfo(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string][]string{"identityProviders": {"entra"}})
 }
 
 type registrationRequest struct {

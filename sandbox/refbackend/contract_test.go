@@ -148,8 +148,15 @@ func TestContractRequiresBackendToken(t *testing.T) {
 			t.Errorf("401 body = %s", r.Body)
 		}
 		wantEqual(t, "roles status with token "+token, ts.do("GET", "/v1/roles", token, "").Status, 401)
+		wantEqual(t, "registration check with token "+token, ts.do("GET", "/v1/registration", token, "").Status, 401)
 	}
 	wantEqual(t, "roles with the right token", ts.do("GET", "/v1/roles", testBackendToken, "").Status, 200)
+
+	// The contract's check: the token is good and the backend takes Entra registrations; nothing is written.
+	r := ts.do("GET", "/v1/registration", testBackendToken, "")
+	wantEqual(t, "registration check with the right token", r.Status, 200)
+	wantEqual(t, "registration check body", strings.TrimSpace(r.Body), `{"identityProviders":["entra"]}`)
+	wantEqual(t, "registrations after the check", len(ts.Registrations()), 0)
 
 	// A server configured without a backend token refuses the contract altogether, even an empty bearer.
 	bare := httptest.NewServer(New(Options{}))
