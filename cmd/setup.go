@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -300,12 +301,14 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		Graph: client, Backend: be, SCIMClient: httpClient, State: state, Reporter: reporter,
 	}
 	runner := &steps.Runner{Steps: steps.Flow()}
-	// Preflight and plan both only read: they run side by side, and a failed preflight wins over the plan.
-	preflightErr := make(chan error, 1)
+	// Preflight, the destinations' check and the plan only read: they run side by side, and a failed check
+	// wins over the plan.
+	preflightErr, destinationErr := make(chan error, 1), make(chan error, 1)
 	go func() { preflightErr <- preflight(ctx, session, opts, tenantID) }()
+	go func() { destinationErr <- checkDestinations(ctx, opts, be) }()
 	plan, err := runner.Plan(ctx, env)
-	if perr := <-preflightErr; perr != nil {
-		return perr
+	if perr, derr := <-preflightErr, <-destinationErr; perr != nil || derr != nil {
+		return cmp.Or(perr, derr)
 	}
 	if err != nil {
 		return err
@@ -377,6 +380,20 @@ func signedInTenant(ctx context.Context, s *session, given string) (string, erro
 
 // errCancelled is the answer "no" to the confirmation.
 var errCancelled = errors.New("cancelled: nothing was changed")
+
+// checkDestinations makes sure, before the first write, that everything the run hands something to can take
+// it: the --secret-out file can be written, or the backend answers and accepts IDPCTL_BACKEND_TOKEN. Otherwise
+// a run would create the application and a client secret, then fail with the secret nowhere (issue 10 item 3).
+// A dry run skips it: testing a directory for --secret-out creates a file there.
+func checkDestinations(ctx context.Context, opts *setupOptions, be backend.Backend) error {
+	if opts.DryRun {
+		return nil
+	}
+	if err := be.Check(ctx); err != nil {
+		return &usageError{fmt.Errorf("%w; nothing was changed", err)}
+	}
+	return nil
+}
 
 // newBackend builds the backend the inputs name.
 func newBackend(opts *setupOptions, client *http.Client) (backend.Backend, error) {

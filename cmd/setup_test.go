@@ -20,6 +20,7 @@ import (
 	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/sandbox"
 	"github.com/idpctl/idpctl/sandbox/entra"
+	"github.com/idpctl/idpctl/sandbox/refbackend"
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
 )
@@ -874,17 +875,16 @@ func TestFailedApplyReportsEachStep(t *testing.T) {
 	for _, output := range []string{"json", "text"} {
 		t.Run(output, func(t *testing.T) {
 			tn := newTenant(t)
-			env := tn.env()
-			env["IDPCTL_BACKEND_TOKEN"] = "a-token-this-backend-never-issued"
-			o := tn.run(invocation{env: env}, tn.viaAPI("--non-interactive", "--yes", "--output", output)...)
-			// 1 (failed) today; 4 would also keep the contract if a rejected backend token became a permission problem.
-			if (o.code != exitFailed && o.code != exitAuth) || !strings.Contains(o.err.Error(), "IDPCTL_BACKEND_TOKEN") {
-				t.Fatalf("%v; want exit 1 naming IDPCTL_BACKEND_TOKEN", o)
+			// The SCIM endpoint the backend hands out refuses its own token: found only once the hand-off is done.
+			tn.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
+			o := tn.run(invocation{}, tn.viaAPI("--non-interactive", "--yes", "--output", output)...)
+			if o.code != exitFailed || !strings.Contains(o.err.Error(), "SCIM") {
+				t.Fatalf("%v; want exit 1 naming the SCIM endpoint", o)
 			}
-			noSecret(t, "the output", o.stdout+o.stderr, map[string]string{"backend token": env["IDPCTL_BACKEND_TOKEN"], "access token": tn.sb.AccessToken.Reveal()})
+			noSecret(t, "the output", o.stdout+o.stderr, map[string]string{"backend token": tn.sb.BackendToken.Reveal(), "access token": tn.sb.AccessToken.Reveal()})
 			if output == "text" {
-				if !regexp.MustCompile(`(?m)^✗ backend hand-off +.*IDPCTL_BACKEND_TOKEN`).MatchString(o.stderr) {
-					t.Errorf("no failure line for the hand-off:\n%s", o.stderr)
+				if !regexp.MustCompile(`(?m)^✗ provisioning credentials +.*SCIM`).MatchString(o.stderr) {
+					t.Errorf("no failure line for the provisioning credentials:\n%s", o.stderr)
 				}
 				return
 			}
@@ -892,7 +892,7 @@ func TestFailedApplyReportsEachStep(t *testing.T) {
 				t.Errorf("stderr in JSON mode: %q (the error is printed by main, once)", o.stderr)
 			}
 			doc := jsonResult(t, o.stdout)
-			if e, _ := doc["error"].(string); !strings.Contains(e, "IDPCTL_BACKEND_TOKEN") {
+			if e, _ := doc["error"].(string); !strings.Contains(e, "SCIM") {
 				t.Errorf("error = %v", doc["error"])
 			}
 			status := map[string]string{}
@@ -900,7 +900,7 @@ func TestFailedApplyReportsEachStep(t *testing.T) {
 				m := s.(map[string]any)
 				status[m["step"].(string)] = m["status"].(string)
 			}
-			if status["backend hand-off"] != steps.StatusFailed || status["application"] != steps.StatusApplied || status["confirm users arrived"] != steps.StatusStopped {
+			if status["provisioning credentials"] != steps.StatusFailed || status["application"] != steps.StatusApplied || status["confirm users arrived"] != steps.StatusStopped {
 				t.Errorf("step statuses %v", status)
 			}
 			if doc["clientId"] == "" || doc["servicePrincipalId"] == "" {

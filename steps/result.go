@@ -1,22 +1,27 @@
 package steps
 
+import "github.com/idpctl/idpctl/backend"
+
 // Result is the outcome of a run in the shape of the contract for scripts: `--output json` prints it as is.
 type Result struct {
-	TenantID            string       `json:"tenantId"`
-	ClientID            string       `json:"clientId"`
-	ApplicationObjectID string       `json:"applicationObjectId"`
-	ServicePrincipalID  string       `json:"servicePrincipalId"`
-	OIDCMetadataURL     string       `json:"oidcMetadataUrl"`
-	ProvisioningJobID   string       `json:"provisioningJobId"`
-	RedirectURI         string       `json:"redirectUri"`
-	SecretFile          string       `json:"secretFile,omitempty"`
-	StateFile           string       `json:"stateFile,omitempty"`
-	DryRun              bool         `json:"dryRun"`
-	Steps               Report       `json:"steps"`
-	Users               []UserResult `json:"users"`
-	Notes               []string     `json:"notes,omitempty"`
-	Plan                *Plan        `json:"plan,omitempty"`
-	Error               string       `json:"error,omitempty"`
+	TenantID            string `json:"tenantId"`
+	ClientID            string `json:"clientId"`
+	ApplicationObjectID string `json:"applicationObjectId"`
+	ServicePrincipalID  string `json:"servicePrincipalId"`
+	OIDCMetadataURL     string `json:"oidcMetadataUrl"`
+	ProvisioningJobID   string `json:"provisioningJobId"`
+	RedirectURI         string `json:"redirectUri"`
+	Backend             string `json:"backend"` // manual or http: who was to get the client secret
+	// SecretFile is the --secret-out file when it holds the application's client secret that idpctl made;
+	// empty otherwise, also when the run stopped before writing it.
+	SecretFile string       `json:"secretFile,omitempty"`
+	StateFile  string       `json:"stateFile,omitempty"`
+	DryRun     bool         `json:"dryRun"`
+	Steps      Report       `json:"steps"`
+	Users      []UserResult `json:"users"`
+	Notes      []string     `json:"notes,omitempty"`
+	Plan       *Plan        `json:"plan,omitempty"`
+	Error      string       `json:"error,omitempty"`
 }
 
 // NewResult gathers a run's outcome. report is nil for a dry run; then the steps are the plan's.
@@ -30,11 +35,12 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 		ProvisioningJobID:   st.ProvisioningJobID,
 		OIDCMetadataURL:     MetadataURL(env.LoginHost, env.TenantID),
 		RedirectURI:         env.Inputs.RedirectURI,
+		Backend:             env.Inputs.Backend,
 		StateFile:           env.State.Path(),
 		Steps:               report,
 		Users:               []UserResult{},
 	}
-	if env.Inputs.Backend == BackendManual {
+	if env.Inputs.Backend == BackendManual && secretInFile(env, st) {
 		r.SecretFile = env.Inputs.SecretOut
 	}
 	if out := env.Out(); out != nil {
@@ -63,4 +69,14 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 		r.Error = runErr.Error()
 	}
 	return r
+}
+
+// secretInFile reports whether the --secret-out file holds the client secret the state records as delivered
+// there: a result never says the secret is in a file the run did not get to write.
+func secretInFile(env *Env, st StateData) bool {
+	if st.Secret == nil || st.Secret.DeliveredTo != destination(env) {
+		return false
+	}
+	hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
+	return ok && hint == st.Secret.Hint
 }

@@ -62,8 +62,12 @@ func WriteResult(w io.Writer, r steps.Result) error {
 }
 
 func secretWhere(r steps.Result) string {
-	if r.SecretFile != "" {
+	switch {
+	case r.SecretFile != "":
 		return "in " + r.SecretFile + " (mode 0600)"
+	case r.Backend == steps.BackendHTTP:
+		return "handed to the backend"
+	default:
+		return "not written: the run stopped before the hand-off; run it again"
 	}
-	return "handed to the backend"
 }

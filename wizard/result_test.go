@@ -19,6 +19,7 @@ func applied() steps.Result {
 		OIDCMetadataURL:     "https://login.microsoftonline.com/3b321653-975d-483d-b6de-ef7ea74cbd99/v2.0/.well-known/openid-configuration",
 		ProvisioningJobID:   "scim.ea291dc7c6c1da32c03a78f9c0d4621e.3b321653-975d-483d-b6de-ef7ea74cbd99",
 		RedirectURI:         steps.DefaultRedirectURI,
+		Backend:             steps.BackendManual,
 		SecretFile:          "./client-secret",
 		Steps:               steps.Report{{Step: "application", Status: steps.StatusApplied, Summary: `created enterprise application "Smallstep"`}},
 		Users: []steps.UserResult{
@@ -67,7 +68,7 @@ Next
 
 func TestWriteResultBackendAndNoUsers(t *testing.T) {
 	r := applied()
-	r.SecretFile, r.Users, r.Notes, r.ProvisioningJobID = "", nil, nil, ""
+	r.SecretFile, r.Users, r.Notes, r.ProvisioningJobID, r.Backend = "", nil, nil, "", steps.BackendHTTP
 	var b bytes.Buffer
 	if err := wizard.WriteResult(&b, r); err != nil {
 		t.Fatal(err)
@@ -80,6 +81,21 @@ func TestWriteResultBackendAndNoUsers(t *testing.T) {
 		if strings.Contains(text, absent) {
 			t.Errorf("result shows %q although it is empty:\n%s", absent, text)
 		}
+	}
+}
+
+// Issue 10 item 3: a manual run that stopped before writing the secret file does not say the secret is in it.
+func TestWriteResultSecretNotWritten(t *testing.T) {
+	r := applied()
+	r.SecretFile, r.Backend = "", steps.BackendManual
+	var b bytes.Buffer
+	if err := wizard.WriteResult(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	if !strings.Contains(text, "  Client secret          not written: the run stopped before the hand-off; run it again\n") ||
+		strings.Contains(text, "client-secret") || strings.Contains(text, "handed to the backend") {
+		t.Errorf("a secret that was not written:\n%s", text)
 	}
 }
 

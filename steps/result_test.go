@@ -1,0 +1,46 @@
+package steps
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/secret"
+)
+
+// Issue 10 item 3: the result names the secret file only once the secret the state records is in it.
+func TestResultNamesTheSecretFileOnlyWhenWritten(t *testing.T) {
+	in := validManual()
+	in.SecretOut = filepath.Join(t.TempDir(), "client-secret")
+	state, err := OpenState("", "72f988bf-86f1-41af-91ab-2d7cd011db47", in.AppName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Inputs: in, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", LoginHost: "login.microsoftonline.com", State: state}
+	const value = "Abc8Q~clientsecretvalue-0123456789abcdefg"
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+	// Created, but the run stopped before the hand-off.
+	state.Update(now, func(d *StateData) { d.Secret = &SecretRecord{KeyID: "k1", Hint: "Abc", Created: now} })
+	if r := NewResult(env, nil, Report{}, nil); r.SecretFile != "" || r.Backend != BackendManual {
+		t.Errorf("not written yet: secretFile %q, backend %q", r.SecretFile, r.Backend)
+	}
+	// Recorded as delivered, but the file holds another secret (or none).
+	state.Update(now, func(d *StateData) { d.Secret.DeliveredTo = destination(env) })
+	if r := NewResult(env, nil, Report{}, nil); r.SecretFile != "" {
+		t.Errorf("file missing: secretFile %q", r.SecretFile)
+	}
+	if err := backend.WriteSecretFile(in.SecretOut, secret.New("Xyz"+value[3:])); err != nil {
+		t.Fatal(err)
+	}
+	if r := NewResult(env, nil, Report{}, nil); r.SecretFile != "" {
+		t.Errorf("file holds another secret: secretFile %q", r.SecretFile)
+	}
+	if err := backend.WriteSecretFile(in.SecretOut, secret.New(value)); err != nil {
+		t.Fatal(err)
+	}
+	if r := NewResult(env, nil, Report{}, nil); r.SecretFile != in.SecretOut {
+		t.Errorf("written: secretFile %q, want %q", r.SecretFile, in.SecretOut)
+	}
+}
