@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -37,15 +36,19 @@ const (
 type factory struct {
 	IO     *wizard.IOStreams
 	Getenv func(string) string
+	// Interrupt is what a Ctrl-C the terminal UI reads as a key must call (see interrupts); nil in tests.
+	Interrupt func()
 }
 
 // Execute runs idpctl with os.Args and returns the process exit code.
 func Execute() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	f := &factory{IO: wizard.System(os.Getenv), Getenv: os.Getenv}
+	intr, ctx := newInterrupts(context.Background(), f.IO.ErrOut, os.Exit)
+	stop := intr.listen()
+	defer stop()
+	f.Interrupt = intr.Interrupt
 	root := NewRootCmd(f)
-	err := root.ExecuteContext(ctx)
+	err := whyStopped(ctx, root.ExecuteContext(ctx))
 	if err != nil && !errors.Is(err, errPendingChanges) {
 		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
 	}
@@ -88,7 +91,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errPendingChanges):
 		return exitPlanDiffs
-	case errors.As(err, &usage), errors.As(err, &input), errors.Is(err, errCancelled), errors.Is(err, context.Canceled),
+	case errors.As(err, &usage), errors.As(err, &input), errors.Is(err, errCancelled), errors.Is(err, errInterrupted), errors.Is(err, context.Canceled),
 		strings.HasPrefix(err.Error(), "unknown command "): // cobra's own, for `idpctl bogus`
 		return exitUsage
 	case graph.IsUnauthorized(err), graph.IsForbidden(err), graph.IsSignInFailure(err), graph.IsPreflightFailure(err):

@@ -19,6 +19,8 @@ type invocation struct {
 	stdin string
 	tty   bool
 	color bool
+	// ctx, when set, is the run's parent context, as newInterrupts gives it to Execute.
+	ctx context.Context
 }
 
 // outcome is what a person or script sees of one run.
@@ -43,9 +45,13 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 	ios.SetColor(inv.color)
 	root := NewRootCmd(&factory{IO: ios, Getenv: getenvFrom(inv.env)})
 	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	parent := inv.ctx
+	if parent == nil {
+		parent = t.Context()
+	}
+	ctx, cancel := context.WithTimeout(parent, 2*time.Minute)
 	defer cancel()
-	err := root.ExecuteContext(ctx)
+	err := whyStopped(ctx, root.ExecuteContext(ctx))
 	return outcome{code: exitCode(err), err: err, stdout: out.String(), stderr: errOut.String()}
 }
 

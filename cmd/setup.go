@@ -28,6 +28,9 @@ import (
 type setupOptions struct {
 	IO     *wizard.IOStreams
 	Getenv func(string) string
+	// Interrupt stops the run as a first Ctrl-C does, and the process as a second one does: the terminal UI
+	// calls it for the Ctrl-C key. Nil when nothing listens (tests).
+	Interrupt func()
 
 	Inputs           steps.Inputs
 	SCIMTokenFile    string
@@ -71,7 +74,7 @@ func newSetupCmd(f *factory) *cobra.Command {
 
 // newSetupEntraCmd parses and checks the flags; runF does the work (tests replace it to check parsing alone).
 func newSetupEntraCmd(f *factory, runF func(context.Context, *setupOptions) error) *cobra.Command {
-	opts := &setupOptions{IO: f.IO, Getenv: f.Getenv}
+	opts := &setupOptions{IO: f.IO, Getenv: f.Getenv, Interrupt: f.Interrupt}
 	cmd := &cobra.Command{
 		Use:   "entra",
 		Short: "set up Microsoft Entra ID single sign-on and SCIM provisioning",
@@ -213,13 +216,13 @@ var errPendingChanges = errors.New("the plan has pending changes")
 // {"error": ...} when the run stopped before it had one (bad input, sign-in, a failed plan).
 func setupEntraRun(ctx context.Context, opts *setupOptions) error {
 	if opts.Output != "json" {
-		return setupEntra(ctx, opts)
+		return whyStopped(ctx, setupEntra(ctx, opts))
 	}
 	stdout := opts.IO.Out
 	out := &countingWriter{w: stdout}
 	opts.IO.Out = out
 	defer func() { opts.IO.Out = stdout }()
-	err := setupEntra(ctx, opts)
+	err := whyStopped(ctx, setupEntra(ctx, opts))
 	if err != nil && out.n == 0 {
 		if werr := wizard.WriteJSON(stdout, map[string]string{"error": err.Error()}); werr != nil {
 			return errors.Join(err, werr)
@@ -347,6 +350,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	}
 	lines.SetPlan(plan)
 	report, runErr := runner.Apply(ctx, env, plan)
+	runErr = whyStopped(ctx, runErr)
 	result := steps.NewResult(env, plan, report, runErr)
 	result.Plan = nil
 	if opts.Output == "json" {
