@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -16,9 +17,13 @@ func parseLifetime(s string) (time.Duration, error) {
 	}{{"mo", 30 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"y", 365 * 24 * time.Hour}}
 	for _, u := range units {
 		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.Atoi(n)
+			v, err := strconv.ParseInt(n, 10, 64)
 			if err != nil || v <= 0 {
 				break
+			}
+			if v > math.MaxInt64/int64(u.unit) {
+				// 213505d would wrap around to about a day; longer than any allowed lifetime is what it is.
+				return time.Duration(math.MaxInt64), nil
 			}
 			return time.Duration(v) * u.unit, nil
 		}

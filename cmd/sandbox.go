@@ -34,6 +34,9 @@ The tokens it prints are the sandbox's own; they open nothing else.`,
   idpctl sandbox --latency 100ms --replication-lag 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.check(); err != nil {
+				return err
+			}
 			return sandboxRun(cmd.Context(), opts)
 		},
 	}
@@ -43,6 +46,28 @@ The tokens it prints are the sandbox's own; they open nothing else.`,
 	fl.DurationVar(&opts.Latency, "latency", 0, "added to every Graph request")
 	fl.IntVar(&opts.ReplicationLag, "replication-lag", 0, "reads by id that answer 404 for each newly created object")
 	return usageErrors(cmd)
+}
+
+// maxTimeScale keeps the simulated provisioning service's 40-minute cycle at 240 ms or longer: faster, its
+// timers spin and its logs grow without bound.
+const maxTimeScale = 10000
+
+// check refuses the values that make the sandbox spin or misbehave.
+func (o *sandboxOptions) check() error {
+	// Written so that NaN, which fails every comparison, fails this one too.
+	if !(o.TimeScale > 0 && o.TimeScale <= maxTimeScale) {
+		return usageErrorf("--time-scale %v: use a number above 0 and at most %d, e.g. 60 (a 40-minute cycle every 40 seconds)", o.TimeScale, maxTimeScale)
+	}
+	if o.InitialCycleDelay < 0 {
+		return usageErrorf("--initial-cycle-delay %v: use a duration of 0 or more, e.g. 1m", o.InitialCycleDelay)
+	}
+	if o.Latency < 0 {
+		return usageErrorf("--latency %v: use a duration of 0 or more, e.g. 100ms", o.Latency)
+	}
+	if o.ReplicationLag < 0 {
+		return usageErrorf("--replication-lag %d: use 0 or more reads", o.ReplicationLag)
+	}
+	return nil
 }
 
 func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
