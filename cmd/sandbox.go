@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/sandbox/entra"
 	"github.com/idpctl/idpctl/wizard"
 )
 
@@ -17,6 +18,8 @@ type sandboxOptions struct {
 	TimeScale         float64
 	Latency           time.Duration
 	ReplicationLag    int
+	Users             int
+	GroupSize         int
 }
 
 func newSandboxCmd(f *factory) *cobra.Command {
@@ -31,7 +34,8 @@ a demo directory. It prints the URLs and tokens to use, and a ready-to-paste set
 The tokens it prints are the sandbox's own; they open nothing else.`,
 		Example: `  idpctl sandbox
   idpctl sandbox --initial-cycle-delay 1m          # Entra's first provisioning cycle after a minute, not 40
-  idpctl sandbox --latency 100ms --replication-lag 2`,
+  idpctl sandbox --latency 100ms --replication-lag 2
+  idpctl sandbox --users 100000                    # a large directory: 100,000 users in groups of 10,000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.check(); err != nil {
@@ -45,6 +49,8 @@ The tokens it prints are the sandbox's own; they open nothing else.`,
 	fl.Float64Var(&opts.TimeScale, "time-scale", 1, "run provisioning cycles this many times faster than real time")
 	fl.DurationVar(&opts.Latency, "latency", 0, "added to every Graph request")
 	fl.IntVar(&opts.ReplicationLag, "replication-lag", 0, "reads by id that answer 404 for each newly created object")
+	fl.IntVar(&opts.Users, "users", 0, "add this many generated users to the demo directory, in department groups")
+	fl.IntVar(&opts.GroupSize, "group-size", 10_000, "members of each generated department group (with --users)")
 	return usageErrors(cmd)
 }
 
@@ -74,6 +80,10 @@ func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
 	sbOpts := sandbox.Options{InitialCycleDelay: opts.InitialCycleDelay, TimeScale: opts.TimeScale}
 	sbOpts.Faults.Latency = opts.Latency
 	sbOpts.Faults.ReplicationLag = opts.ReplicationLag
+	if opts.Users < 0 || opts.GroupSize <= 0 {
+		return usageErrorf("--users %d --group-size %d: give zero or more users and a group size of at least 1", opts.Users, opts.GroupSize)
+	}
+	sbOpts.Population = entra.Population{Users: opts.Users, GroupSize: opts.GroupSize}
 	sb, err := sandbox.Start(ctx, sbOpts)
 	if err != nil {
 		return err
@@ -83,6 +93,9 @@ func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
 	group := sb.Demo.SmallstepUsers.DisplayName
 	w := opts.IO.Out
 	fmt.Fprintf(w, "Simulated Entra tenant %s (%s), demo groups %q and %q\n", sb.TenantID, sb.Demo.Domain, group, sb.Demo.Engineering.DisplayName)
+	if n := sb.Population.Users; n > 0 {
+		fmt.Fprintf(w, "  and %d generated users in %d department groups of up to %d (%q, ...)\n", n, len(sb.Population.Groups), opts.GroupSize, sb.Population.Groups[0].DisplayName)
+	}
 	fmt.Fprintf(w, "  Graph URL     %s\n", sb.GraphURL)
 	fmt.Fprintf(w, "Reference SaaS\n")
 	fmt.Fprintf(w, "  SCIM URL      %s\n", sb.SCIMURL)

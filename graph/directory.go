@@ -260,23 +260,11 @@ func (c *Client) listUsers(ctx context.Context, filter string) ([]User, error) {
 // SearchUsers returns up to top users whose display name, userPrincipalName or mail contains a word starting
 // with text (Graph's $search, an advanced query), for "did you mean" suggestions.
 func (c *Client) SearchUsers(ctx context.Context, text string, top int) ([]User, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
+	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	search := searchTerm("displayName", text) + " OR " + searchTerm("userPrincipalName", text) + " OR " + searchTerm("mail", text)
-	n := clampTop(top)
-	cfg := &users.UsersRequestBuilderGetRequestConfiguration{
-		Headers:         eventual(),
-		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Search: &search, Top: &n, Select: userFields()},
-	}
-	list, err := send(ctx, c, call{op: "GET /users?$search"}, func(ctx context.Context) (models.UserCollectionResponseable, error) {
-		return c.sdk.Users().Get(ctx, cfg)
-	})
-	if err != nil || list == nil {
-		return nil, err
-	}
-	return convert(list.GetValue(), toUser), nil
+	page, err := c.SearchUserPage(ctx, Search{Text: text, Top: top})
+	return page.Users, err
 }
 
 // ResolveGroup finds groups by object id or exact display name; several groups can share a name. When none
@@ -321,23 +309,11 @@ func (c *Client) ResolveGroup(ctx context.Context, nameOrID string) ([]Group, er
 
 // SearchGroups returns up to top groups whose display name contains a word starting with text.
 func (c *Client) SearchGroups(ctx context.Context, text string, top int) ([]Group, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
+	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	search := searchTerm("displayName", text)
-	n := clampTop(top)
-	cfg := &groups.GroupsRequestBuilderGetRequestConfiguration{
-		Headers:         eventual(),
-		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Search: &search, Top: &n, Select: groupFields()},
-	}
-	list, err := send(ctx, c, call{op: "GET /groups?$search"}, func(ctx context.Context) (models.GroupCollectionResponseable, error) {
-		return c.sdk.Groups().Get(ctx, cfg)
-	})
-	if err != nil || list == nil {
-		return nil, err
-	}
-	return convert(list.GetValue(), toGroup), nil
+	page, err := c.SearchGroupPage(ctx, Search{Text: text, Top: top})
+	return page.Groups, err
 }
 
 // ListGroupMembers returns the users who are direct members of a group (nested groups are not followed, as

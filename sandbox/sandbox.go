@@ -42,6 +42,8 @@ type Options struct {
 	Now func() time.Time
 	// ManualCycles turns the provisioning timers off (see entra.ProvisioningOptions).
 	ManualCycles bool
+	// Population adds a large generated directory to the demo one (idpctl sandbox --users N); zero adds none.
+	Population entra.Population
 	// AccessTokenLifetime is the lifetime of AccessToken; default 24 hours, so a sandbox left running for a
 	// working day keeps its printed token valid (Entra's own tokens last about an hour).
 	AccessTokenLifetime time.Duration
@@ -62,10 +64,11 @@ type Sandbox struct {
 	// BackendURL is the base URL of the backend contract API; BackendToken its bearer token.
 	BackendURL   string
 	BackendToken secret.Value
-	// Demo holds the seeded ids and names.
-	Demo    entra.Demo
-	Tenant  *entra.Tenant
-	Backend *refbackend.Server
+	// Demo holds the seeded ids and names; Population what Options.Population added.
+	Demo       entra.Demo
+	Population entra.PopulationInfo
+	Tenant     *entra.Tenant
+	Backend    *refbackend.Server
 
 	graph, backend *http.Server
 	served         chan error
@@ -150,6 +153,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	if s.Demo, err = tenant.SeedDemo(); err != nil {
 		return fail(fmt.Errorf("sandbox: seed the demo directory: %w", err))
+	}
+	if s.Population, err = tenant.SeedPopulation(opts.Population); err != nil {
+		return fail(fmt.Errorf("sandbox: seed the generated directory: %w", err))
 	}
 	token, err := tenant.IssueToken(entra.TokenRequest{UserID: s.Demo.Admin.ID, Scopes: entra.FlowScopes(), Lifetime: opts.AccessTokenLifetime})
 	if err != nil {

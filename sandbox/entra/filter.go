@@ -611,8 +611,5 @@ func searchMatch(v any, term string) bool {
 	if strings.HasPrefix(s, term) {
 		return true
 	}
-	words := strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune("@._-", r)
-	})
-	return slices.ContainsFunc(words, func(w string) bool { return strings.HasPrefix(w, term) })
+	return slices.ContainsFunc(searchWords(s), func(w string) bool { return strings.HasPrefix(w, term) })
 }

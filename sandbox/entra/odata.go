@@ -111,22 +111,11 @@ func (t *Tenant) page(c *call, col collection, items []object) response {
 	if gerr != nil {
 		return c.fail(gerr, t.now())
 	}
-	size := t.pageSize
-	if raw := c.query.Get("$top"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > maxPageSize {
-			return c.fail(errBadRequest(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", raw)), t.now())
-		}
-		size = n
+	offset, size, gerr := t.pageWindow(c)
+	if gerr != nil {
+		return c.fail(gerr, t.now())
 	}
-	offset := 0
-	if token := c.query.Get("$skiptoken"); token != "" {
-		n, ok := decodeSkipToken(token)
-		if !ok {
-			return c.fail(errBadRequest("Invalid $skiptoken."), t.now())
-		}
-		offset = min(n, len(items))
-	}
+	offset = min(offset, len(items))
 	end := min(offset+size, len(items))
 	pageItems := make([]any, 0, end-offset)
 	sel := selectList(c)
@@ -142,6 +131,26 @@ func (t *Tenant) page(c *call, col collection, items []object) response {
 	}
 	body["value"] = pageItems
 	return jsonResponse(http.StatusOK, body)
+}
+
+// pageWindow reads which part of a collection a request asks for: $skiptoken's offset and $top's size.
+func (t *Tenant) pageWindow(c *call) (offset, size int, gerr *graphError) {
+	size = t.pageSize
+	if raw := c.query.Get("$top"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > maxPageSize {
+			return 0, 0, errBadRequest(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", raw))
+		}
+		size = n
+	}
+	if token := c.query.Get("$skiptoken"); token != "" {
+		n, ok := decodeSkipToken(token)
+		if !ok {
+			return 0, 0, errBadRequest("Invalid $skiptoken.")
+		}
+		offset = n
+	}
+	return offset, size, nil
 }
 
 // entity answers a single-object read with @odata.context and $select.
@@ -290,10 +299,15 @@ func (t *Tenant) count(c *call, col collection, items []object) response {
 	if gerr != nil {
 		return c.fail(gerr, t.now())
 	}
+	return countResponse(len(items))
+}
+
+// countResponse is /$count's answer: the number as plain text.
+func countResponse(n int) response {
 	return response{
 		status: http.StatusOK,
 		header: http.Header{"Content-Type": {"text/plain"}},
-		body:   []byte(strconv.Itoa(len(items))),
+		body:   []byte(strconv.Itoa(n)),
 	}
 }
 

@@ -50,10 +50,11 @@ type store struct {
 	roleObjects  map[string]object   // directory role template id -> activated directoryRole object
 	skus         []object
 	jobs         map[string]*syncJob
-	secrets      map[string][]secretPair // service principal id -> saved secrets
-	provisioning []object                // provisioningObjectSummary entries, oldest first
-	onDemand     map[string][]time.Time  // job id -> times of recent provisionOnDemand calls
-	syncLag      map[string]int          // service principal id -> synchronization calls still refused
+	secrets      map[string][]secretPair        // service principal id -> saved secrets
+	provisioning []object                       // provisioningObjectSummary entries, oldest first
+	onDemand     map[string][]time.Time         // job id -> times of recent provisionOnDemand calls
+	syncLag      map[string]int                 // service principal id -> synchronization calls still refused
+	indexes      map[directoryName]*searchIndex // $search indexes, built on first use; touch drops them
 }
 
 func newStore() *store {
@@ -71,6 +72,7 @@ func newStore() *store {
 		secrets:     map[string][]secretPair{},
 		onDemand:    map[string][]time.Time{},
 		syncLag:     map[string]int{},
+		indexes:     map[directoryName]*searchIndex{},
 	}
 }
 
@@ -78,6 +80,7 @@ func (s *store) add(m map[string]*record, data object, lag int) *record {
 	s.seq++
 	r := &record{seq: s.seq, data: data, lag: lag}
 	m[data["id"].(string)] = r
+	s.indexAdded(m, r)
 	return r
 }
 

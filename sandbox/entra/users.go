@@ -18,11 +18,17 @@ func userCollection(context string) collection {
 }
 
 func (t *Tenant) listUsers(c *call) response {
-	return t.page(c, userCollection("users"), t.copies(t.st.users))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	col := userCollection("users")
+	return t.page(c, col, t.directoryItems(c, usersCollection, col, readPage))
 }
 
 func (t *Tenant) countUsers(c *call) response {
-	return t.count(c, userCollection("users"), t.copies(t.st.users))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	col := userCollection("users")
+	return t.count(c, col, t.directoryItems(c, usersCollection, col, readCount))
 }
 
 // findUser resolves a user by object id or userPrincipalName (both address /users/{id}). Call with t.mu held.
@@ -110,6 +116,7 @@ func (t *Tenant) patchUser(c *call) response {
 		}
 	}
 	mergeTopLevel(r.data, body)
+	t.st.touch()
 	return noContent()
 }
 
@@ -123,6 +130,7 @@ func (t *Tenant) deleteUser(c *call) response {
 	}
 	id := str(r.data, "id")
 	delete(t.st.users, id)
+	t.st.touch()
 	for gid, members := range t.st.members {
 		t.st.members[gid] = slices.DeleteFunc(members, func(m string) bool { return m == id })
 	}
