@@ -1,9 +1,12 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -302,6 +305,15 @@ func firstSentence(s string) string {
 
 // explainSignIn turns a credential's failure into a *SignInError.
 func explainSignIn(err error, s signInContext, secrets ...secret.Value) *SignInError {
+	if cause, ok := unreachable(err); ok {
+		// No answer came, so there is no AADSTS code: the network error itself is the reason.
+		cause = secret.Scrub(cause, secrets...)
+		if s.method == MethodManagedIdentity {
+			return &SignInError{Reason: "no managed identity endpoint answered: " + cause, Fix: genericFix(s), err: err}
+		}
+		return &SignInError{Reason: "could not reach Microsoft Entra ID (" + s.cloud.AuthorityHost + "): " + cause,
+			Fix: networkFix(s), err: err}
+	}
 	code, description := signInCode(err)
 	description = secret.Scrub(description, secrets...)
 	if explain, ok := aadstsExplanations()[code]; ok {
@@ -315,6 +327,35 @@ func explainSignIn(err error, s signInContext, secrets ...secret.Value) *SignInE
 			strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(description, fmt.Sprintf("AADSTS%d", code)), ":"))
 	}
 	return &SignInError{Code: code, Reason: reason, Fix: genericFix(s), err: err}
+}
+
+// unreachable finds a sign-in that failed because Entra could not be reached (DNS, connection refused, TLS, a
+// timeout) and returns that root cause. MSAL wraps it as "unable to resolve an endpoint: server response
+// error:\n <cause>", whose first line says nothing; azidentity sometimes keeps only the text.
+func unreachable(err error) (cause string, ok bool) {
+	var dns *net.DNSError
+	var op *net.OpError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &dns):
+		return dns.Error(), true
+	case errors.As(err, &op):
+		return op.Error(), true
+	case errors.As(err, &ue) && !errors.Is(err, context.Canceled):
+		return ue.Err.Error(), true
+	}
+	if _, after, found := strings.Cut(err.Error(), "server response error:"); found {
+		if cause = firstSentence(strings.TrimSpace(after)); cause != "" {
+			return cause, true
+		}
+	}
+	return "", false
+}
+
+// networkFix is the advice when Entra could not be reached.
+func networkFix(s signInContext) string {
+	return "check this machine's network connection, DNS and proxy (HTTPS_PROXY) for " + s.cloud.AuthorityHost +
+		", and that --cloud names your tenant's cloud; then run again"
 }
 
 // genericFix is the advice for a failure without a known code, by method.

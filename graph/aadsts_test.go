@@ -3,8 +3,11 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -61,6 +64,17 @@ func TestExplainSignIn(t *testing.T) {
 			ctx: s, code: 9999999, reason: "Microsoft Entra ID refused the sign-in: Something new happened", fix: "--debug"},
 		{name: "no code: an expired static token", err: errors.New("the access token expired at 2026-01-01T00:00:00Z; get a new one"),
 			ctx: signInContext{method: MethodToken}, reason: "the access token expired at 2026-01-01T00:00:00Z", fix: "IDPCTL_ACCESS_TOKEN"},
+		// MSAL's own wrapping of a failed request (apps/internal/oauth/ops/internal/comm: "server response
+		// error:\n %w"; oauth.go: "unable to resolve an endpoint: %w"): the DNS error is the reason.
+		{name: "unreachable: the DNS error, not the first line", err: fmt.Errorf("unable to resolve an endpoint: %w",
+			fmt.Errorf("server response error:\n %w", &url.Error{Op: "Get", URL: "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+				Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}}})),
+			ctx: s, reason: "could not reach Microsoft Entra ID (login.microsoftonline.com): lookup login.microsoftonline.com: no such host", fix: "DNS and proxy"},
+		{name: "unreachable, kept only as text", err: errors.New("DeviceCodeCredential: unable to resolve an endpoint: server response error:\n Get \"https://login.microsoftonline.com/x\": dial tcp 10.0.0.1:443: connect: connection refused"),
+			ctx: s, reason: "connect: connection refused", fix: "network connection"},
+		{name: "no managed identity endpoint", err: &url.Error{Op: "Get", URL: "http://169.254.169.254/metadata/identity/oauth2/token",
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: no route to host")}},
+			ctx: signInContext{method: MethodManagedIdentity}, reason: "no managed identity endpoint answered: dial tcp: connect: no route to host", fix: "Azure resource with a managed identity"},
 		{name: "no code: no managed identity here", err: errors.New("ManagedIdentityCredential: no response from the IMDS endpoint"),
 			ctx: signInContext{method: MethodManagedIdentity}, reason: "IMDS", fix: "Azure resource with a managed identity"},
 	}
