@@ -60,6 +60,8 @@ type jobSnapshot struct {
 	Status   map[string]any
 	Schedule map[string]any
 	Schema   json.RawMessage
+	// Settings are the job's synchronizationJobSettings by name (QuarantineTooManyDeletesThreshold, ...).
+	Settings map[string]string
 }
 
 // jobSnapshot returns a copy of a job for the engine.
@@ -72,9 +74,13 @@ func (t *Tenant) jobSnapshot(jobID string) (jobSnapshot, bool) {
 	}
 	status, _ := deepCopy(j.data)["status"].(map[string]any)
 	schedule, _ := deepCopy(j.data)["schedule"].(map[string]any)
+	settings := map[string]string{}
+	for _, kv := range objects(j.data, "synchronizationJobSettings") {
+		settings[str(kv, "name")] = str(kv, "value")
+	}
 	return jobSnapshot{
 		ID: jobID, SPID: j.spID, Template: str(j.data, "templateId"),
-		Status: status, Schedule: schedule, Schema: append(json.RawMessage(nil), j.schema...),
+		Status: status, Schedule: schedule, Schema: append(json.RawMessage(nil), j.schema...), Settings: settings,
 	}, true
 }
 

@@ -36,11 +36,6 @@ type ProvisioningOptions struct {
 const (
 	// cycleInterval is Entra's fixed interval between incremental cycles (reference §2).
 	cycleInterval = 40 * time.Minute
-	// quarantineMaxInterval: while quarantined, cycles are "gradually reduced to once per day" (DOCS S4).
-	quarantineMaxInterval = 24 * time.Hour
-	// quarantineDisableAfter: "If the provisioning job stays in quarantine for more than four weeks, the
-	// provisioning job is disabled" (DOCS S4).
-	quarantineDisableAfter = 28 * 24 * time.Hour
 )
 
 // engine implements provisioner.
@@ -73,9 +68,12 @@ type jobRun struct {
 	resetEscrows    bool
 	resetQuarantine bool
 	resetLinks      bool
-	cyclesRun       int
-	quarantined     bool
-	deleted         bool
+	// forceDeletes: restart with ForceDeletes lets the next cycle send the disables and deletes that
+	// accidental deletions prevention staged (DOCS synchronization-synchronizationjobrestartcriteria.md).
+	forceDeletes bool
+	cyclesRun    int
+	quarantined  bool
+	deleted      bool
 
 	// Sync state, guarded by lock.
 	users   map[string]*linkedObject // source object id → the target object it is linked to (the connector data store)
@@ -108,12 +106,9 @@ type escrowEntry struct {
 	first   time.Time
 	retries int
 	next    time.Time
-}
-
-// quarantineSeries is a run of quarantined cycles.
-type quarantineSeries struct {
-	seriesBegan time.Time
-	count       int
+	// reference: a failure to set a reference (a group's members, a user's manager); these count toward the
+	// absolute escrow threshold only (DOCS S4 "Escrow thresholds").
+	reference bool
 }
 
 func newEngine(t *Tenant, opts ProvisioningOptions) *engine {
@@ -208,6 +203,7 @@ func (e *engine) jobRestarted(spID, jobID string, resetScope []string) {
 	j.resetEscrows = j.resetEscrows || has("Escrows")
 	j.resetQuarantine = j.resetQuarantine || has("QuarantineState")
 	j.resetLinks = j.resetLinks || slices.Contains(resetScope, "Full") || slices.Contains(resetScope, "ConnectorDataStore")
+	j.forceDeletes = j.forceDeletes || slices.Contains(resetScope, "ForceDeletes")
 	e.plan(j, e.t.now())
 }
 
@@ -309,8 +305,9 @@ func (e *engine) runCycle(ctx context.Context, j *jobRun, force bool) (bool, err
 		return false, nil
 	}
 	initial := j.initialNext || j.cyclesRun == 0
+	forceDeletes := j.forceDeletes
 	wasDue := j.due
-	j.initialNext = false
+	j.initialNext, j.forceDeletes = false, false
 	j.due = time.Time{}
 	if j.resetLinks {
 		j.users, j.groups = map[string]*linkedObject{}, map[string]*linkedObject{}
@@ -324,7 +321,7 @@ func (e *engine) runCycle(ctx context.Context, j *jobRun, force bool) (bool, err
 	j.resetLinks, j.resetEscrows, j.resetQuarantine = false, false, false
 	e.mu.Unlock()
 
-	next, err := e.cycle(ctx, j, initial)
+	out, err := e.cycle(ctx, j, initial, forceDeletes)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -333,13 +330,20 @@ func (e *engine) runCycle(ctx context.Context, j *jobRun, force bool) (bool, err
 			e.plan(j, wasDue)
 		}
 		j.initialNext = j.initialNext || initial
+		j.forceDeletes = j.forceDeletes || forceDeletes
 		return false, err
 	}
 	j.cyclesRun++
 	j.quarantined = j.q != nil
+	// An initial cycle cut short (the target asked to wait with Retry-After) is not done yet.
+	j.initialNext = j.initialNext || out.unfinishedInitial
+	if out.stop {
+		j.active = false
+		return true, nil
+	}
 	// A hook (restart, start) may have planned an earlier cycle while this one ran; that one stands.
-	if !next.IsZero() && !j.deleted && (j.due.IsZero() || next.Before(j.due)) {
-		e.plan(j, next)
+	if !out.next.IsZero() && !j.deleted && (j.due.IsZero() || out.next.Before(j.due)) {
+		e.plan(j, out.next)
 	}
 	return true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,11 +37,25 @@ type runner struct {
 	keys map[string]string
 	// aborted is set when the context ended mid-run; nothing more is sent or recorded.
 	aborted error
+	// deleteThreshold is the job's QuarantineTooManyDeletesThreshold; stageDeletes: this cycle plans more
+	// disables and deletes than that, so it logs them as staged instead of sending them.
+	deleteThreshold int
+	stageDeletes    bool
+	// holdUntil is when the target allows the next request (its Retry-After); cutShort: the cycle stopped
+	// for it before reaching every object.
+	holdUntil time.Time
+	cutShort  bool
+	// escrowExpired: an escrow reached its 28 days; the job is disabled at the end of the cycle.
+	escrowExpired bool
+	// processed and total are the progress of the cycle, in objects.
+	processed, total int
 }
 
 // cycleStats are the counters of synchronizationTaskExecution.
 type cycleStats struct {
 	imported, entitled, entitledForProvisioning, exported, escrowed, deltas, referenceDeltas int
+	// staged are the disables and deletes held back by accidental deletions prevention.
+	staged int
 }
 
 func (r *runner) now() time.Time { return r.e.t.now() }
@@ -63,51 +78,86 @@ func (t *Tenant) jobSettings(spID string) jobSettings {
 	return s
 }
 
-// cycle runs one cycle of a job (its lock held) and returns when the next one is due; a context error aborts
-// it without recording anything.
-func (e *engine) cycle(ctx context.Context, j *jobRun, initial bool) (time.Time, error) {
+// cycle runs one cycle of a job (its lock held); a context error aborts it without recording anything.
+func (e *engine) cycle(ctx context.Context, j *jobRun, initial, forceDeletes bool) (cycleOutcome, error) {
 	snap, ok := e.t.jobSnapshot(j.jobID)
 	if !ok {
-		return time.Time{}, nil
+		return cycleOutcome{stop: true}, nil
 	}
 	began := e.t.now()
 	settings := e.t.jobSettings(j.spID)
 	schema, err := parseSyncSchema(snap.Schema)
 	if err != nil {
-		return e.failCycle(j, began, newError(http.StatusBadRequest, "SchemaInvalid", err.Error()), false), nil
+		return e.failCycle(j, began, cycleFailure{err: newError(http.StatusBadRequest, "SchemaInvalid", err.Error())}), nil
 	}
 	rule, _ := schema.rule("")
 	client, err := e.t.newSCIMClient(settings.base, settings.token, false)
 	if err != nil {
-		return e.failCycle(j, began, newError(http.StatusInternalServerError, "InternalError", "Could not issue a token."), false), nil
+		return e.failCycle(j, began, cycleFailure{err: newError(http.StatusInternalServerError, "InternalError", "Could not issue a token.")}), nil
 	}
-	// Every run starts with the random-GUID query Test Connection makes (reference §1.1); a target that
-	// refuses it fails the whole cycle, and such failures quarantine the job (DOCS S4).
-	status, gerr, cerr := client.probe(ctx, rule.users.primaryMatching())
+	// Every run starts with the random-GUID query Test Connection makes (reference §1.1).
+	answer, gerr, cerr := client.probe(ctx, rule.users.primaryMatching())
 	if cerr != nil {
-		return time.Time{}, cerr
+		return cycleOutcome{}, cerr
 	}
 	if gerr != nil {
-		return e.failCycle(j, began, quarantineError(status, gerr), true), nil
+		return e.failCycle(j, began, probeFailure(answer.status, answer.retryAfter, gerr)), nil
 	}
 
 	src := e.t.provisioningSource(j.spID)
 	r := &runner{
 		e: e, j: j, ctx: ctx, client: client, rule: rule, src: &src, cycleID: uuid.NewString(),
 		initial: initial, syncAll: settings.syncAll, skipOutOfScopeDeletions: settings.skipOutOfScopeDeletions,
+		deleteThreshold: deleteThreshold(snap.Settings),
 	}
-	// A job deleted meanwhile has no status to update; the error says only that.
-	_ = e.t.updateJob(j.jobID, func(job map[string]any) {
-		jobStatusMap(job)["progress"] = []any{map[string]any{
-			"completedUnits": 0, "totalUnits": len(src.users) + len(src.groups), "units": "Entries",
-			"progressObservationDateTime": began.UTC().Format(graphTime),
-		}}
-	})
+	// Accidental deletions prevention: "Anything above the threshold that you set requires an admin to
+	// explicitly allow the processing of the deletions", evaluated "each cycle", disables counted with deletes
+	// (ENTRA accidental-deletions.md). The job setting QuarantineTooManyDeletesThreshold carries the threshold
+	// (500 on a new job, as in DOCS synchronization-synchronizationjob-get.md); 0 turns it off.
+	if !forceDeletes && r.deleteThreshold > 0 && r.deletionsPlanned() > r.deleteThreshold {
+		r.stageDeletes = true
+	}
+	r.total = len(src.users) + len(src.groups)
+	r.progressed()
 	r.syncAllObjects()
 	if r.aborted != nil {
-		return time.Time{}, r.aborted
+		return cycleOutcome{}, r.aborted
 	}
 	return e.finishCycle(j, r, began), nil
+}
+
+// deleteThreshold reads QuarantineTooManyDeletesThreshold from the job's synchronizationJobSettings.
+func deleteThreshold(settings map[string]string) int {
+	n, err := strconv.Atoi(strings.TrimSpace(settings["QuarantineTooManyDeletesThreshold"]))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// progressed writes the job's synchronizationProgress: objects processed of the objects read.
+func (r *runner) progressed() {
+	// A job deleted meanwhile has no status to update; the error says only that.
+	_ = r.e.t.updateJob(r.j.jobID, func(job map[string]any) {
+		jobStatusMap(job)["progress"] = []any{map[string]any{
+			"completedUnits": r.processed, "totalUnits": r.total, "units": "Entries",
+			"progressObservationDateTime": r.now().UTC().Format(graphTime),
+		}}
+	})
+}
+
+// stop reports whether the cycle ends here: its context ended, or the target asked with Retry-After not to be
+// called again yet. A cycle does not sleep through a Retry-After: it leaves the objects it has not reached for
+// the next cycle, which is planned after the wait (the objects stay due, as their watermark did not move).
+func (r *runner) stop() bool {
+	if r.aborted != nil {
+		return true
+	}
+	if r.holdUntil.After(r.now()) {
+		r.cutShort = true
+		return true
+	}
+	return false
 }
 
 // syncAllObjects is the body of a cycle: users, then groups, then what references them (members), as the
@@ -115,16 +165,29 @@ func (e *engine) cycle(ctx context.Context, j *jobRun, initial bool) (time.Time,
 func (r *runner) syncAllObjects() {
 	if m := r.rule.users; m != nil {
 		for _, u := range r.src.users {
+			if r.stop() {
+				return
+			}
 			r.record(r.syncUser(u, false))
+			r.processed++
+			r.progressed()
 		}
 		r.deleteGone(r.j.users, "Users", m, r.src.isUser)
 	}
 	if m := r.rule.groups; m != nil {
 		for _, g := range r.src.groups {
+			if r.stop() {
+				return
+			}
 			r.record(r.syncGroup(g))
+			r.processed++
+			r.progressed()
 		}
 		r.deleteGone(r.j.groups, "Groups", m, func(id string) bool { _, ok := r.src.group(id); return ok })
 		for _, g := range r.src.groups {
+			if r.stop() {
+				return
+			}
 			r.record(r.syncMembers(g, nil))
 		}
 	}
@@ -170,9 +233,20 @@ func (r *runner) done(id, key string, ev *provisioningEvent) {
 }
 
 // failed records a failed export: the object goes to escrow and is retried later. Transient failures
-// (throttling, 5xx, timeouts) come back at the next cycle ("retried in 40 minutes", DOCS S12); others 6, 12 and
-// 24 hours after the first failure and then daily (DOCS S4 "Retry duration").
+// (throttling, 5xx, timeouts) come back at the next cycle ("retried in 40 minutes", DOCS S12), or after the
+// target's Retry-After when that is later; others 6, 12 and 24 hours after the first failure and then daily
+// (DOCS S4 "Retry duration"). After 28 days the escrow is dropped and the job disabled.
 func (r *runner) failed(id string, ev *provisioningEvent, err error) {
+	r.escrow(id, id, false, ev, err)
+}
+
+// failedReference records a failure to set a reference (members, manager): escrowed apart from the object's
+// own export, and counted only toward the absolute escrow threshold (DOCS S4).
+func (r *runner) failedReference(id string, ev *provisioningEvent, err error) {
+	r.escrow("reference:"+id, id, true, ev, err)
+}
+
+func (r *runner) escrow(key, id string, reference bool, ev *provisioningEvent, err error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		r.aborted = err
 		return
@@ -182,16 +256,20 @@ func (r *runner) failed(id string, ev *provisioningEvent, err error) {
 		xerr = &exportError{code: "InternalError", category: "failure", transient: true, reason: err.Error()}
 	}
 	now := r.now()
-	esc, ok := r.j.escrows[id]
+	if xerr.retryAfter > 0 {
+		// Retry-After is the target's own wait, in real time: not scaled.
+		r.holdUntil = later(r.holdUntil, now.Add(xerr.retryAfter))
+	}
+	esc, ok := r.j.escrows[key]
 	if !ok {
-		esc = &escrowEntry{first: now}
-		r.j.escrows[id] = esc
+		esc = &escrowEntry{first: now, reference: reference}
+		r.j.escrows[key] = esc
 	}
 	// A change of the object makes it due again before its retry time.
 	esc.key = r.keys[id]
 	switch {
 	case xerr.transient:
-		esc.next = now
+		esc.next = now.Add(xerr.retryAfter)
 	case esc.retries == 0:
 		esc.next = esc.first.Add(r.e.scaled(6 * time.Hour))
 	case esc.retries == 1:
@@ -201,12 +279,19 @@ func (r *runner) failed(id string, ev *provisioningEvent, err error) {
 	}
 	retryAt := esc.next
 	if xerr.transient {
-		retryAt = now.Add(r.e.scaled(cycleInterval))
+		retryAt = later(now.Add(r.e.scaled(cycleInterval)), esc.next)
 	}
 	copied := *xerr
-	copied.reason = fmt.Sprintf("%s. This operation was retried %d times. It will be retried again after this date: %s UTC",
-		strings.TrimSuffix(xerr.reason, "."), esc.retries, retryAt.UTC().Format(graphTime))
-	esc.retries++
+	if now.Sub(esc.first) >= r.e.scaled(escrowLifetime) {
+		delete(r.j.escrows, key)
+		r.escrowExpired = true
+		copied.reason = fmt.Sprintf("%s. This operation was retried %d times over 28 days and will not be retried again; the job is disabled.",
+			strings.TrimSuffix(xerr.reason, "."), esc.retries)
+	} else {
+		copied.reason = fmt.Sprintf("%s. This operation was retried %d times. It will be retried again after this date: %s UTC",
+			strings.TrimSuffix(xerr.reason, "."), esc.retries, retryAt.UTC().Format(graphTime))
+		esc.retries++
+	}
 	ev.fail(&copied)
 }
 
@@ -361,6 +446,9 @@ func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env
 	}
 	r.j.users[id] = linked
 	ev.targetID = linked.targetID
+	if r.stageDeletes {
+		return r.stage(ev, "User", upn)
+	}
 	ev = r.updateUser(id, key, upn, ev, linked, changes, "disable")
 	if ev.status != "failure" {
 		linked.outOfScope = !scope.inScope
@@ -614,8 +702,11 @@ func sourceProperties(env *exprEnv, kind string) []modifiedProperty {
 func (r *runner) deleteGone(links map[string]*linkedObject, resource string, m *objectMapping, exists func(string) bool) {
 	for _, id := range slices.Sorted(maps.Keys(links)) {
 		linked := links[id]
-		if exists(id) || r.aborted != nil {
+		if exists(id) {
 			continue
+		}
+		if r.stop() {
+			return
 		}
 		if linked.outOfScope || !m.flowDelete {
 			delete(links, id)
@@ -629,6 +720,10 @@ func (r *runner) deleteGone(links map[string]*linkedObject, resource string, m *
 		ev := newEvent(kind, id, name, r.now())
 		ev.action, ev.targetID, ev.targetType = "delete", linked.targetID, m.targetObject
 		ev.step("EntryImportDelete", "import", "success", fmt.Sprintf("Received %s '%s' change of type (Delete) from Azure Active Directory", kind, name), nil, r.now())
+		if r.stageDeletes {
+			r.record(r.stage(ev, kind, name))
+			continue
+		}
 		if err := r.client.remove(r.ctx, resource, linked.targetID); err != nil && !isNotFound(err) {
 			ev.step("EntryExportDelete", "export", "failure", fmt.Sprintf("Failed to delete %s '%s' in customappsso", kind, name), nil, r.now())
 			r.failed(id, ev, err)
@@ -691,6 +786,9 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 		// A group leaving scope is deleted in the target (UNVERIFIED: the group deprovisioning diagram of DOCS S1
 		// exists only as an image; groups have no active attribute to clear).
 		ev.action = "delete"
+		if r.stageDeletes {
+			return r.stage(ev, "Group", name)
+		}
 		if err := r.client.remove(r.ctx, "Groups", linked.targetID); err != nil && !isNotFound(err) {
 			ev.step("EntryExportDelete", "export", "failure", fmt.Sprintf("Failed to delete Group '%s' in customappsso", name), nil, r.now())
 			r.failed(id, ev, err)
@@ -827,9 +925,10 @@ func (r *runner) syncMembers(g object, only []string) *provisioningEvent {
 		fmt.Sprintf("Resolved the members of Group '%s' in customappsso: %d to add, %d to remove", name, len(add), len(remove)), nil, r.now())
 	if err := r.client.patch(r.ctx, "Groups", linked.targetID, r.client.memberOps(add, remove)); err != nil {
 		ev.step("EntryExportUpdate", "export", "failure", fmt.Sprintf("Failed to update the members of Group '%s' in customappsso", name), nil, r.now())
-		r.failed(id, ev, err)
+		r.failedReference(id, ev, err)
 		return ev
 	}
+	delete(r.j.escrows, "reference:"+id)
 	members := slices.DeleteFunc(slices.Clone(linked.members), func(t string) bool { return slices.Contains(remove, t) })
 	linked.members = append(members, add...)
 	updated := strings.Join(linked.members, ",")
@@ -839,146 +938,51 @@ func (r *runner) syncMembers(g object, only []string) *provisioningEvent {
 	return ev
 }
 
-// quarantineError is the job's error when the run's first request fails: the test connection's error, except
-// that a 404 answered to a filter query is the SCIM compliance issue DOCS S4 names.
-func quarantineError(status int, gerr *graphError) *graphError {
-	if status == http.StatusNotFound {
-		return newError(http.StatusBadRequest, "SystemForCrossDomainIdentityManagementServiceIncompatible",
-			"SCIM Compliance issue: An HTTP/404 Not Found response was returned rather than the expected HTTP/200 OK response. "+
-				"Check the tenant URL; a SCIM endpoint answers a query that matches nothing with 200 and an empty ListResponse.")
-	}
-	return gerr
+// stage logs a disable or delete that accidental deletions prevention holds back: the provisioning logs show
+// it with the action stagedDelete (ENTRA accidental-deletions.md: "filter Action with StagedAction or
+// StagedDelete"), nothing is sent, and the object stays due for the next cycle. The skip reason's code is
+// UNVERIFIED.
+func (r *runner) stage(ev *provisioningEvent, kind, name string) *provisioningEvent {
+	text := fmt.Sprintf("The %s '%s' was not disabled or deleted in customappsso: this cycle would disable or delete more objects than the accidental deletions threshold of %d.",
+		kind, name, r.deleteThreshold)
+	ev.action = "stagedDelete"
+	ev.step("EntrySynchronizationSkip", "export", "skipped", text, map[string]string{"SkipReason": "StagedDelete"}, r.now())
+	ev.skip("StagedDelete", text)
+	r.stats.staged++
+	return ev
 }
 
-// failCycle records a cycle that failed as a whole. With quarantine (the target refused the run's first
-// request) the job enters or stays in quarantine and retries at a falling rate; it returns the next cycle.
-func (e *engine) failCycle(j *jobRun, began time.Time, gerr *graphError, quarantine bool) time.Time {
-	now := e.t.now()
-	next := now.Add(e.scaled(cycleInterval))
-	if quarantine {
-		if j.q == nil {
-			j.q = &quarantineSeries{seriesBegan: now}
-		}
-		j.q.count++
-		interval := cycleInterval << min(j.q.count-1, 6)
-		next = now.Add(e.scaled(min(interval, quarantineMaxInterval)))
-	}
-	execution := taskExecution(cycleStats{}, "Failed", began, now, map[string]any{
-		"code": gerr.code, "message": gerr.message, "tenantActionable": true,
-	})
-	disabled := j.q != nil && now.Sub(j.q.seriesBegan) > e.scaled(quarantineDisableAfter)
-	// A job deleted meanwhile has no status to update; the error says only that.
-	_ = e.t.updateJob(j.jobID, func(job map[string]any) {
-		status := jobStatusMap(job)
-		status["lastExecution"] = execution
-		status["countSuccessiveCompleteFailures"] = asInt(status["countSuccessiveCompleteFailures"]) + 1
-		status["progress"] = []any{}
-		if j.q != nil {
-			status["code"] = "Quarantine"
-			status["quarantine"] = map[string]any{
-				"currentBegan": j.q.seriesBegan.UTC().Format(graphTime),
-				"nextAttempt":  next.UTC().Format(graphTime),
-				"reason":       "EncounteredQuarantineException",
-				"seriesBegan":  j.q.seriesBegan.UTC().Format(graphTime),
-				"seriesCount":  j.q.count,
-				"error":        map[string]any{"code": gerr.code, "message": gerr.message, "tenantActionable": true},
+// deletionsPlanned counts the disables and deletes this cycle would send: linked users that left scope, were
+// disabled or deleted, and linked groups that left scope or were deleted. "When a user is set for removal from
+// the target application ... it's counted against the deletion threshold ... Groups evaluated for deletion
+// count towards the deletion threshold. In addition to deletions, the same functionality also works for
+// disables." (ENTRA accidental-deletions.md)
+func (r *runner) deletionsPlanned() int {
+	n := 0
+	if m := r.rule.users; m != nil && m.flowDelete {
+		disables := slices.ContainsFunc(m.attrs, func(a attrMapping) bool { return referencesAttr(a.expr, "IsSoftDeleted") })
+		for id, linked := range r.j.users {
+			u, ok := r.src.user(id)
+			switch {
+			case !ok:
+				if !linked.outOfScope {
+					n++
+				}
+			case !disables || !linked.active():
+			default:
+				scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
+				if (!scope.inScope && !r.skipOutOfScopeDeletions) || (scope.inScope && !boolean(u, "accountEnabled")) {
+					n++
+				}
 			}
 		}
-		if disabled {
-			if schedule, ok := job["schedule"].(map[string]any); ok {
-				schedule["state"] = "Disabled"
+	}
+	if m := r.rule.groups; m != nil && m.flowDelete {
+		for id := range r.j.groups {
+			if _, ok := r.src.group(id); !ok || !r.src.scope(id, "Group", r.syncAll, r.notAfter).inScope {
+				n++
 			}
 		}
-	})
-	if disabled {
-		e.mu.Lock()
-		j.active = false
-		e.mu.Unlock()
-		return time.Time{}
 	}
-	return next
-}
-
-// finishCycle records a completed cycle in the job's status and returns when the next one is due.
-func (e *engine) finishCycle(j *jobRun, r *runner, began time.Time) time.Time {
-	now := e.t.now()
-	state := "Succeeded"
-	if r.stats.escrowed > 0 {
-		state = "EntryLevelErrors"
-	}
-	execution := taskExecution(r.stats, state, began, now, nil)
-	j.q = nil
-	users, groups := len(j.users), len(j.groups)
-	// A job deleted meanwhile has no status to update; the error says only that.
-	_ = e.t.updateJob(j.jobID, func(job map[string]any) {
-		status := jobStatusMap(job)
-		status["lastExecution"] = execution
-		status["lastSuccessfulExecution"] = execution
-		if r.stats.exported > 0 {
-			status["lastSuccessfulExecutionWithExports"] = execution
-		}
-		status["countSuccessiveCompleteFailures"] = 0
-		status["quarantine"] = nil
-		status["progress"] = []any{}
-		if first := str(status, "steadyStateFirstAchievedTime"); first == "" || first == notYet {
-			status["steadyStateFirstAchievedTime"] = now.UTC().Format(graphTime)
-		}
-		status["steadyStateLastAchievedTime"] = now.UTC().Format(graphTime)
-		// UNVERIFIED key format: observed jobs show "<source object> to <target object>", e.g. "user to User".
-		var counts []any
-		if m := r.rule.users; m != nil {
-			counts = append(counts, map[string]any{"key": strings.ToLower(m.sourceObject) + " to " + m.targetObject, "value": users})
-		}
-		if m := r.rule.groups; m != nil {
-			counts = append(counts, map[string]any{"key": strings.ToLower(m.sourceObject) + " to " + m.targetObject, "value": groups})
-		}
-		status["synchronizedEntryCountByType"] = counts
-		if schedule, ok := job["schedule"].(map[string]any); !ok || str(schedule, "state") != "Paused" {
-			status["code"] = "Active"
-		}
-	})
-	return now.Add(e.scaled(cycleInterval))
-}
-
-// taskExecution is a synchronizationTaskExecution.
-func taskExecution(s cycleStats, state string, began, ended time.Time, errInfo map[string]any) map[string]any {
-	var errValue any
-	if errInfo != nil {
-		errValue = errInfo
-	}
-	return map[string]any{
-		"activityIdentifier":           uuid.NewString(),
-		"countEntitled":                s.entitled,
-		"countEntitledForProvisioning": s.entitledForProvisioning,
-		"countEscrowed":                s.escrowed,
-		"countEscrowedRaw":             s.escrowed,
-		"countExported":                s.exported,
-		"countExports":                 s.exported,
-		"countImported":                s.imported,
-		"countImportedDeltas":          s.deltas,
-		"countImportedReferenceDeltas": s.referenceDeltas,
-		"state":                        state,
-		"error":                        errValue,
-		"timeBegan":                    began.UTC().Format(graphTime),
-		"timeEnded":                    ended.UTC().Format(graphTime),
-	}
-}
-
-func jobStatusMap(job map[string]any) map[string]any {
-	s, ok := job["status"].(map[string]any)
-	if !ok {
-		s = map[string]any{}
-		job["status"] = s
-	}
-	return s
-}
-
-func asInt(v any) int {
-	switch v := v.(type) {
-	case int:
-		return v
-	case float64:
-		return int(v)
-	}
-	return 0
+	return n
 }

@@ -68,12 +68,12 @@ func (e *engine) provisionOnDemand(ctx context.Context, spID, jobID string, req 
 		mapping = rule.groups
 	}
 	began := e.t.now()
-	status, gerr, cerr := client.probe(ctx, rule.users.primaryMatching())
+	answer, gerr, cerr := client.probe(ctx, rule.users.primaryMatching())
 	if cerr != nil {
 		return onDemandResult{}, newError(http.StatusGatewayTimeout, "GatewayTimeout", "The request was cancelled while testing the connection.")
 	}
 	if gerr != nil {
-		gerr = quarantineError(status, gerr)
+		gerr = probeFailure(answer.status, answer.retryAfter, gerr).err
 		ev := newEvent(kind, subject.ObjectID, subject.ObjectID, began)
 		if mapping != nil {
 			ev.targetType = mapping.targetObject

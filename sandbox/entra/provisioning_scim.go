@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -242,6 +243,8 @@ type exportError struct {
 	// transient failures (throttling, 5xx, timeouts) are "retried in 40 minutes" (S12); the others wait for
 	// the escrow schedule of S4.
 	transient bool
+	// retryAfter is the target's Retry-After on a 429 or 503: the service sends it nothing more before then.
+	retryAfter time.Duration
 }
 
 func (e *exportError) Error() string { return e.code + ": " + e.reason }
@@ -292,9 +295,29 @@ func (c *scimClient) send(ctx context.Context, method, resource, query string, b
 	}
 	answer := scimAnswer{status: resp.StatusCode, body: payload}
 	if resp.StatusCode >= 300 {
-		return answer, c.classify(answer)
+		xerr := c.classify(answer)
+		if xerr.transient {
+			xerr.retryAfter = retryAfter(resp.Header, c.t.now())
+		}
+		return answer, xerr
 	}
 	return answer, nil
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP-date (RFC 9110 §10.2.3); 0 when absent or
+// unreadable.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		return max(time.Duration(secs)*time.Second, 0)
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(at.Sub(now), 0)
+	}
+	return 0
 }
 
 // classify turns a SCIM error answer into the provisioning logs' error code. Sources: DOCS S12 (Conflict and
@@ -345,19 +368,19 @@ func eqFilter(attr, value string) string {
 
 // probe is the query for an object that cannot exist that starts every cycle and every on-demand run
 // (reference §1.1: the same request as Test Connection). It answers the Graph error Test Connection would.
-func (c *scimClient) probe(ctx context.Context, matchAttr string) (int, *graphError, error) {
+func (c *scimClient) probe(ctx context.Context, matchAttr string) (probeAnswer, *graphError, error) {
 	target, err := scimURL(c.base, "Users", eqFilter(matchAttr, uuid.NewString()))
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application."), nil
+		return probeAnswer{}, newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application."), nil
 	}
-	status, gerr := c.t.probeOnce(ctx, target, c.bearer)
+	answer, gerr := c.t.probeOnce(ctx, target, c.bearer)
 	if ctx.Err() != nil {
-		return 0, nil, ctx.Err()
+		return probeAnswer{}, nil, ctx.Err()
 	}
 	if gerr != nil {
 		gerr.message = secret.Scrub(gerr.message, c.token)
 	}
-	return status, gerr, nil
+	return answer, gerr, nil
 }
 
 // list decodes a ListResponse.

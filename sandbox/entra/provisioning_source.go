@@ -16,6 +16,8 @@ type sourceDirectory struct {
 	appID         string
 	users         []object // in creation order
 	groups        []object
+	userIndex     map[string]int // id → position in users
+	groupIndex    map[string]int
 	members       map[string][]string // group id → direct member ids
 	assignments   []AppRoleAssignment
 	roles         map[string]assignedRole // app role id (lower-case) → role
@@ -25,7 +27,8 @@ type sourceDirectory struct {
 func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{}}
+	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{},
+		userIndex: map[string]int{}, groupIndex: map[string]int{}}
 	sp, ok := t.st.sps[spID]
 	if !ok {
 		return d
@@ -36,11 +39,13 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 		d.roles[strings.ToLower(str(r, "id"))] = assignedRole{DisplayName: str(r, "displayName"), Value: str(r, "value")}
 	}
 	for _, r := range sortedRecords(t.st.users) {
+		d.userIndex[str(r.data, "id")] = len(d.users)
 		d.users = append(d.users, deepCopy(r.data))
 	}
 	for _, r := range sortedRecords(t.st.groups) {
-		d.groups = append(d.groups, deepCopy(r.data))
 		id := str(r.data, "id")
+		d.groupIndex[id] = len(d.groups)
+		d.groups = append(d.groups, deepCopy(r.data))
 		d.members[id] = slices.Clone(t.st.members[id])
 	}
 	for _, r := range sortedRecords(t.st.assignments) {
@@ -89,21 +94,19 @@ func (d *sourceDirectory) scope(id, kind string, syncAll bool, notAfter time.Tim
 }
 
 func (d *sourceDirectory) user(id string) (object, bool) {
-	for _, u := range d.users {
-		if str(u, "id") == id {
-			return u, true
-		}
+	i, ok := d.userIndex[id]
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return d.users[i], true
 }
 
 func (d *sourceDirectory) group(id string) (object, bool) {
-	for _, g := range d.groups {
-		if str(g, "id") == id {
-			return g, true
-		}
+	i, ok := d.groupIndex[id]
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return d.groups[i], true
 }
 
 func (d *sourceDirectory) isUser(id string) bool {

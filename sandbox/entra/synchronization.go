@@ -286,17 +286,17 @@ func jobSchedule(j *syncJob) map[string]any {
 	return s
 }
 
-// activate puts a job on its 40-minute schedule: status NotRun until its initial cycle has reached steady state,
-// Active afterwards.
+// activate puts a job on its 40-minute schedule: status NotRun until it has completed a cycle ("Job was
+// configured, and possibly started, but hasn't completed its first run", DOCS
+// resources/synchronization-synchronizationstatus.md), Active afterwards.
 func activate(j *syncJob) {
 	schedule := jobSchedule(j)
 	schedule["state"] = "Active"
 	schedule["interval"] = runningJobInterval
 	status := jobStatus(j)
 	status["quarantine"] = nil
-	if str(status, "steadyStateFirstAchievedTime") == notYet || str(status, "steadyStateFirstAchievedTime") == "" {
-		status["code"] = "NotRun"
-	} else {
+	status["code"] = "NotRun"
+	if last, _ := status["lastExecution"].(map[string]any); status["lastSuccessfulExecution"] != nil || (last != nil && str(last, "state") != "Failed") {
 		status["code"] = "Active"
 	}
 }
@@ -361,13 +361,23 @@ func (t *Tenant) restartJob(c *call) response {
 			scopes = append(scopes, s)
 		}
 	}
+	resets := func(scope string) bool {
+		return len(scopes) == 0 || slices.Contains(scopes, scope) || slices.Contains(scopes, "Full")
+	}
 	return t.changeJob(c, func(sp *record, j *syncJob) *graphError {
-		activate(j)
 		status := jobStatus(j)
-		if len(scopes) == 0 || slices.Contains(scopes, "Escrows") || slices.Contains(scopes, "Full") {
+		quarantine := status["quarantine"]
+		activate(j)
+		if resets("Escrows") {
 			status["countSuccessiveCompleteFailures"] = 0
 		}
+		// A restart forces a new initial cycle, so the job has not completed its (new) first run; a quarantine
+		// stays unless QuarantineState is reset ("QuarantineState - Temporarily lifts the quarantine", DOCS
+		// resources/synchronization-synchronizationjobrestartcriteria.md).
 		status["code"] = "NotRun"
+		if quarantine != nil && !resets("QuarantineState") {
+			status["quarantine"], status["code"] = quarantine, "Quarantine"
+		}
 		return nil
 	}, func(spID, jobID string) { t.engine.jobRestarted(spID, jobID, scopes) })
 }

@@ -137,12 +137,19 @@ func statusName(code int) string {
 	return strings.ReplaceAll(http.StatusText(code), " ", "")
 }
 
-// probeOnce makes one probe request and returns the SCIM endpoint's status (0 when it could not be reached)
-// with the Graph error Test Connection answers for it, nil when the endpoint answered an empty ListResponse.
-func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (int, *graphError) {
+// probeAnswer is the SCIM endpoint's answer to a probe: its status (0 when it could not be reached) and the
+// Retry-After it sent with a 429 or 503.
+type probeAnswer struct {
+	status     int
+	retryAfter time.Duration
+}
+
+// probeOnce makes one probe request and returns the SCIM endpoint's answer with the Graph error Test
+// Connection answers for it, nil when the endpoint answered an empty ListResponse.
+func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (probeAnswer, *graphError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application.")
+		return probeAnswer{}, newError(http.StatusBadRequest, codeInvalidCredentials, "Please provide a valid tenant URL for your application.")
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/scim+json")
@@ -150,24 +157,28 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (int, *gr
 	req.Header.Set("User-Agent", "")
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return 0, newError(http.StatusBadRequest, codeValidationUnavailable,
+		return probeAnswer{}, newError(http.StatusBadRequest, codeValidationUnavailable,
 			"We are not able to connect to your application while attempting to validate our authorization to access your application. "+
 				"Please ensure that the tenant URL is reachable. Error: An error occurred while sending the request. Resource: "+target)
 	}
 	defer resp.Body.Close()
 	payload, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	answer := probeAnswer{status: resp.StatusCode}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		answer.retryAfter = retryAfter(resp.Header, t.now())
+	}
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
+		return answer, newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
 			"You appear to have entered invalid credentials. Please confirm you are using the correct information for an administrative account. "+
 				"Received response from Web resource. Resource: %s Operation: GET Response Status Code: %s",
 			target, statusName(resp.StatusCode)))
 	case resp.StatusCode == http.StatusBadRequest:
-		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
+		return answer, newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
 			"We received this unexpected response from your application: Received response from Web resource. Resource: %s Operation: GET Response Status Code: %s",
 			target, statusName(resp.StatusCode)))
 	case resp.StatusCode != http.StatusOK:
-		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
+		return answer, newError(http.StatusBadRequest, codeValidationUnavailable, fmt.Sprintf(
 			"We received this unexpected response from your application: Received response from Web resource. Resource: %s Operation: GET Response Status Code: %s",
 			target, statusName(resp.StatusCode)))
 	}
@@ -178,11 +189,11 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (int, *gr
 	}
 	if json.Unmarshal(payload, &list) != nil || !slices.Contains(list.Schemas, "urn:ietf:params:scim:api:messages:2.0:ListResponse") ||
 		list.TotalResults == nil || *list.TotalResults != 0 || len(list.Resources) != 0 {
-		return resp.StatusCode, newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
+		return answer, newError(http.StatusBadRequest, codeValidationFailure, fmt.Sprintf(
 			"The SCIM endpoint is not fully compatible with the Microsoft Entra SCIM client: the query for an object that does not exist "+
 				"did not answer an empty SCIM ListResponse. Resource: %s Operation: GET Response Status Code: OK", target))
 	}
-	return resp.StatusCode, nil
+	return answer, nil
 }
 
 // bearerFor is the bearer token of SCIM requests: the saved Secret Token, or, when it is blank, a token Entra
