@@ -16,6 +16,9 @@ import (
 // flag "currently doesn't work with on-demand provisioning", DOCS S2) and works whether or not the job is
 // started. Each object's outcome is also written to the provisioning logs.
 func (e *engine) provisionOnDemand(ctx context.Context, spID, jobID string, req onDemandRequest) (onDemandResult, *graphError) {
+	// The replication delay counts from the request's arrival, not from when a cycle running on the job lets
+	// it go on.
+	arrived := e.t.now()
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -54,7 +57,7 @@ func (e *engine) provisionOnDemand(ctx context.Context, spID, jobID string, req 
 		syncAll: settings.syncAll, skipOutOfScopeDeletions: settings.skipOutOfScopeDeletions,
 	}
 	if e.opts.OnDemandAssignmentLag > 0 {
-		r.notAfter = e.t.now().Add(-e.scaled(e.opts.OnDemandAssignmentLag))
+		r.notAfter = arrived.Add(-e.scaled(e.opts.OnDemandAssignmentLag))
 	}
 	subject := req.Subjects[0]
 	kind := "User"

@@ -16,8 +16,6 @@ type sourceDirectory struct {
 	appID         string
 	users         []object // in creation order
 	groups        []object
-	userIndex     map[string]int // id → position in users
-	groupIndex    map[string]int
 	members       map[string][]string // group id → direct member ids
 	assignments   []AppRoleAssignment
 	roles         map[string]assignedRole // app role id (lower-case) → role
@@ -27,8 +25,7 @@ type sourceDirectory struct {
 func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{},
-		userIndex: map[string]int{}, groupIndex: map[string]int{}}
+	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{}}
 	sp, ok := t.st.sps[spID]
 	if !ok {
 		return d
@@ -39,13 +36,11 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 		d.roles[strings.ToLower(str(r, "id"))] = assignedRole{DisplayName: str(r, "displayName"), Value: str(r, "value")}
 	}
 	for _, r := range sortedRecords(t.st.users) {
-		d.userIndex[str(r.data, "id")] = len(d.users)
 		d.users = append(d.users, deepCopy(r.data))
 	}
 	for _, r := range sortedRecords(t.st.groups) {
-		id := str(r.data, "id")
-		d.groupIndex[id] = len(d.groups)
 		d.groups = append(d.groups, deepCopy(r.data))
+		id := str(r.data, "id")
 		d.members[id] = slices.Clone(t.st.members[id])
 	}
 	for _, r := range sortedRecords(t.st.assignments) {
@@ -94,19 +89,21 @@ func (d *sourceDirectory) scope(id, kind string, syncAll bool, notAfter time.Tim
 }
 
 func (d *sourceDirectory) user(id string) (object, bool) {
-	i, ok := d.userIndex[id]
-	if !ok {
-		return nil, false
+	for _, u := range d.users {
+		if str(u, "id") == id {
+			return u, true
+		}
 	}
-	return d.users[i], true
+	return nil, false
 }
 
 func (d *sourceDirectory) group(id string) (object, bool) {
-	i, ok := d.groupIndex[id]
-	if !ok {
-		return nil, false
+	for _, g := range d.groups {
+		if str(g, "id") == id {
+			return g, true
+		}
 	}
-	return d.groups[i], true
+	return nil, false
 }
 
 func (d *sourceDirectory) isUser(id string) bool {
