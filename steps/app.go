@@ -27,9 +27,11 @@ const pendingMarker = " [idpctl "
 
 // application finds the enterprise application of this setup or creates it from the non-gallery template
 // (documented step 1.1-1.2), then waits until Graph serves it.
-type application struct {
-	found   *AppRef
-	pending []graph.Application // found under a temporary name: a create that was interrupted
+type application struct{}
+
+// applicationPlan is the application step's payload: the application found, or nil when apply creates one.
+type applicationPlan struct {
+	Found *AppRef `json:"found,omitempty"`
 }
 
 func (s *application) String() string { return "application" }
@@ -41,15 +43,14 @@ func (s *application) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	name := env.Inputs.AppName
 	if ref != nil {
-		s.found = ref
 		env.Out().App.Set(*ref)
-		return Change{Resources: []Resource{{
+		return Change{Payload: applicationPlan{Found: ref}, Resources: []Resource{{
 			Action: NoOp, Type: "enterprise application", Name: ref.App.DisplayName,
 			Attrs: []Attr{Value("client id", ref.App.AppID), Value("object id", ref.App.ObjectID), Value("service principal", ref.SP.ID)},
 		}}}, nil
 	}
 	env.Out().App.Set(AppRef{})
-	return Change{Resources: []Resource{{
+	return Change{Payload: applicationPlan{}, Resources: []Resource{{
 		Action: Create, Type: "enterprise application", Name: name,
 		Note:  "from Entra's non-gallery template (\"Create your own application\")",
 		Attrs: []Attr{Later("client id"), Later("object id"), Later("service principal")},
@@ -76,7 +77,7 @@ func (s *application) find(ctx context.Context, env *Env) (*AppRef, error) {
 		if err != nil {
 			return nil, err
 		}
-		var ours, foreign, pending []graph.Application
+		var ours, foreign, pending []graph.Application // pending: created under a temporary name, interrupted
 		for _, a := range candidates {
 			switch {
 			case a.DisplayName == in.AppName && slices.Contains(a.Tags, Tag):
@@ -95,9 +96,8 @@ func (s *application) find(ctx context.Context, env *Env) (*AppRef, error) {
 		case len(foreign) > 0:
 			return nil, ambiguous(in.AppName, foreign, "an application named %q exists that idpctl did not create")
 		case len(pending) > 0:
-			// An earlier run was interrupted while creating it; adopt the oldest and let the others be seen.
+			// An earlier run was interrupted while creating it; adopt the oldest.
 			app = pending[0]
-			s.pending = pending[1:]
 		default:
 			return nil, nil
 		}
@@ -120,11 +120,15 @@ func ambiguous(name string, apps []graph.Application, format string) error {
 	return &InputError{Problems: []string{strings.Join(lines, "\n")}}
 }
 
-func (s *application) Apply(ctx context.Context, env *Env, _ Change) error {
-	if s.found != nil {
-		env.Out().App.Set(*s.found)
+func (s *application) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[applicationPlan](change)
+	if err != nil {
+		return err
+	}
+	if found := p.Found; found != nil {
+		env.Out().App.Set(*found)
 		return env.State.Update(env.now(), func(d *StateData) {
-			d.ApplicationObjectID, d.AppID, d.ServicePrincipalID = s.found.App.ObjectID, s.found.App.AppID, s.found.SP.ID
+			d.ApplicationObjectID, d.AppID, d.ServicePrincipalID = found.App.ObjectID, found.App.AppID, found.SP.ID
 		})
 	}
 	tempName := env.Inputs.AppName + pendingMarker + randomSuffix() + "]"

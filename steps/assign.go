@@ -12,10 +12,12 @@ import (
 
 // assignments assigns the requested users and groups to the application with its "User" role (documented
 // step 1.3-1.4). Assignments that exist stay; so do assignments made by others.
-type assignments struct {
-	wanted   []Principal // resolved from the inputs
-	existing []graph.AppRoleAssignment
-	missing  []Principal
+type assignments struct{}
+
+// assignmentsPlan is the assignments step's payload.
+type assignmentsPlan struct {
+	Missing  []Principal `json:"missing,omitempty"` // the wanted principals apply assigns
+	Assigned []Principal `json:"assigned"`          // every principal assigned once applied: the wanted and the existing ones
 }
 
 func (s *assignments) String() string { return "assignments" }
@@ -25,19 +27,20 @@ func (s *assignments) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	s.wanted = wanted
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return Change{}, err
 	}
+	var existing []graph.AppRoleAssignment
 	if app.Exists {
-		if s.existing, err = env.Graph.ListAppRoleAssignedTo(ctx, app.SP.ID); err != nil {
+		if existing, err = env.Graph.ListAppRoleAssignedTo(ctx, app.SP.ID); err != nil {
 			return Change{}, err
 		}
 	}
+	p := assignmentsPlan{Assigned: allAssigned(wanted, existing)}
 	var change Change
 	assigned := map[string]bool{}
-	for _, a := range s.existing {
+	for _, a := range existing {
 		assigned[strings.ToLower(a.PrincipalID)] = true
 	}
 	role := "User"
@@ -48,28 +51,29 @@ func (s *assignments) Plan(ctx context.Context, env *Env) (Change, error) {
 		}
 		role = r.DisplayName
 	}
-	for _, p := range wanted {
-		if assigned[strings.ToLower(p.ID)] {
-			change.Resources = append(change.Resources, Resource{Action: NoOp, Type: "assignment", Name: p.label()})
+	for _, w := range wanted {
+		if assigned[strings.ToLower(w.ID)] {
+			change.Resources = append(change.Resources, Resource{Action: NoOp, Type: "assignment", Name: w.label()})
 			continue
 		}
-		s.missing = append(s.missing, p)
+		p.Missing = append(p.Missing, w)
 		change.Resources = append(change.Resources, Resource{
-			Action: Create, Type: "assignment", Name: p.label(), Attrs: []Attr{Value("role", role)},
+			Action: Create, Type: "assignment", Name: w.label(), Attrs: []Attr{Value("role", role)},
 		})
 	}
-	env.Out().Assigned.Set(s.all())
+	change.Payload = p
+	env.Out().Assigned.Set(p.Assigned)
 	return change, nil
 }
 
-// all is every principal assigned once the step applied: the existing assignments and the wanted ones.
-func (s *assignments) all() []Principal {
-	all := slices.Clone(s.wanted)
+// allAssigned is every principal assigned once the step applied: the wanted ones and the existing assignments.
+func allAssigned(wanted []Principal, existing []graph.AppRoleAssignment) []Principal {
+	all := slices.Clone(wanted)
 	seen := map[string]bool{}
 	for _, p := range all {
 		seen[strings.ToLower(p.ID)] = true
 	}
-	for _, a := range s.existing {
+	for _, a := range existing {
 		if seen[strings.ToLower(a.PrincipalID)] {
 			continue
 		}
@@ -79,26 +83,30 @@ func (s *assignments) all() []Principal {
 	return all
 }
 
-func (s *assignments) Apply(ctx context.Context, env *Env, _ Change) error {
+func (s *assignments) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[assignmentsPlan](change)
+	if err != nil {
+		return err
+	}
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	if len(s.missing) > 0 {
+	if len(p.Missing) > 0 {
 		role, err := userRole(app.SP)
 		if err != nil {
 			return err
 		}
-		errs := make([]error, len(s.missing))
+		errs := make([]error, len(p.Missing))
 		var wg sync.WaitGroup
-		for i, p := range s.missing {
+		for i, m := range p.Missing {
 			wg.Go(func() {
-				_, err := env.Graph.AssignAppRole(ctx, app.SP.ID, p.ID, role.ID)
+				_, err := env.Graph.AssignAppRole(ctx, app.SP.ID, m.ID, role.ID)
 				if graph.IsConflict(err) {
 					err = nil // assigned meanwhile (or by a retried request): that is the state we want
 				}
 				if err != nil {
-					errs[i] = fmt.Errorf("assigning %s: %w", p.label(), err)
+					errs[i] = fmt.Errorf("assigning %s: %w", m.label(), err)
 				}
 			})
 		}
@@ -109,7 +117,7 @@ func (s *assignments) Apply(ctx context.Context, env *Env, _ Change) error {
 			}
 		}
 	}
-	env.Out().Assigned.Set(s.all())
+	env.Out().Assigned.Set(p.Assigned)
 	return nil
 }
 

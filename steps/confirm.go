@@ -64,8 +64,11 @@ const (
 // each one back from the SCIM endpoint and from the provisioning logs, and reports who arrived (documented
 // step 6). Every directly assigned user is provisioned on demand; a group is provisioned with up to five of its
 // members (Graph's limit for one call) and the rest arrive with the provisioning cycle.
-type confirm struct {
-	verified *Confirmation // from the plan: everyone is already there
+type confirm struct{}
+
+// confirmPlan is the confirm step's payload.
+type confirmPlan struct {
+	Verified *Confirmation `json:"verified,omitempty"` // everyone is already there: nothing to provision
 }
 
 func (s *confirm) String() string { return "confirm users arrived" }
@@ -94,7 +97,7 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	run := Change{Resources: []Resource{{Action: Run, Type: "provisioning on demand", Name: principalSummary(assigned),
+	run := Change{Payload: confirmPlan{}, Resources: []Resource{{Action: Run, Type: "provisioning on demand", Name: principalSummary(assigned),
 		Note: "then each user is read back from the SCIM endpoint and the provisioning logs"}}}
 	if !app.Exists || job == nil {
 		return run, nil
@@ -119,8 +122,7 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 	if c.Count(Failed)+c.Count(Pending) > 0 {
 		return run, nil
 	}
-	s.verified = &c
-	return Change{Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: plural(len(c.Users), "user") + " in the SaaS"}}}, nil
+	return Change{Payload: confirmPlan{Verified: &c}, Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: plural(len(c.Users), "user") + " in the SaaS"}}}, nil
 }
 
 func principalSummary(ps []Principal) string {
@@ -136,8 +138,12 @@ func principalSummary(ps []Principal) string {
 }
 
 func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
-	if s.verified != nil {
-		env.Out().Confirmation.Set(*s.verified)
+	p, err := payloadOf[confirmPlan](change)
+	if err != nil {
+		return err
+	}
+	if p.Verified != nil {
+		env.Out().Confirmation.Set(*p.Verified)
 		return nil
 	}
 	app, err := env.Out().App.Wait(ctx)

@@ -12,9 +12,12 @@ import (
 // adminConsent grants tenant-wide admin consent for the Microsoft Graph openid, profile and email permissions
 // (documented step 2.8, "Grant admin consent"): one AllPrincipals oauth2PermissionGrant from the application's
 // service principal to Microsoft Graph's.
-type adminConsent struct {
-	existing *graph.PermissionGrant
-	scope    string // the scope the grant must have
+type adminConsent struct{}
+
+// consentPlan is the admin consent step's payload.
+type consentPlan struct {
+	GrantID string `json:"grantId,omitempty"` // the existing grant to update; "" to create one
+	Scope   string `json:"scope"`             // the scope the grant must have
 }
 
 func (s *adminConsent) String() string { return "admin consent" }
@@ -24,41 +27,46 @@ func (s *adminConsent) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	graphSP, err := env.Out().GraphAPI.Wait(ctx)
+	graphSP, err := env.Out().GraphSP.Wait(ctx)
 	if err != nil {
 		return Change{}, err
 	}
 	name := "Microsoft Graph: " + strings.Join(oidcScopes, " ")
-	s.scope = strings.Join(oidcScopes, " ")
+	var existing *graph.PermissionGrant
 	if app.Exists {
 		grants, err := env.Graph.ListPermissionGrants(ctx, app.SP.ID)
 		if err != nil {
 			return Change{}, err
 		}
 		for _, g := range grants {
-			if g.ConsentType == "AllPrincipals" && strings.EqualFold(g.ResourceID, graphSP.ID) {
-				s.existing = &g
+			if g.ConsentType == "AllPrincipals" && strings.EqualFold(g.ResourceID, graphSP) {
+				existing = &g
 				break
 			}
 		}
 	}
-	if s.existing == nil {
-		return Change{Resources: []Resource{{
+	if existing == nil {
+		p := consentPlan{Scope: strings.Join(oidcScopes, " ")}
+		return Change{Payload: p, Resources: []Resource{{
 			Action: Create, Type: "admin consent", Name: name,
-			Attrs: []Attr{Value("consent type", "AllPrincipals (all users)"), Value("scope", s.scope)},
+			Attrs: []Attr{Value("consent type", "AllPrincipals (all users)"), Value("scope", p.Scope)},
 		}}}, nil
 	}
-	union, changed := unionScope(s.existing.Scope, oidcScopes)
+	union, changed := unionScope(existing.Scope, oidcScopes)
+	p := consentPlan{GrantID: existing.ID, Scope: union}
 	if !changed {
-		return Change{Resources: []Resource{{Action: NoOp, Type: "admin consent", Name: name}}}, nil
+		return Change{Payload: p, Resources: []Resource{{Action: NoOp, Type: "admin consent", Name: name}}}, nil
 	}
-	s.scope = union
-	return Change{Resources: []Resource{{
-		Action: Update, Type: "admin consent", Name: name, Attrs: []Attr{Set("scope", s.existing.Scope, union)},
+	return Change{Payload: p, Resources: []Resource{{
+		Action: Update, Type: "admin consent", Name: name, Attrs: []Attr{Set("scope", existing.Scope, union)},
 	}}}, nil
 }
 
 func (s *adminConsent) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[consentPlan](change)
+	if err != nil {
+		return err
+	}
 	if !change.Pending() {
 		return nil
 	}
@@ -66,15 +74,15 @@ func (s *adminConsent) Apply(ctx context.Context, env *Env, change Change) error
 	if err != nil {
 		return err
 	}
-	graphSP, err := env.Out().GraphAPI.Wait(ctx)
+	graphSP, err := env.Out().GraphSP.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	if s.existing != nil {
-		return s.update(ctx, env, s.existing.ID, s.scope)
+	if p.GrantID != "" {
+		return s.update(ctx, env, p.GrantID, p.Scope)
 	}
 	_, err = env.Graph.CreatePermissionGrant(ctx, graph.PermissionGrant{
-		ClientID: app.SP.ID, ResourceID: graphSP.ID, ConsentType: "AllPrincipals", Scope: s.scope,
+		ClientID: app.SP.ID, ResourceID: graphSP, ConsentType: "AllPrincipals", Scope: p.Scope,
 	})
 	if !graph.IsConflict(err) {
 		return err
@@ -86,7 +94,7 @@ func (s *adminConsent) Apply(ctx context.Context, env *Env, change Change) error
 		return err
 	}
 	for _, g := range grants {
-		if g.ConsentType == "AllPrincipals" && strings.EqualFold(g.ResourceID, graphSP.ID) {
+		if g.ConsentType == "AllPrincipals" && strings.EqualFold(g.ResourceID, graphSP) {
 			if union, changed := unionScope(g.Scope, oidcScopes); changed {
 				return s.update(ctx, env, g.ID, union)
 			}

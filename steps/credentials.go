@@ -21,8 +21,16 @@ const (
 // provisioningCredentials tests the SCIM endpoint and saves its URL and token in the tenant (documented step
 // 3.5: "Test Connection", then "Save"). The endpoint is first probed directly, the way Entra will call it, so a
 // wrong URL or token is reported precisely; then Graph's own connection test runs, then the credentials are saved.
-type provisioningCredentials struct {
-	probed bool
+type provisioningCredentials struct{}
+
+// credentialsPlan is the provisioning credentials step's payload.
+type credentialsPlan struct {
+	// Probed says the plan tested the SCIM endpoint already, so apply does not test it again.
+	Probed bool `json:"probed,omitempty"`
+	// SCIM is the fingerprint of the SCIM URL and token the plan tested ("" when the backend hands them out
+	// at apply). Only a fingerprint: a plan file is passed around for review, and applying it with another token
+	// than the one tested must still be noticed (the plan is stale then).
+	SCIM string `json:"scimFingerprint,omitempty"`
 }
 
 func (s *provisioningCredentials) String() string { return "provisioning credentials" }
@@ -52,9 +60,9 @@ func (s *provisioningCredentials) Plan(ctx context.Context, env *Env) (Change, e
 	if scim == nil {
 		// The backend hands out the endpoint: known only after registration, or unchanged since the last run.
 		if newSecret == nil && st.ProvisioningCredentials != "" {
-			return Change{Resources: []Resource{{Action: NoOp, Type: "provisioning credentials", Name: name}}}, nil
+			return Change{Payload: credentialsPlan{}, Resources: []Resource{{Action: NoOp, Type: "provisioning credentials", Name: name}}}, nil
 		}
-		return Change{Resources: []Resource{
+		return Change{Payload: credentialsPlan{}, Resources: []Resource{
 			{Action: Run, Type: "connection test", Name: name},
 			{Action: Update, Type: "provisioning credentials", Name: name, Attrs: []Attr{Later("tenant URL"), Later("secret token")}},
 		}}, nil
@@ -63,10 +71,11 @@ func (s *provisioningCredentials) Plan(ctx context.Context, env *Env) (Change, e
 	if err := s.probe(ctx, env, *scim); err != nil {
 		return Change{}, err
 	}
-	if job != nil && st.ProvisioningCredentials == fingerprint(*scim) {
-		return Change{Resources: []Resource{{Action: NoOp, Type: "provisioning credentials", Name: scim.BaseURL}}}, nil
+	p := credentialsPlan{Probed: true, SCIM: fingerprint(*scim)}
+	if job != nil && st.ProvisioningCredentials == p.SCIM {
+		return Change{Payload: p, Resources: []Resource{{Action: NoOp, Type: "provisioning credentials", Name: scim.BaseURL}}}, nil
 	}
-	return Change{Resources: []Resource{
+	return Change{Payload: p, Resources: []Resource{
 		{Action: Run, Type: "connection test", Name: scim.BaseURL},
 		{Action: Update, Type: "provisioning credentials", Name: scim.BaseURL, Attrs: []Attr{
 			Value("tenant URL", scim.BaseURL), Sensitive("secret token"), Value("scope", "assigned users and groups"),
@@ -82,11 +91,14 @@ func (s *provisioningCredentials) probe(ctx context.Context, env *Env, scim back
 	for _, w := range report.Warnings {
 		env.report().Progress(s.String(), w)
 	}
-	s.probed = true
 	return nil
 }
 
 func (s *provisioningCredentials) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[credentialsPlan](change)
+	if err != nil {
+		return err
+	}
 	scim, err := env.Out().SCIM.Wait(ctx)
 	if err != nil {
 		return err
@@ -99,12 +111,15 @@ func (s *provisioningCredentials) Apply(ctx context.Context, env *Env, change Ch
 		return fmt.Errorf("internal error: the backend gave no SCIM endpoint")
 	}
 	fp := fingerprint(*scim)
+	if p.SCIM != "" && p.SCIM != fp {
+		return fmt.Errorf("the SCIM URL or token differs from the one the plan tested: give the same IDPCTL_SCIM_TOKEN or --scim-token-file, or plan again")
+	}
 	if env.State.Get().ProvisioningCredentials == fp {
 		// A re-registration returned the endpoint already saved.
 		env.Out().Credentials.Set(struct{}{})
 		return nil
 	}
-	if !s.probed {
+	if !p.Probed {
 		if err := s.probe(ctx, env, *scim); err != nil {
 			return err
 		}

@@ -10,8 +10,11 @@ import (
 // handoff gives the SaaS what it needs for single sign-on (documented step 2, "In Smallstep") and gets back the
 // SCIM URL and token for provisioning (step 3.1). With --backend http that is one call to the backend; with
 // --backend manual the client secret goes to --secret-out and the SCIM endpoint comes from the inputs.
-type handoff struct {
-	deliver bool
+type handoff struct{}
+
+// handoffPlan is the hand-off step's payload.
+type handoffPlan struct {
+	Register bool `json:"register"` // a new client secret goes to the SaaS; false: the SaaS has the current one
 }
 
 func (s *handoff) String() string { return "backend hand-off" }
@@ -38,7 +41,7 @@ func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	s.deliver = newSecret != nil
+	p := handoffPlan{Register: newSecret != nil}
 	clientID := Value("client id", app.App.AppID)
 	if !app.Exists {
 		clientID = Later("client id")
@@ -51,34 +54,41 @@ func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	if env.Inputs.Backend == BackendHTTP {
 		r := Resource{Action: Create, Type: "backend registration", Name: env.Inputs.BackendURL, Attrs: append(attrs, Later("SCIM URL"), Later("SCIM token"))}
-		if !s.deliver {
+		if !p.Register {
 			r = Resource{Action: NoOp, Type: "backend registration", Name: env.Inputs.BackendURL}
 		}
-		return Change{Resources: []Resource{r}}, nil
+		return Change{Payload: p, Resources: []Resource{r}}, nil
 	}
 	r := Resource{Action: Create, Type: "secret file", Name: env.Inputs.SecretOut, Attrs: append(attrs, Value("mode", "0600")),
 		Note: "paste these values into your SaaS; the secret is in the file"}
-	if !s.deliver {
+	if !p.Register {
 		r = Resource{Action: NoOp, Type: "secret file", Name: env.Inputs.SecretOut}
 	}
-	return Change{Resources: []Resource{r}}, nil
+	return Change{Payload: p, Resources: []Resource{r}}, nil
 }
 
-func (s *handoff) Apply(ctx context.Context, env *Env, _ Change) error {
+func (s *handoff) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[handoffPlan](change)
+	if err != nil {
+		return err
+	}
 	given := s.givenSCIM(env)
 	if given != nil {
 		env.Out().SCIM.Set(given) // known now: provisioning need not wait for the secret
+	}
+	if !p.Register {
+		if given == nil {
+			env.Out().SCIM.Set(nil)
+		}
+		env.Out().Delivered.Set(struct{}{})
+		return nil
 	}
 	newSecret, err := env.Out().NewSecret.Wait(ctx)
 	if err != nil {
 		return err
 	}
 	if newSecret == nil {
-		if given == nil {
-			env.Out().SCIM.Set(nil)
-		}
-		env.Out().Delivered.Set(struct{}{})
-		return nil
+		return fmt.Errorf("the plan registers a new client secret, but the client secret step created none")
 	}
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {

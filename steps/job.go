@@ -14,8 +14,13 @@ const SCIMTemplateID = "scim"
 
 // provisioningJob finds or creates the application's provisioning (synchronization) job from the scim template
 // (documented step 3.4, "Create a new provisioning configuration").
-type provisioningJob struct {
-	found *graph.SyncJob
+type provisioningJob struct{}
+
+// jobPlan is the provisioning job step's payload. It names the job, not its status: the status changes with
+// every provisioning cycle, and what the other steps do about it is in their own payloads.
+type jobPlan struct {
+	ID         string `json:"id,omitempty"` // the job found; "" when apply creates one
+	TemplateID string `json:"templateId,omitempty"`
 }
 
 func (s *provisioningJob) String() string { return "provisioning job" }
@@ -25,6 +30,7 @@ func (s *provisioningJob) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
+	var found *graph.SyncJob
 	if app.Exists {
 		jobs, err := env.Graph.ListSyncJobs(ctx, app.SP.ID)
 		if err != nil {
@@ -32,11 +38,11 @@ func (s *provisioningJob) Plan(ctx context.Context, env *Env) (Change, error) {
 		}
 		for _, j := range jobs {
 			if isSCIMJob(j) {
-				s.found = &j
+				found = &j
 				break
 			}
 		}
-		if s.found == nil {
+		if found == nil {
 			for _, j := range jobs {
 				if strings.EqualFold(j.TemplateID, "customappsso") {
 					return Change{}, fmt.Errorf("the application has a provisioning job from the retired customappsso template (%s); Microsoft's fix is to delete that job and create one from the scim template: delete it in the Entra admin center (Provisioning › Delete configuration), then run again", j.ID)
@@ -44,13 +50,13 @@ func (s *provisioningJob) Plan(ctx context.Context, env *Env) (Change, error) {
 			}
 		}
 	}
-	env.Out().Job.Set(s.found)
-	if s.found != nil {
-		return Change{Resources: []Resource{{
-			Action: NoOp, Type: "provisioning job", Name: s.found.ID, Attrs: []Attr{Value("status", s.found.Status.Code)},
+	env.Out().Job.Set(found)
+	if found != nil {
+		return Change{Payload: jobPlan{ID: found.ID, TemplateID: found.TemplateID}, Resources: []Resource{{
+			Action: NoOp, Type: "provisioning job", Name: found.ID, Attrs: []Attr{Value("status", found.Status.Code)},
 		}}}, nil
 	}
-	return Change{Resources: []Resource{{
+	return Change{Payload: jobPlan{}, Resources: []Resource{{
 		Action: Create, Type: "provisioning job", Name: "scim template", Attrs: []Attr{Later("id")},
 	}}}, nil
 }
@@ -59,9 +65,13 @@ func isSCIMJob(j graph.SyncJob) bool {
 	return strings.EqualFold(j.TemplateID, SCIMTemplateID) || strings.HasPrefix(strings.ToLower(j.ID), SCIMTemplateID+".")
 }
 
-func (s *provisioningJob) Apply(ctx context.Context, env *Env, _ Change) error {
-	if s.found != nil {
-		env.Out().Job.Set(s.found)
+func (s *provisioningJob) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[jobPlan](change)
+	if err != nil {
+		return err
+	}
+	if p.ID != "" {
+		env.Out().Job.Set(&graph.SyncJob{ID: p.ID, TemplateID: p.TemplateID})
 		return nil
 	}
 	app, err := env.Out().App.Wait(ctx)

@@ -2,16 +2,22 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
 // attributeMappings makes the job's user attribute mappings exactly the list in DESIGN.md (documented step 5):
 // externalId from objectId, emails from mail or, for users without a mailbox, the user principal name, and no
 // other user mapping. Group mappings stay as the template has them.
-type attributeMappings struct {
-	schema []byte // read in the plan, when the job existed
-	edited []byte
-	ruleID string
+type attributeMappings struct{}
+
+// mappingsPlan is the attribute mappings step's payload. For a job apply creates it is empty: the template's
+// schema exists only then, and apply edits it the same way.
+type mappingsPlan struct {
+	RuleID string `json:"ruleId,omitempty"` // the synchronization rule holding the user mapping
+	// Schema is the whole edited schema apply saves (the service takes only a PUT of all of it); nil when the
+	// mappings are already right.
+	Schema json.RawMessage `json:"schema,omitempty"`
 }
 
 func (s *attributeMappings) String() string { return "attribute mappings" }
@@ -28,7 +34,7 @@ func (s *attributeMappings) Plan(ctx context.Context, env *Env) (Change, error) 
 			attrs = append(attrs, Value(w.target, expression(w.source)))
 		}
 		env.Out().Mappings.Set(Mappings{})
-		return Change{Resources: []Resource{{
+		return Change{Payload: mappingsPlan{}, Resources: []Resource{{
 			Action: Update, Type: "user attribute mappings", Name: "Provision Microsoft Entra ID Users", Attrs: attrs,
 			Note: "every other default user mapping is removed; group mappings stay as they are",
 		}}}, nil
@@ -45,12 +51,11 @@ func (s *attributeMappings) Plan(ctx context.Context, env *Env) (Change, error) 
 	if err != nil {
 		return Change{}, err
 	}
-	s.schema, s.edited, s.ruleID = schema, edited, ruleID
 	env.Out().Mappings.Set(Mappings{RuleID: ruleID})
 	if len(diffs) == 0 {
-		return Change{Resources: []Resource{{Action: NoOp, Type: "user attribute mappings", Name: "Provision Microsoft Entra ID Users"}}}, nil
+		return Change{Payload: mappingsPlan{RuleID: ruleID}, Resources: []Resource{{Action: NoOp, Type: "user attribute mappings", Name: "Provision Microsoft Entra ID Users"}}}, nil
 	}
-	return Change{Resources: []Resource{{
+	return Change{Payload: mappingsPlan{RuleID: ruleID, Schema: edited}, Resources: []Resource{{
 		Action: Update, Type: "user attribute mappings", Name: "Provision Microsoft Entra ID Users", Attrs: diffAttrs(diffs),
 	}}}, nil
 }
@@ -72,6 +77,10 @@ func diffAttrs(diffs []MappingDiff) []Attr {
 }
 
 func (s *attributeMappings) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[mappingsPlan](change)
+	if err != nil {
+		return err
+	}
 	job, err := env.Out().Job.Wait(ctx)
 	if err != nil {
 		return err
@@ -80,23 +89,26 @@ func (s *attributeMappings) Apply(ctx context.Context, env *Env, change Change) 
 	if err != nil {
 		return err
 	}
-	if s.schema == nil {
+	if p.RuleID == "" {
 		// The job was created in this run: its schema is the template's.
 		schema, err := env.Graph.GetSyncSchema(ctx, app.SP.ID, job.ID)
 		if err != nil {
 			return fmt.Errorf("reading the provisioning job's schema: %w", err)
 		}
-		s.edited, _, s.ruleID, err = editUserMappings(schema)
+		edited, diffs, ruleID, err := editUserMappings(schema)
 		if err != nil {
 			return err
 		}
-		s.schema = schema
+		p.RuleID = ruleID
+		if len(diffs) > 0 {
+			p.Schema = edited
+		}
 	}
-	if change.Pending() && string(s.edited) != string(s.schema) {
-		if err := env.Graph.PutSyncSchema(ctx, app.SP.ID, job.ID, s.edited); err != nil {
+	if p.Schema != nil {
+		if err := env.Graph.PutSyncSchema(ctx, app.SP.ID, job.ID, p.Schema); err != nil {
 			return fmt.Errorf("saving the attribute mappings: %w", err)
 		}
 	}
-	env.Out().Mappings.Set(Mappings{RuleID: s.ruleID})
+	env.Out().Mappings.Set(Mappings{RuleID: p.RuleID})
 	return nil
 }

@@ -9,35 +9,35 @@ import (
 // Outputs are the values steps hand to each other within one phase, each written by the step named in its
 // comment. In a plan, an output describes what exists now (nil or Exists=false for what apply will create).
 type Outputs struct {
-	App          Output[AppRef]                 // application
-	GraphAPI     Output[graph.ServicePrincipal] // sso: Microsoft Graph's service principal in this tenant
-	AppSettled   Output[struct{}]               // sso: the application's PATCH is done, credential writes may follow
-	Assigned     Output[[]Principal]            // assignments: every user and group assigned to the application
-	NewSecret    Output[*NewSecret]             // clientSecret: nil when the current secret is kept
-	Delivered    Output[struct{}]               // handoff: the new secret reached the backend or the secret file
-	SCIM         Output[*backend.SCIM]          // handoff: nil when the backend kept its registration and did not tell
-	Job          Output[*graph.SyncJob]         // job: nil in a plan when apply will create it
-	Credentials  Output[struct{}]               // credentials: the SCIM URL and token are saved in the tenant
-	Mappings     Output[Mappings]               // mappings: the job's user mappings are as DESIGN.md lists them
-	Started      Output[struct{}]               // start: provisioning is on
-	Confirmation Output[Confirmation]           // confirm: what arrived in the SaaS
+	App          Output[AppRef]         // application
+	GraphSP      Output[string]         // sso: the object id of Microsoft Graph's service principal in this tenant
+	AppSettled   Output[struct{}]       // sso: the application's PATCH is done, credential writes may follow
+	Assigned     Output[[]Principal]    // assignments: every user and group assigned to the application
+	NewSecret    Output[*NewSecret]     // clientSecret: nil when the current secret is kept
+	Delivered    Output[struct{}]       // handoff: the new secret reached the backend or the secret file
+	SCIM         Output[*backend.SCIM]  // handoff: nil when the backend kept its registration and did not tell
+	Job          Output[*graph.SyncJob] // job: nil in a plan when apply will create it; a job the plan found carries only its id and template in apply
+	Credentials  Output[struct{}]       // credentials: the SCIM URL and token are saved in the tenant
+	Mappings     Output[Mappings]       // mappings: the job's user mappings are as DESIGN.md lists them
+	Started      Output[struct{}]       // start: provisioning is on
+	Confirmation Output[Confirmation]   // confirm: what arrived in the SaaS
 }
 
 // AppRef is the enterprise application: its app registration and its service principal.
 type AppRef struct {
-	Exists  bool // false in a plan when the application will be created
-	Created bool // created by this run: it has no assignments, grants or jobs yet, so steps skip those reads
-	App     graph.Application
-	SP      graph.ServicePrincipal
+	Exists  bool                   `json:"exists"`            // false in a plan when the application will be created
+	Created bool                   `json:"created,omitempty"` // created by this run: it has no assignments, grants or jobs yet, so steps skip those reads
+	App     graph.Application      `json:"application"`
+	SP      graph.ServicePrincipal `json:"servicePrincipal"`
 }
 
 // Principal is a user or group assigned to the application.
 type Principal struct {
-	Type        string // "User" or "Group"
-	ID          string
-	DisplayName string
+	Type        string `json:"type"` // "User" or "Group"
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
 	// UserPrincipalName is set for users.
-	UserPrincipalName string
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
 }
 
 // NewSecret is a client secret created in this run, on its way to the backend or the secret file.

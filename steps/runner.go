@@ -77,11 +77,17 @@ func (r *Runner) Plan(ctx context.Context, env *Env) (*Plan, error) {
 	return plan, nil
 }
 
-// Apply applies plan, which must come from Plan on the same runner and env. The report says what happened to
-// each step, also when the run failed.
+// Apply applies plan, which comes from Plan with the same steps and inputs (in this process, or read back
+// from its JSON). Each step works from its planned change alone. The report says what happened to each step,
+// also when the run failed.
 func (r *Runner) Apply(ctx context.Context, env *Env, plan *Plan) (Report, error) {
 	if len(plan.Steps) != len(r.Steps) {
 		return nil, errors.New("steps: plan does not match the runner's steps")
+	}
+	for i, s := range r.Steps {
+		if plan.Steps[i].Step != s.String() {
+			return nil, fmt.Errorf("steps: the plan's step %d is %q, not %q", i+1, plan.Steps[i].Step, s.String())
+		}
 	}
 	env.resetOutputs()
 	errs, err := r.each(ctx, env, Applying, func(ctx context.Context, i int, s Step) error {

@@ -21,9 +21,12 @@ const renewBefore = 30 * 24 * time.Hour
 // clientSecret creates the client secret the SaaS signs in with (documented step 2.5). A re-run keeps the secret
 // when idpctl can tell it reached its destination; otherwise it creates a new one and, once that one is handed
 // over, removes the client secrets idpctl created before, so no secret it made is left behind unused.
-type clientSecret struct {
-	keep  *graph.PasswordCredential // the current secret, when it stays
-	stale []graph.PasswordCredential
+type clientSecret struct{}
+
+// secretPlan is the client secret step's payload. Secrets are listed as Graph lists them, without values.
+type secretPlan struct {
+	Keep   *graph.PasswordCredential  `json:"keep,omitempty"`   // the current secret, when it stays; nil: apply creates one
+	Remove []graph.PasswordCredential `json:"remove,omitempty"` // the other secrets idpctl created
 }
 
 func (s *clientSecret) String() string { return "client secret" }
@@ -53,12 +56,12 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 			ours = append(ours, p)
 		}
 	}
-	s.keep = keptSecret(env, st, ours, now)
+	p := secretPlan{Keep: keptSecret(env, st, ours, now)}
 	var change Change
-	if s.keep != nil {
+	if p.Keep != nil {
 		change.Resources = append(change.Resources, Resource{
-			Action: NoOp, Type: "client secret", Name: s.keep.DisplayName,
-			Attrs: []Attr{Value("expires", s.keep.End.Format(time.DateOnly))},
+			Action: NoOp, Type: "client secret", Name: p.Keep.DisplayName,
+			Attrs: []Attr{Value("expires", p.Keep.End.Format(time.DateOnly))},
 		})
 		env.Out().NewSecret.Set(nil)
 	} else {
@@ -76,16 +79,17 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 		})
 		env.Out().NewSecret.Set(&NewSecret{}) // a placeholder: in a plan, non-nil means "will be created"
 	}
-	for _, p := range ours {
-		if s.keep != nil && p.KeyID == s.keep.KeyID {
+	for _, o := range ours {
+		if p.Keep != nil && o.KeyID == p.Keep.KeyID {
 			continue
 		}
-		s.stale = append(s.stale, p)
+		p.Remove = append(p.Remove, o)
 		change.Resources = append(change.Resources, Resource{
-			Action: Delete, Type: "client secret", Name: p.DisplayName,
-			Attrs: []Attr{Value("key id", p.KeyID), Value("expires", p.End.Format(time.DateOnly))},
+			Action: Delete, Type: "client secret", Name: o.DisplayName,
+			Attrs: []Attr{Value("key id", o.KeyID), Value("expires", o.End.Format(time.DateOnly))},
 		})
 	}
+	change.Payload = p
 	return change, nil
 }
 
@@ -121,12 +125,16 @@ func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now tim
 
 func secretName(now time.Time) string { return secretPrefix + " " + now.UTC().Format(time.DateOnly) }
 
-func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
+func (s *clientSecret) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[secretPlan](change)
+	if err != nil {
+		return err
+	}
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	if s.keep == nil {
+	if p.Keep == nil {
 		// Writes to one application are serialised: Entra answers quick successive credential writes with 409.
 		if _, err := env.Out().AppSettled.Wait(ctx); err != nil {
 			return err
@@ -148,7 +156,7 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
 			return err
 		}
 	} else {
-		keep := *s.keep
+		keep := *p.Keep
 		if err := env.State.Update(env.now(), func(d *StateData) {
 			d.Secret = &SecretRecord{KeyID: keep.KeyID, Hint: keep.Hint, Created: keep.Start.UTC(), DeliveredTo: destination(env)}
 		}); err != nil {
@@ -156,8 +164,8 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
 		}
 		env.Out().NewSecret.Set(nil)
 	}
-	stale := s.stale
-	if s.keep == nil && !app.Created { // an application made in this run has no other secret
+	stale := p.Remove
+	if p.Keep == nil && !app.Created { // an application made in this run has no other secret
 		// Read again: a secret an interrupted run asked for may have been created after this run's plan read
 		// the application, and it must not stay behind either.
 		current, err := env.Graph.GetApplication(ctx, app.App.ObjectID)
@@ -166,15 +174,15 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, _ Change) error {
 		}
 		newKey, _ := env.Out().NewSecret.Get()
 		stale = nil
-		for _, p := range current.Passwords {
-			if strings.HasPrefix(p.DisplayName, secretPrefix) && !strings.EqualFold(p.KeyID, newKey.KeyID) {
-				stale = append(stale, p)
+		for _, cred := range current.Passwords {
+			if strings.HasPrefix(cred.DisplayName, secretPrefix) && !strings.EqualFold(cred.KeyID, newKey.KeyID) {
+				stale = append(stale, cred)
 			}
 		}
 	}
-	for _, p := range stale {
-		if err := env.Graph.RemovePassword(ctx, app.App.ObjectID, p.KeyID); err != nil && !graph.IsNotFound(err) {
-			return fmt.Errorf("removing the old client secret %q: %w", p.DisplayName, err)
+	for _, cred := range stale {
+		if err := env.Graph.RemovePassword(ctx, app.App.ObjectID, cred.KeyID); err != nil && !graph.IsNotFound(err) {
+			return fmt.Errorf("removing the old client secret %q: %w", cred.DisplayName, err)
 		}
 	}
 	return nil

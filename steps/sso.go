@@ -27,9 +27,18 @@ var (
 // ssoSettings configures the app registration for OIDC sign-in (documented steps 2.6-2.12) in one PATCH: the
 // final display name and idpctl's tag, multi-tenant audience, the web redirect URI, the ID-token optional claims
 // and the Microsoft Graph permissions. Values others added (more redirect URIs, claims, permissions) are kept.
-type ssoSettings struct {
-	graphSP  graph.ServicePrincipal
-	scopeIDs []string
+type ssoSettings struct{}
+
+// ssoPlan is the single sign-on step's payload.
+type ssoPlan struct {
+	GraphSPID string   `json:"graphServicePrincipalId"` // Microsoft Graph's service principal in this tenant
+	ScopeIDs  []string `json:"scopeIds"`                // the ids of oidcScopes on it
+	// Update is the PATCH of an existing application, nil when it has every setting. An application that apply
+	// creates (NewApplication) gets a PATCH computed from it as created: the template's values exist only then.
+	Update         *graph.ApplicationUpdate `json:"update,omitempty"`
+	NewApplication bool                     `json:"newApplication,omitempty"`
+	// Rename is the enterprise application's new display name, when it has another.
+	Rename string `json:"rename,omitempty"`
 }
 
 func (s *ssoSettings) String() string { return "single sign-on settings" }
@@ -39,40 +48,49 @@ func (s *ssoSettings) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, fmt.Errorf("reading Microsoft Graph's service principal: %w", err)
 	}
-	s.graphSP = graphSP
-	env.Out().GraphAPI.Set(graphSP)
-	if s.scopeIDs, err = scopeIDs(graphSP, oidcScopes); err != nil {
+	env.Out().GraphSP.Set(graphSP.ID)
+	p := ssoPlan{GraphSPID: graphSP.ID}
+	if p.ScopeIDs, err = scopeIDs(graphSP, oidcScopes); err != nil {
 		return Change{}, err
 	}
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return Change{}, err
 	}
+	scopeNames := map[string]string{}
+	for _, sc := range graphSP.Scopes {
+		scopeNames[strings.ToLower(sc.ID)] = sc.Value
+	}
 	// For an application apply will create, every setting is new.
-	_, attrs := s.update(app.App, env.Inputs)
+	u, attrs := update(app.App, env.Inputs, p.ScopeIDs, scopeNames)
 	name := env.Inputs.AppName
 	var change Change
 	switch {
 	case !app.Exists:
+		p.NewApplication = true
 		change.Resources = append(change.Resources, Resource{Action: Create, Type: "app registration settings", Name: name, Attrs: attrs})
 	case len(attrs) > 0:
+		p.Update = &u
 		change.Resources = append(change.Resources, Resource{Action: Update, Type: "app registration settings", Name: name, Attrs: attrs})
 	default:
 		change.Resources = append(change.Resources, Resource{Action: NoOp, Type: "app registration settings", Name: name})
 	}
 	if app.Exists && app.SP.DisplayName != name {
+		p.Rename = name
 		change.Resources = append(change.Resources, Resource{
 			Action: Update, Type: "enterprise application name", Name: name, Attrs: []Attr{Set("display name", app.SP.DisplayName, name)},
 		})
 	}
+	change.Payload = p
 	env.Out().AppSettled.Set(struct{}{})
 	return change, nil
 }
 
 // update is the one PATCH that gives the application the settings of step 2, computed from the application as
-// it is, and the changes it makes for the plan. Complex properties go whole: the web object with the values the
-// application already has (its home page carries the non-gallery marker), optionalClaims with every token type.
-func (s *ssoSettings) update(current graph.Application, in Inputs) (graph.ApplicationUpdate, []Attr) {
+// it is, and the changes it makes for the plan (scopeNames, by lower-case id, name the permissions there).
+// Complex properties go whole: the web object with the values the application already has (its home page
+// carries the non-gallery marker), optionalClaims with every token type.
+func update(current graph.Application, in Inputs, scopeIDs []string, scopeNames map[string]string) (graph.ApplicationUpdate, []Attr) {
 	var (
 		u     graph.ApplicationUpdate
 		attrs []Attr
@@ -102,9 +120,9 @@ func (s *ssoSettings) update(current graph.Application, in Inputs) (graph.Applic
 		u.SAML2TokenClaims = nonNil(current.SAML2TokenClaims)
 		attrs = append(attrs, Set("ID token optional claims", claimNames(current.IDTokenClaims), claimNames(claims)))
 	}
-	if rra, changed := withGraphScopes(current.RequiredResourceAccess, s.scopeIDs); changed {
+	if rra, changed := withGraphScopes(current.RequiredResourceAccess, scopeIDs); changed {
 		u.RequiredResourceAccess = rra
-		attrs = append(attrs, Set("Microsoft Graph permissions", scopeNames(current.RequiredResourceAccess, s.graphSP), scopeNames(rra, s.graphSP)))
+		attrs = append(attrs, Set("Microsoft Graph permissions", scopeNamesOf(current.RequiredResourceAccess, scopeNames), scopeNamesOf(rra, scopeNames)))
 	}
 	return u, attrs
 }
@@ -123,20 +141,33 @@ func nonNil(claims []graph.OptionalClaim) []graph.OptionalClaim {
 	return claims
 }
 
-func (s *ssoSettings) Apply(ctx context.Context, env *Env, _ Change) error {
-	env.Out().GraphAPI.Set(s.graphSP)
+func (s *ssoSettings) Apply(ctx context.Context, env *Env, change Change) error {
+	p, err := payloadOf[ssoPlan](change)
+	if err != nil {
+		return err
+	}
+	env.Out().GraphSP.Set(p.GraphSPID)
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	// Computed again from the application as it is now: a new one exists only since this run's create.
-	if u, attrs := s.update(app.App, env.Inputs); len(attrs) > 0 {
-		if err := env.Graph.UpdateApplication(ctx, app.App.ObjectID, u); err != nil {
+	u, rename := p.Update, p.Rename
+	if p.NewApplication {
+		// Created in this run: its template values exist only now.
+		if next, attrs := update(app.App, env.Inputs, p.ScopeIDs, nil); len(attrs) > 0 {
+			u = &next
+		}
+		if app.SP.DisplayName != env.Inputs.AppName {
+			rename = env.Inputs.AppName
+		}
+	}
+	if u != nil {
+		if err := env.Graph.UpdateApplication(ctx, app.App.ObjectID, *u); err != nil {
 			return fmt.Errorf("updating the app registration: %w", err)
 		}
 	}
-	if name := env.Inputs.AppName; app.SP.DisplayName != name {
-		if err := env.Graph.UpdateServicePrincipal(ctx, app.SP.ID, graph.ServicePrincipalUpdate{DisplayName: &name}); err != nil {
+	if rename != "" {
+		if err := env.Graph.UpdateServicePrincipal(ctx, app.SP.ID, graph.ServicePrincipalUpdate{DisplayName: &rename}); err != nil {
 			return fmt.Errorf("renaming the enterprise application: %w", err)
 		}
 	}
@@ -205,19 +236,17 @@ func withGraphScopes(current []graph.RequiredResourceAccess, ids []string) ([]gr
 	return rra, changed
 }
 
-func scopeNames(rra []graph.RequiredResourceAccess, graphSP graph.ServicePrincipal) string {
-	var names []string
+func scopeNamesOf(rra []graph.RequiredResourceAccess, names map[string]string) string {
+	var out []string
 	for _, r := range rra {
 		if !strings.EqualFold(r.ResourceAppID, MicrosoftGraphAppID) {
 			continue
 		}
 		for _, a := range r.Access {
-			for _, s := range graphSP.Scopes {
-				if strings.EqualFold(s.ID, a.ID) {
-					names = append(names, s.Value)
-				}
+			if n, ok := names[strings.ToLower(a.ID)]; ok {
+				out = append(out, n)
 			}
 		}
 	}
-	return strings.Join(names, " ")
+	return strings.Join(out, " ")
 }

@@ -3,6 +3,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,8 +11,10 @@ import (
 )
 
 // A Step is one part of the documented procedure. Plan only reads (GETs) and says what Apply would change;
-// Apply makes the tenant match the plan and is safe to repeat. Values a step finds or creates are written to
-// the step's typed outputs in Env and read by later steps, never passed around as untyped maps.
+// Apply makes the tenant match the plan and is safe to repeat. Everything Plan found that Apply needs travels in
+// the Change's payload, never in the step value: a step can be planned twice, and a plan saved to a file and
+// read back applies the same way. Values a step finds or creates are written to the step's typed outputs in Env
+// and read by later steps, never passed around as untyped maps.
 type Step interface {
 	String() string
 	Plan(ctx context.Context, env *Env) (Change, error)
@@ -47,9 +50,13 @@ func (a Action) Symbol() string {
 	}
 }
 
-// Change is what one step's Apply would do: zero or more resource changes.
+// Change is what one step's Apply would do: the resource changes people review, and the payload Apply works
+// from. The payload is the step's own struct: what Plan read and decided, JSON-serialisable and never holding a
+// secret, because a plan is printed and saved to files.
 type Change struct {
 	Resources []Resource `json:"resources"`
+	// Payload is the step's plan struct; in a plan read from JSON it is the json.RawMessage the step decodes.
+	Payload any `json:"payload,omitempty"`
 }
 
 // MarshalJSON writes resources as an array, also when there are none.
@@ -59,6 +66,41 @@ func (c Change) MarshalJSON() ([]byte, error) {
 		c.Resources = []Resource{}
 	}
 	return json.Marshal(change(c))
+}
+
+// UnmarshalJSON keeps the payload as raw JSON: only the step it belongs to knows its type (payloadOf).
+func (c *Change) UnmarshalJSON(raw []byte) error {
+	var v struct {
+		Resources []Resource      `json:"resources"`
+		Payload   json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	c.Resources, c.Payload = v.Resources, nil
+	if len(v.Payload) > 0 && string(v.Payload) != "null" {
+		c.Payload = v.Payload
+	}
+	return nil
+}
+
+// payloadOf returns a step's payload: the value its Plan put in the change or, in a plan read from JSON, that
+// value decoded. A payload of another shape means the plan does not belong to this step (or this version).
+func payloadOf[P any](c Change) (P, error) {
+	var p P
+	switch v := c.Payload.(type) {
+	case P:
+		return v, nil
+	case json.RawMessage:
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			return p, fmt.Errorf("the planned change does not fit this step: %w", err)
+		}
+		return p, nil
+	default:
+		return p, fmt.Errorf("the planned change carries %T, not this step's %T: apply a plan made for these steps", c.Payload, p)
+	}
 }
 
 // Pending reports whether applying the change would do anything.
