@@ -36,6 +36,10 @@ type applicationPlan struct {
 
 func (s *application) String() string { return "application" }
 
+func (s *application) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.App}
+}
+
 func (s *application) Plan(ctx context.Context, env *Env) (Change, error) {
 	ref, err := s.find(ctx, env)
 	if err != nil {

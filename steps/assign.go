@@ -22,6 +22,10 @@ type assignmentsPlan struct {
 
 func (s *assignments) String() string { return "assignments" }
 
+func (s *assignments) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.Assigned}
+}
+
 func (s *assignments) Plan(ctx context.Context, env *Env) (Change, error) {
 	wanted, err := resolvePrincipals(ctx, env)
 	if err != nil {

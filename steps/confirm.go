@@ -73,6 +73,13 @@ type confirmPlan struct {
 
 func (s *confirm) String() string { return "confirm users arrived" }
 
+func (s *confirm) Sets(phase Phase, out *Outputs) []Slot {
+	if phase == Planning {
+		return nil
+	}
+	return []Slot{&out.Confirmation}
+}
+
 // target is a user the confirmation expects in the SaaS.
 type target struct {
 	user     graph.User

@@ -22,6 +22,10 @@ type consentPlan struct {
 
 func (s *adminConsent) String() string { return "admin consent" }
 
+func (s *adminConsent) Sets(_ Phase, _ *Outputs) []Slot {
+	return nil
+}
+
 func (s *adminConsent) Plan(ctx context.Context, env *Env) (Change, error) {
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {

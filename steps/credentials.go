@@ -35,6 +35,13 @@ type credentialsPlan struct {
 
 func (s *provisioningCredentials) String() string { return "provisioning credentials" }
 
+func (s *provisioningCredentials) Sets(phase Phase, out *Outputs) []Slot {
+	if phase == Planning {
+		return nil
+	}
+	return []Slot{&out.Credentials}
+}
+
 // fingerprint is a one-way digest of a SCIM endpoint and token: enough to tell whether the saved credentials
 // are the ones given, useless for recovering the token.
 func fingerprint(scim backend.SCIM) string {

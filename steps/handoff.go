@@ -19,6 +19,13 @@ type handoffPlan struct {
 
 func (s *handoff) String() string { return "backend hand-off" }
 
+func (s *handoff) Sets(phase Phase, out *Outputs) []Slot {
+	if phase == Planning {
+		return []Slot{&out.SCIM}
+	}
+	return []Slot{&out.SCIM, &out.Delivered}
+}
+
 // MetadataURL is the OIDC metadata document URL of a tenant (documented step 2.14).
 func MetadataURL(loginHost, tenantID string) string {
 	return fmt.Sprintf("https://%s/%s/v2.0/.well-known/openid-configuration", loginHost, tenantID)

@@ -25,6 +25,10 @@ type jobPlan struct {
 
 func (s *provisioningJob) String() string { return "provisioning job" }
 
+func (s *provisioningJob) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.Job}
+}
+
 func (s *provisioningJob) Plan(ctx context.Context, env *Env) (Change, error) {
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {

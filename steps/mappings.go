@@ -22,6 +22,10 @@ type mappingsPlan struct {
 
 func (s *attributeMappings) String() string { return "attribute mappings" }
 
+func (s *attributeMappings) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.Mappings}
+}
+
 func (s *attributeMappings) Plan(ctx context.Context, env *Env) (Change, error) {
 	job, err := env.Out().Job.Wait(ctx)
 	if err != nil {

@@ -51,3 +51,13 @@ func (o *Output[T]) Get() (T, bool) {
 	defer o.mu.Unlock()
 	return o.value, o.set
 }
+
+// Slot is an output as a step declares it (Step.Sets), whatever its type.
+type Slot interface {
+	isSet() bool
+}
+
+func (o *Output[T]) isSet() bool {
+	_, ok := o.Get()
+	return ok
+}

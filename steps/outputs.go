@@ -1,6 +1,9 @@
 package steps
 
 import (
+	"fmt"
+	"reflect"
+
 	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/secret"
@@ -21,6 +24,17 @@ type Outputs struct {
 	Mappings     Output[Mappings]       // mappings: the job's user mappings are as DESIGN.md lists them
 	Started      Output[struct{}]       // start: provisioning is on
 	Confirmation Output[Confirmation]   // confirm: what arrived in the SaaS
+}
+
+// nameOf is the field name of one of o's outputs, for messages.
+func (o *Outputs) nameOf(slot Slot) string {
+	v := reflect.ValueOf(o).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.Addr().Interface() == slot {
+			return v.Type().Field(i).Name
+		}
+	}
+	return fmt.Sprintf("%T", slot)
 }
 
 // AppRef is the enterprise application: its app registration and its service principal.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/idpctl/idpctl/graph"
@@ -170,7 +172,10 @@ func (r *Runner) each(ctx context.Context, env *Env, phase Phase, fn func(ctx co
 			defer wg.Done()
 			env.report().StepStarted(phase, s.String())
 			stepCtx := graph.WithWaits(ctx, func(w graph.Wait) { env.report().Waiting(s.String(), graphWait(w)) })
-			err := fn(stepCtx, i, s)
+			err := run(func() error { return fn(stepCtx, i, s) })
+			if err == nil {
+				err = unset(phase, env.Out(), s)
+			}
 			var other *StepError
 			if err != nil && errors.As(context.Cause(ctx), &other) && errors.Is(err, context.Canceled) {
 				// Stopped because another step failed: not this step's failure.
@@ -195,6 +200,41 @@ func (r *Runner) each(ctx context.Context, env *Env, phase Phase, fn func(ctx co
 		return errs, first
 	}
 	return errs, ctx.Err()
+}
+
+// run calls fn and turns a panic into an error: a bug in one step fails that step, and the run reports it
+// like any other failure instead of crashing with the terminal in whatever state the progress view left it.
+func run(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// PanicError is a step's panic, recovered.
+type PanicError struct {
+	Value any
+	Stack []byte // the goroutine's stack when it panicked, for a bug report
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("internal error (a bug in idpctl, please report it): %v", e.Value)
+}
+
+// unset names the declared outputs a step returned without writing.
+func unset(phase Phase, out *Outputs, s Step) error {
+	var missing []string
+	for _, slot := range s.Sets(phase, out) {
+		if !slot.isSet() {
+			missing = append(missing, out.nameOf(slot))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("internal error (a bug in idpctl, please report it): the step finished without setting its output %s", strings.Join(missing, ", "))
 }
 
 // errCancelledByOther is reported for steps stopped because another step failed.

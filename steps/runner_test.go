@@ -3,9 +3,11 @@ package steps
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeStep records what the runner does with it.
@@ -14,9 +16,16 @@ type fakeStep struct {
 	change  Change
 	planErr error
 	apply   func(ctx context.Context, env *Env) error
+	sets    func(out *Outputs) []Slot // in apply; nothing in plan
 }
 
-func (f *fakeStep) String() string                             { return f.name }
+func (f *fakeStep) String() string { return f.name }
+func (f *fakeStep) Sets(phase Phase, out *Outputs) []Slot {
+	if phase == Applying && f.sets != nil {
+		return f.sets(out)
+	}
+	return nil
+}
 func (f *fakeStep) Plan(context.Context, *Env) (Change, error) { return f.change, f.planErr }
 func (f *fakeStep) Apply(ctx context.Context, env *Env, _ Change) error {
 	if f.apply == nil {
@@ -134,5 +143,96 @@ func TestRunnerAfterApplyStops(t *testing.T) {
 	plan, _ := r.Plan(t.Context(), env)
 	if _, err := r.Apply(t.Context(), env, plan); !errors.Is(err, stop) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A step that returns without setting an output it declares fails at once, named, and the steps waiting for
+// that output stop instead of hanging until the run's timeout.
+func TestRunnerStepThatForgetsAnOutputFails(t *testing.T) {
+	waiting := &fakeStep{name: "waiting", change: pending("w"), apply: func(ctx context.Context, env *Env) error {
+		_, err := env.Out().Job.Wait(ctx)
+		return err
+	}}
+	forgetful := &fakeStep{name: "forgetful", change: pending("f"), sets: func(out *Outputs) []Slot { return []Slot{&out.Job} }}
+	r := &Runner{Steps: []Step{waiting, forgetful}}
+	env := &Env{State: &State{}}
+	plan, err := r.Plan(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A guard, not a measurement: without the check the wait below ends only with this deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	report, err := r.Apply(ctx, env, plan)
+	var se *StepError
+	if !errors.As(err, &se) || se.Step != "forgetful" || !strings.Contains(err.Error(), "without setting its output Job") {
+		t.Fatalf("Apply error = %v, want forgetful failing for its output Job", err)
+	}
+	if report[0].Status != StatusStopped || report[1].Status != StatusFailed {
+		t.Errorf("report = %+v, want waiting stopped and forgetful failed", report)
+	}
+}
+
+// A panic in a step is that step's failure, in either phase; the run ends normally.
+func TestRunnerPanicFailsTheStep(t *testing.T) {
+	for _, phase := range []Phase{Planning, Applying} {
+		panicky := &panickyStep{fakeStep: fakeStep{name: "panicky", change: pending("p")}, phase: phase}
+		r := &Runner{Steps: []Step{&fakeStep{name: "other", change: pending("o")}, panicky}}
+		env := &Env{State: &State{}}
+		plan, err := r.Plan(t.Context(), env)
+		if phase == Applying {
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = r.Apply(t.Context(), env, plan)
+		}
+		var se *StepError
+		var pe *PanicError
+		if !errors.As(err, &se) || se.Step != "panicky" || se.Phase != phase || !errors.As(err, &pe) ||
+			!strings.Contains(err.Error(), "nil pointer dereference") || !strings.Contains(string(pe.Stack), "(*panickyStep).explode") {
+			t.Errorf("%s: error = %v, want panicky's panic as its failure", phase, err)
+		}
+	}
+}
+
+// panickyStep dereferences a nil pointer in one phase.
+type panickyStep struct {
+	fakeStep
+	phase Phase
+}
+
+func (p *panickyStep) Plan(ctx context.Context, env *Env) (Change, error) {
+	if p.phase == Planning {
+		p.explode()
+	}
+	return p.fakeStep.Plan(ctx, env)
+}
+
+func (p *panickyStep) Apply(ctx context.Context, env *Env, c Change) error {
+	if p.phase == Applying {
+		p.explode()
+	}
+	return p.fakeStep.Apply(ctx, env, c)
+}
+
+func (p *panickyStep) explode() {
+	var env *Env
+	_ = env.Inputs
+}
+
+// Every output has exactly one step that declares it when applying, so a forgotten Set is always caught.
+func TestFlowDeclaresEveryOutputOnce(t *testing.T) {
+	out := &Outputs{}
+	declared := map[string][]string{}
+	for _, s := range Flow() {
+		for _, slot := range s.Sets(Applying, out) {
+			declared[out.nameOf(slot)] = append(declared[out.nameOf(slot)], s.String())
+		}
+	}
+	v := reflect.TypeOf(*out)
+	for i := range v.NumField() {
+		if name := v.Field(i).Name; len(declared[name]) != 1 {
+			t.Errorf("output %s is declared by %v, want exactly one step", name, declared[name])
+		}
 	}
 }

@@ -31,6 +31,10 @@ type secretPlan struct {
 
 func (s *clientSecret) String() string { return "client secret" }
 
+func (s *clientSecret) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.NewSecret}
+}
+
 // destination names where a client secret goes in this run.
 func destination(env *Env) string {
 	if env.Inputs.Backend == BackendHTTP {

@@ -43,6 +43,10 @@ type ssoPlan struct {
 
 func (s *ssoSettings) String() string { return "single sign-on settings" }
 
+func (s *ssoSettings) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.GraphSP, &out.AppSettled}
+}
+
 func (s *ssoSettings) Plan(ctx context.Context, env *Env) (Change, error) {
 	graphSP, err := env.Graph.GetServicePrincipalByAppID(ctx, MicrosoftGraphAppID)
 	if err != nil {

@@ -19,6 +19,13 @@ type startPlan struct {
 
 func (s *startProvisioning) String() string { return "start provisioning" }
 
+func (s *startProvisioning) Sets(phase Phase, out *Outputs) []Slot {
+	if phase == Planning {
+		return nil
+	}
+	return []Slot{&out.Started}
+}
+
 func (s *startProvisioning) Plan(ctx context.Context, env *Env) (Change, error) {
 	job, err := env.Out().Job.Wait(ctx)
 	if err != nil {

@@ -17,6 +17,9 @@ import (
 // and read by later steps, never passed around as untyped maps.
 type Step interface {
 	String() string
+	// Sets lists the outputs the step writes in phase. The runner fails a step that returns without writing
+	// one of them, at once and by name, instead of leaving the steps that wait for it hanging until the timeout.
+	Sets(phase Phase, out *Outputs) []Slot
 	Plan(ctx context.Context, env *Env) (Change, error)
 	Apply(ctx context.Context, env *Env, change Change) error
 }
