@@ -48,6 +48,10 @@ type setupOptions struct {
 	Sandbox          bool
 	Debug            bool
 	Timeout          time.Duration
+	PlanOut          string // --plan-out: save the plan here
+	PlanFile         string // --plan: apply the plan saved here
+
+	savedPlan *steps.Plan // read from PlanFile
 }
 
 func newSetupCmd(f *factory) *cobra.Command {
@@ -87,12 +91,19 @@ turn provisioning on; provision the assigned users on demand and confirm they ar
 The run first reads the tenant and shows a plan of what it will change. It is safe to run again: it
 finds what it created before and changes only what differs.
 
+For a change review, save the plan with --plan-out FILE (JSON, no secrets; with --dry-run nothing else
+happens) and apply exactly that plan later, maybe as another admin, with --plan FILE. Applying reads the
+tenant again first and refuses a plan that no longer matches it (the tenant changed, or the plan was
+applied already) without changing anything. With --plan, sign in as usual and give the secrets again
+(IDPCTL_SCIM_TOKEN or --scim-token-file, IDPCTL_BACKEND_TOKEN); the plan fixes every other input, and a
+setup flag given again must agree with it. A saved plan is applied without asking: it was reviewed.
+
 Every flag can also be set with an IDPCTL_ environment variable (--tenant-id: IDPCTL_TENANT_ID;
 repeatable flags take a comma-separated list). Secrets are read from the environment or files only:
 IDPCTL_SCIM_TOKEN (or --scim-token-file), IDPCTL_BACKEND_TOKEN, IDPCTL_ACCESS_TOKEN.
 
-Exit codes: 0 done, 1 failed, 2 cancelled or bad usage, 4 sign-in or permission problem,
-8 pending changes (only with --dry-run --detailed-exitcode).
+Exit codes: 0 done, 1 failed (also a stale --plan), 2 cancelled or bad usage, 4 sign-in or permission
+problem, 8 pending changes (only with --dry-run --detailed-exitcode).
 
 Signing in asks for these Microsoft Graph delegated permissions (an administrator consents once):
   ` + strings.Join(graph.DelegatedScopes(), " ") + `
@@ -105,6 +116,12 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
   idpctl setup entra --dry-run --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 --assign-group "Smallstep Users" \
     --scim-url https://example.smallstep.com/scim/v2 --scim-token-file scim-token.txt --secret-out secret.txt
 
+  # Change review: one admin saves the plan, another reviews it and applies exactly that plan
+  idpctl setup entra --dry-run --plan-out smallstep-plan.json --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 \
+    --assign-group "Smallstep Users" --scim-url https://example.smallstep.com/scim/v2 --scim-token-file scim-token.txt \
+    --secret-out secret.txt
+  idpctl setup entra --plan smallstep-plan.json --scim-token-file scim-token.txt
+
   # Scripted: Smallstep's SCIM values from the dashboard, the client secret to a 0600 file, JSON out
   IDPCTL_SCIM_TOKEN=... idpctl setup entra --non-interactive --yes --output json \
     --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 --assign-group "Smallstep Users" \
@@ -116,6 +133,11 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 			}
 			if err := opts.resolve(); err != nil {
 				return err
+			}
+			if opts.PlanFile != "" {
+				if err := opts.adoptPlan(cmd.Flags()); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -150,6 +172,8 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 	fl.BoolVar(&opts.Sandbox, "sandbox", false, "run against a simulated tenant and SaaS in this process (no Azure account needed)")
 	fl.BoolVar(&opts.Debug, "debug", false, "log each Graph request (never tokens or secrets) to stderr")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up after this long")
+	fl.StringVar(&opts.PlanOut, "plan-out", "", "save the plan (JSON, no secrets) to this file; with --dry-run, do nothing else")
+	fl.StringVar(&opts.PlanFile, "plan", "", "apply exactly the plan saved with --plan-out, refusing it if the tenant changed since")
 	return usageErrors(cmd)
 }
 
@@ -162,6 +186,12 @@ func (o *setupOptions) resolve() error {
 	}
 	if o.DetailedExitCode && !o.DryRun {
 		return usageErrorf("--detailed-exitcode only applies to --dry-run")
+	}
+	if o.PlanFile != "" && (o.DryRun || o.PlanOut != "") {
+		return usageErrorf("--plan applies a saved plan: it does not go with --dry-run or --plan-out")
+	}
+	if o.PlanFile != "" && o.Sandbox {
+		return usageErrorf("--plan cannot apply to --sandbox, a simulated tenant made anew for each run: run idpctl sandbox and point --graph-url at it")
 	}
 	d, err := parseLifetime(o.SecretExpiry)
 	if err != nil {
@@ -285,6 +315,9 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
+	if saved := opts.savedPlan; saved != nil && !strings.EqualFold(saved.TenantID, tenantID) {
+		return usageErrorf("--plan %s: the plan is for tenant %s, and this run is signed in to tenant %s: sign in to the plan's tenant", opts.PlanFile, saved.TenantID, tenantID)
+	}
 	state, err := steps.OpenState(opts.StateDir, tenantID, opts.Inputs.AppName)
 	if err != nil {
 		return err
@@ -316,6 +349,19 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
+	plan.Version = version
+	if saved := opts.savedPlan; saved != nil {
+		// The fresh plan only read; the saved one is applied if it still says what applying would do.
+		if err := saved.Stale(plan); err != nil {
+			return err
+		}
+		plan = saved
+	}
+	if opts.PlanOut != "" {
+		if err := steps.WritePlanFile(opts.PlanOut, plan); err != nil {
+			return err
+		}
+	}
 	renderPlan := func(w io.Writer) error {
 		return plan.RenderText(w, steps.RenderOptions{Width: opts.IO.Width(), Color: opts.IO.ColorEnabled() && w == opts.IO.ErrOut})
 	}
@@ -330,7 +376,8 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 		return err
 	}
-	confirm := plan.Pending() && !opts.Yes
+	// A saved plan was reviewed when it was made: applying it is the approval, as with terraform apply FILE.
+	confirm := plan.Pending() && !opts.Yes && opts.savedPlan == nil
 	if confirm && (opts.NonInteractive || !opts.IO.CanPrompt()) {
 		return usageErrorf("the plan has changes and no one can confirm them here: pass --yes to apply them, or --dry-run to only see them")
 	}

@@ -79,6 +79,7 @@ func contractFlags(t *testing.T) []flagCase {
 	boolean := func(f func(*setupOptions) bool) func(*setupOptions) string {
 		return func(o *setupOptions) string { return fmt.Sprint(f(o)) }
 	}
+	plan1, plan2 := planFile(t), planFile(t)
 	return []flagCase{
 		{flag: "tenant-id", value: "72f988bf-86f1-41af-91ab-2d7cd011db47", other: "3b321653-975d-483d-b6de-ef7ea74cbd99",
 			get: str(func(o *setupOptions) string { return o.Inputs.TenantID })},
@@ -119,7 +120,22 @@ func contractFlags(t *testing.T) []flagCase {
 		{flag: "debug", value: "true", other: "false", get: boolean(func(o *setupOptions) bool { return o.Debug })},
 		{flag: "timeout", value: "5m", other: "1h", get: str(func(o *setupOptions) string { return o.Timeout.String() }),
 			want: "5m0s", wantOr: "1h0m0s"},
+		{flag: "plan-out", value: "plan.json", other: "/tmp/other-plan.json", get: str(func(o *setupOptions) string { return o.PlanOut })},
+		{flag: "plan", value: plan1, other: plan2, get: str(func(o *setupOptions) string { return o.PlanFile + " " + o.savedPlan.Inputs.AppName }),
+			want: plan1 + " " + steps.DefaultAppName, wantOr: plan2 + " " + steps.DefaultAppName},
 	}
+}
+
+// planFile saves a plan as --plan-out would, for parsing tests.
+func planFile(t *testing.T) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "plan.json")
+	plan := &steps.Plan{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", Version: version, Steps: []steps.PlannedStep{{Step: "application"}},
+		Inputs: steps.Inputs{AppName: steps.DefaultAppName, Backend: steps.BackendManual, SecretExpiry: steps.DefaultSecretExpiry}}
+	if err := steps.WritePlanFile(file, plan); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 func TestEveryFlagParsesFromCommandLineAndEnvironment(t *testing.T) {

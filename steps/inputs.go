@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -14,20 +15,54 @@ import (
 // Inputs is everything a setup run needs from the person or script running it. Flags and environment fill it
 // (cmd); an interactive run asks only for what is still empty (wizard). The run itself never asks.
 type Inputs struct {
-	TenantID     string   // directory (tenant) id; empty = the signed-in tenant
-	AppName      string   // display name of the enterprise application
-	AppID        string   // application (client) id of an existing application to use, when the name is ambiguous
-	AssignGroups []string // group display names or object ids
-	AssignUsers  []string // user principal names or object ids
-	RedirectURI  string
+	TenantID     string   `json:"tenantId,omitempty"`     // directory (tenant) id; empty = the signed-in tenant
+	AppName      string   `json:"appName"`                // display name of the enterprise application
+	AppID        string   `json:"appId,omitempty"`        // application (client) id of an existing application to use, when the name is ambiguous
+	AssignGroups []string `json:"assignGroups,omitempty"` // group display names or object ids
+	AssignUsers  []string `json:"assignUsers,omitempty"`  // user principal names or object ids
+	RedirectURI  string   `json:"redirectUri"`
 
-	Backend      string // BackendManual or BackendHTTP
-	BackendURL   string
-	BackendToken secret.Value
-	SCIMURL      string
-	SCIMToken    secret.Value
-	SecretOut    string        // file for the client secret when no backend takes it
-	SecretExpiry time.Duration // lifetime of the client secret
+	Backend      string        `json:"backend"` // BackendManual or BackendHTTP
+	BackendURL   string        `json:"backendUrl,omitempty"`
+	BackendToken secret.Value  `json:"-"`
+	SCIMURL      string        `json:"scimUrl,omitempty"`
+	SCIMToken    secret.Value  `json:"-"`
+	SecretOut    string        `json:"secretOut,omitempty"` // file for the client secret when no backend takes it
+	SecretExpiry time.Duration `json:"-"`                   // lifetime of the client secret; in JSON as secretExpiry, e.g. "4320h0m0s"
+}
+
+// inputsJSON is Inputs in JSON: every input but the secrets, with the secret's lifetime as Go writes durations.
+type inputsJSON struct {
+	inputs
+	SecretExpiry string `json:"secretExpiry"`
+}
+
+type inputs Inputs // Inputs without its JSON methods
+
+// MarshalJSON writes the inputs without secrets.
+func (in Inputs) MarshalJSON() ([]byte, error) {
+	return json.Marshal(inputsJSON{inputs: inputs(in), SecretExpiry: in.SecretExpiry.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (in *Inputs) UnmarshalJSON(raw []byte) error {
+	var v inputsJSON
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(v.SecretExpiry)
+	if err != nil {
+		return fmt.Errorf("secretExpiry %q: %w", v.SecretExpiry, err)
+	}
+	*in = Inputs(v.inputs)
+	in.SecretExpiry = d
+	return nil
+}
+
+// withoutSecrets is the inputs a plan records.
+func (in Inputs) withoutSecrets() Inputs {
+	in.BackendToken, in.SCIMToken = secret.Value{}, secret.Value{}
+	return in
 }
 
 // Backend kinds.

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -175,16 +174,4 @@ func wrap(text string, width int) []string {
 		}
 	}
 	return append(lines, line)
-}
-
-// planJSON is the machine form of a plan: the same structure plus the counts.
-type planJSON struct {
-	Pending bool          `json:"pending"`
-	Steps   []PlannedStep `json:"steps"`
-	Counts  Counts        `json:"counts"`
-}
-
-// MarshalJSON adds the counts and the pending flag to the plan's JSON form.
-func (p *Plan) MarshalJSON() ([]byte, error) {
-	return json.Marshal(planJSON{Pending: p.Pending(), Steps: p.Steps, Counts: p.Counts()})
 }

@@ -39,27 +39,6 @@ type Runner struct {
 	AfterApply func(step Step) error
 }
 
-// Plan is the result of planning: each step's change, in display order.
-type Plan struct {
-	Steps []PlannedStep `json:"steps"`
-}
-
-// PlannedStep is one step's planned change.
-type PlannedStep struct {
-	Step   string `json:"step"`
-	Change Change `json:"change"`
-}
-
-// Pending reports whether applying the plan would change anything.
-func (p *Plan) Pending() bool {
-	for _, s := range p.Steps {
-		if s.Change.Pending() {
-			return true
-		}
-	}
-	return false
-}
-
 // Plan runs every step's Plan. It sends no write to the tenant or the backend.
 func (r *Runner) Plan(ctx context.Context, env *Env) (*Plan, error) {
 	env.resetOutputs()
@@ -72,7 +51,7 @@ func (r *Runner) Plan(ctx context.Context, env *Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{}
+	plan := &Plan{TenantID: env.TenantID, Inputs: env.Inputs.withoutSecrets(), CreatedAt: env.now().UTC()}
 	for i, s := range r.Steps {
 		plan.Steps = append(plan.Steps, PlannedStep{Step: s.String(), Change: changes[i]})
 	}

@@ -229,7 +229,7 @@ func TestFlowDeclaresEveryOutputOnce(t *testing.T) {
 			declared[out.nameOf(slot)] = append(declared[out.nameOf(slot)], s.String())
 		}
 	}
-	v := reflect.TypeOf(*out)
+	v := reflect.TypeOf(out).Elem()
 	for i := range v.NumField() {
 		if name := v.Field(i).Name; len(declared[name]) != 1 {
 			t.Errorf("output %s is declared by %v, want exactly one step", name, declared[name])
