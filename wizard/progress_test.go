@@ -23,6 +23,7 @@ type step struct {
 }
 
 func (s *step) String() string                                         { return s.name }
+func (s *step) Sets(steps.Phase, *steps.Outputs) []steps.Slot          { return nil }
 func (s *step) Plan(context.Context, *steps.Env) (steps.Change, error) { return s.change, nil }
 func (s *step) Apply(ctx context.Context, _ *steps.Env, _ steps.Change) error {
 	if s.apply == nil {
