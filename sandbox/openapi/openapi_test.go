@@ -286,6 +286,20 @@ func TestValidateRequest(t *testing.T) {
 			`{"value":[{"key":"` + longToken + `","value":"SecretToken"}]}`,
 			&Error{500, "InternalError", "Requested value was not found.", "value[0].key"}},
 
+		// Step 5's function sources come from parseExpression; the body is DOCS
+		// synchronization-synchronizationschema-parseexpression.md's example (its test input trimmed), whose
+		// stringKeyObjectValuePair entries are open: "value" is a dynamic property.
+		{"parseExpression", "POST", jobPath + "/schema/parseExpression", `{"expression":"Coalesce([mail], [userPrincipalName])"}`, nil},
+		{"parseExpression documented example", "POST", jobPath + "/schema/parseExpression",
+			`{"expression":"Replace([preferredLanguage], \"-\", , , \"_\", ,  )","targetAttributeDefinition":null,
+			"testInputObject":{"definition":null,"properties":[{"key":"preferredLanguage","value":"EN-US"},
+			{"key":"appRoleAssignments","value@odata.type":"#Collection(String)","value":["Default Assignment"]}]}}`, nil},
+		{"parseExpression misspelt parameter", "POST", jobPath + "/schema/parseExpression", `{"expresion":"[mail]"}`,
+			&Error{400, "BadRequest", "The parameter 'expresion' in the request payload is not a valid parameter for the operation 'parseExpression'.", "expresion"}},
+		{"parseExpression closed test input", "POST", jobPath + "/schema/parseExpression",
+			`{"expression":"[mail]","testInputObject":{"values":[]}}`,
+			&Error{400, "BadRequest", "The property 'values' does not exist on type 'microsoft.graph.expressionInputObject'. Make sure to only use property names that are defined by the type or mark the type as open type.", "testInputObject.values"}},
+
 		// Step 4: start, with or without an empty body.
 		{"start", "POST", jobPath + "/start", "", nil},
 		{"start with empty object", "POST", jobPath + "/start", `{}`, nil},
@@ -420,6 +434,8 @@ func TestOperation(t *testing.T) {
 		{"POST", spPath + "/synchronization/jobs/validateCredentials", "servicePrincipals.servicePrincipal.synchronization.jobs.validateCredentials"},
 		{"POST", jobPath + "/validateCredentials", "servicePrincipals.servicePrincipal.synchronization.jobs.synchronizationJob.validateCredentials"},
 		{"PUT", jobPath + "/schema", "servicePrincipals.synchronization.jobs.SetSchema"},
+		{"POST", jobPath + "/schema/parseExpression", "servicePrincipals.servicePrincipal.synchronization.jobs.synchronizationJob.schema.parseExpression"},
+		{"GET", spPath + "/synchronization/secrets", "servicePrincipals.synchronization.ListSecrets"},
 		{"GET", "/v1.0/auditLogs/provisioning", "auditLogs.ListProvisioning"},
 	}
 	for _, tc := range cases {
@@ -462,8 +478,8 @@ func TestEveryBodyRejectsUnknownNames(t *testing.T) {
 			}
 		}
 	}
-	if checked != 18 {
-		t.Errorf("checked %d operations with a body, want the subset's 18", checked)
+	if checked != 19 {
+		t.Errorf("checked %d operations with a body, want the subset's 19", checked)
 	}
 }
 

@@ -180,14 +180,17 @@ func (w *walker) object(v *jsonValue, s *schema) *Error {
 		}
 		if at := strings.IndexByte(name, '@'); at > 0 {
 			// A property annotation such as "owners@odata.bind": its property must exist.
-			if _, ok := s.props[name[:at]]; !ok && !(s.open && isExtensionName(name[:at])) {
+			if _, ok := s.props[name[:at]]; !ok && !s.dynamic(name[:at]) {
 				return w.unknownProperty(s, name[:at])
 			}
 			continue
 		}
 		t, ok := s.props[name]
 		if !ok {
-			if s.open && isExtensionName(name) {
+			if s.dynamic(name) && !s.directory {
+				continue // an open complex type's dynamic property takes any JSON value
+			}
+			if s.dynamic(name) {
 				if e := w.extensionValue(&m.value, name); e != nil {
 					return e
 				}
@@ -267,6 +270,12 @@ func member(v *jsonValue, name string) *jsonMember {
 		}
 	}
 	return nil
+}
+
+// dynamic reports whether an open type takes name as a dynamic property: OData lets an open type carry any
+// property, but the directory service takes only directory extension properties on its objects.
+func (s *schema) dynamic(name string) bool {
+	return s.open && (!s.directory || isExtensionName(name))
 }
 
 // isExtensionName reports whether name has the form of a directory extension property,
