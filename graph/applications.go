@@ -193,7 +193,15 @@ func optionalClaimModels(claims []OptionalClaim) []models.OptionalClaimable {
 	for _, c := range claims {
 		m := models.NewOptionalClaim()
 		m.SetName(&c.Name)
+		if c.Source != "" {
+			m.SetSource(&c.Source)
+		}
 		m.SetEssential(&c.Essential)
+		props := c.AdditionalProperties
+		if props == nil {
+			props = []string{} // Graph writes an empty list, never null
+		}
+		m.SetAdditionalProperties(props)
 		out = append(out, m)
 	}
 	return out

@@ -36,7 +36,9 @@ const applicationJSON = `{
   ],
   "optionalClaims": {"accessToken": [], "idToken": [
       {"additionalProperties": [], "essential": false, "name": "email", "source": null},
-      {"additionalProperties": [], "essential": true, "name": "preferred_username", "source": null}
+      {"additionalProperties": [], "essential": true, "name": "preferred_username", "source": null},
+      {"additionalProperties": ["include_externally_authenticated_upn"], "essential": false, "name": "upn", "source": null},
+      {"additionalProperties": [], "essential": false, "name": "extension_2c9b1e4f8a7d4c3b9e2f1a0b9c8d7e6f_costCenter", "source": "user"}
     ], "saml2Token": []},
   "passwordCredentials": [
     {"customKeyIdentifier": null, "displayName": "idpctl", "endDateTime": "2028-11-29T10:00:00Z", "hint": "Abc", "keyId": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b", "secretText": null, "startDateTime": "2026-11-29T10:00:00Z"}
@@ -66,7 +68,9 @@ var wantApplication = Application{
 	HomePageURL:         "https://account.activedirectory.windowsazure.com:444/applications/default.aspx?metadata=customappsso|ISV9.1|primary|z",
 	IDTokenIssuance:     true,
 	AccessTokenIssuance: false,
-	IDTokenClaims:       []OptionalClaim{{Name: "email"}, {Name: "preferred_username", Essential: true}},
+	IDTokenClaims: []OptionalClaim{{Name: "email"}, {Name: "preferred_username", Essential: true},
+		{Name: "upn", AdditionalProperties: []string{"include_externally_authenticated_upn"}},
+		{Name: "extension_2c9b1e4f8a7d4c3b9e2f1a0b9c8d7e6f_costCenter", Source: "user"}},
 	RequiredResourceAccess: []RequiredResourceAccess{{
 		ResourceAppID: MicrosoftGraphAppID,
 		Access: []ResourceAccess{
@@ -219,7 +223,11 @@ func TestUpdateApplication(t *testing.T) {
 			  "tags": ["idpctl"],
 			  "web": {"redirectUris": ["https://api.smallstep.com/auth/openid/callback"], "homePageUrl": "` + home + `",
 			          "implicitGrantSettings": {"enableIdTokenIssuance": true}},
-			  "optionalClaims": {"idToken": [{"name": "email", "essential": false}, {"name": "preferred_username", "essential": false}]},
+			  "optionalClaims": {"idToken": [
+			      {"name": "upn", "essential": false, "additionalProperties": ["include_externally_authenticated_upn"]},
+			      {"name": "extension_2c9b1e4f8a7d4c3b9e2f1a0b9c8d7e6f_costCenter", "source": "user", "essential": false, "additionalProperties": []},
+			      {"name": "email", "essential": false, "additionalProperties": []},
+			      {"name": "preferred_username", "essential": false, "additionalProperties": []}]},
 			  "requiredResourceAccess": [{"resourceAppId": "00000003-0000-0000-c000-000000000000", "resourceAccess": [
 			      {"id": "37f7f235-527c-4136-accd-4a02d197296e", "type": "Scope"},
 			      {"id": "14dad69e-099b-42c9-810b-d002981feec1", "type": "Scope"},
@@ -238,7 +246,11 @@ func TestUpdateApplication(t *testing.T) {
 		RedirectURIs:    []string{"https://api.smallstep.com/auth/openid/callback"},
 		HomePageURL:     &home,
 		IDTokenIssuance: &idTokens,
-		IDTokenClaims:   []OptionalClaim{{Name: "email"}, {Name: "preferred_username"}},
+		// Claims others set go back with all four properties (DOCS resources/optionalclaim.md).
+		IDTokenClaims: []OptionalClaim{
+			{Name: "upn", AdditionalProperties: []string{"include_externally_authenticated_upn"}},
+			{Name: "extension_2c9b1e4f8a7d4c3b9e2f1a0b9c8d7e6f_costCenter", Source: "user"},
+			{Name: "email"}, {Name: "preferred_username"}},
 		RequiredResourceAccess: []RequiredResourceAccess{{ResourceAppID: MicrosoftGraphAppID, Access: []ResourceAccess{
 			{ID: "37f7f235-527c-4136-accd-4a02d197296e", Type: "Scope"},
 			{ID: "14dad69e-099b-42c9-810b-d002981feec1", Type: "Scope"},

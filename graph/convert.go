@@ -87,7 +87,11 @@ func toOptionalClaims(in []models.OptionalClaimable) []OptionalClaim {
 	var out []OptionalClaim
 	for _, c := range in {
 		if c != nil {
-			out = append(out, OptionalClaim{Name: str(c.GetName()), Essential: flag(c.GetEssential())})
+			claim := OptionalClaim{Name: str(c.GetName()), Source: str(c.GetSource()), Essential: flag(c.GetEssential())}
+			if props := c.GetAdditionalProperties(); len(props) > 0 {
+				claim.AdditionalProperties = props
+			}
+			out = append(out, claim)
 		}
 	}
 	return out
@@ -277,4 +281,20 @@ func toProvisioningEvent(m models.ProvisioningObjectSummaryable) ProvisioningEve
 		ev.ServicePrincipalID = str(sp.GetId())
 	}
 	return ev
+}
+
+func toMappingSource(m models.AttributeMappingSourceable) MappingSource {
+	if m == nil {
+		return MappingSource{Parameters: []MappingParameter{}}
+	}
+	src := MappingSource{
+		Type: enum(m.GetTypeEscaped()), Name: str(m.GetName()), Expression: str(m.GetExpression()),
+		Parameters: make([]MappingParameter, 0, len(m.GetParameters())),
+	}
+	for _, p := range m.GetParameters() {
+		if p != nil {
+			src.Parameters = append(src.Parameters, MappingParameter{Key: str(p.GetKey()), Value: toMappingSource(p.GetValue())})
+		}
+	}
+	return src
 }

@@ -11,7 +11,9 @@ import (
 
 // ListProvisioningEvents reads the provisioning logs (GET /auditLogs/provisioning), newest first. The filter
 // uses only what the API documents: eq and gt; its filters are case-sensitive, so ids are sent as Graph
-// writes them (lower case).
+// writes them (lower case). The order is asked for: the API's default order is not documented, and Top keeps
+// the first entries, which must be the newest (Microsoft's own example sends $orderby=activityDateTime desc,
+// ENTRA cross-tenant-synchronization-configure-graph.md).
 func (c *Client) ListProvisioningEvents(ctx context.Context, q ProvisioningQuery) ([]ProvisioningEvent, error) {
 	var clauses []string
 	if q.ServicePrincipalID != "" {
@@ -23,7 +25,7 @@ func (c *Client) ListProvisioningEvents(ctx context.Context, q ProvisioningQuery
 	if !q.Since.IsZero() {
 		clauses = append(clauses, "activityDateTime gt "+q.Since.UTC().Format(time.RFC3339))
 	}
-	params := &auditlogs.ProvisioningRequestBuilderGetQueryParameters{}
+	params := &auditlogs.ProvisioningRequestBuilderGetQueryParameters{Orderby: []string{"activityDateTime desc"}}
 	if len(clauses) > 0 {
 		filter := strings.Join(clauses, " and ")
 		params.Filter = &filter

@@ -89,7 +89,7 @@ func TestConcurrencyViolationIsRetried(t *testing.T) {
 	// A nested body, so that the replay proves the SDK's backing store serializes nested models again in full.
 	patch := `{"@odata.type":"#microsoft.graph.application","tags":["idpctl"],
 	  "web":{"redirectUris":["https://api.smallstep.com/auth/openid/callback"]},
-	  "optionalClaims":{"idToken":[{"name":"email","essential":false}]}}`
+	  "optionalClaims":{"idToken":[{"name":"email","essential":false,"additionalProperties":[]}]}}`
 	f := newFakeGraph(t,
 		stub{method: "PATCH", path: "/applications/" + appObjectID, body: patch, status: http.StatusConflict,
 			resp: graphError("Directory_ConcurrencyViolation", "Error due to concurrent requests being made to the tenant. Please wait briefly and retry.", "r1")},

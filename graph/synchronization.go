@@ -148,8 +148,44 @@ func (c *Client) ValidateJobCredentials(ctx context.Context, spID, jobID string,
 	return err
 }
 
-// SaveSyncSecrets saves the provisioning credentials and settings (the portal's "Save"). Send every key each
-// time: the PUT presumably replaces the whole set (reference §7.4).
+// GetSyncSecrets reads the saved provisioning credentials and settings (GET .../synchronization/secrets, which
+// Microsoft's Entra docs use to read the set before changing it: skip-out-of-scope-deletions.md). Settings such
+// as BaseAddress, SyncAll or SyncNotificationSettings come back as saved; credentials come back masked (see
+// SyncSecret.Masked). A service principal without saved secrets has none. The SDK has no GET for this property
+// (Microsoft's OpenAPI description omits it), so the request is built by hand like the schema's.
+func (c *Client) GetSyncSecrets(ctx context.Context, spID string) ([]SyncSecret, error) {
+	const op = "GET /servicePrincipals/{id}/synchronization/secrets"
+	res, err := send(ctx, c, call{op: op, refs: []string{spID}, sync: true}, func(ctx context.Context) (any, error) {
+		ri := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.GET,
+			"{+baseurl}/servicePrincipals/{sp}/synchronization/secrets", map[string]string{"sp": spID})
+		ri.Headers.TryAdd("Accept", "application/json")
+		return c.adapter.SendPrimitive(ctx, ri, "[]byte", errorMapping())
+	})
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := res.([]byte)
+	var body struct {
+		Value []struct {
+			Key   string `json:"key"`
+			Value string `json:"value"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		// The body holds credentials: never quote it.
+		return nil, fmt.Errorf("%s: the answer is not the expected JSON (%d bytes)", op, len(raw))
+	}
+	out := make([]SyncSecret, 0, len(body.Value))
+	for _, kv := range body.Value {
+		out = append(out, SyncSecret{Key: kv.Key, Value: secret.New(kv.Value)})
+	}
+	return out, nil
+}
+
+// SaveSyncSecrets saves the provisioning credentials and settings (the portal's "Save"). The PUT replaces the
+// whole set (ENTRA hybrid/cloud-sync/how-to-inbound-synch-ms-graph.md: "we don't support PATCH requests for
+// secrets, so you need to add all the values in the body of the PUT request"): send every key to keep, read
+// with GetSyncSecrets first.
 func (c *Client) SaveSyncSecrets(ctx context.Context, spID string, secrets []SyncSecret) error {
 	const op = "PUT /servicePrincipals/{id}/synchronization/secrets"
 	pairs, values, err := secretPairs(op, secrets)
@@ -209,6 +245,31 @@ func (c *Client) PutSyncSchema(ctx context.Context, spID, jobID string, schema [
 		return struct{}{}, c.adapter.SendNoContent(ctx, ri, errorMapping())
 	})
 	return err
+}
+
+// ParseExpression turns an attribute-mapping expression, e.g. `Coalesce([mail], [userPrincipalName])`, into the
+// source structure the provisioning service stores for it (POST .../jobs/{jobId}/schema/parseExpression, DOCS
+// synchronization-synchronizationschema-parseexpression.md). The service names a function's parameters after
+// its own parameter definitions, so a source built this way is the one the portal would save. An expression the
+// service cannot parse is an error naming it.
+func (c *Client) ParseExpression(ctx context.Context, spID, jobID, expression string) (MappingSource, error) {
+	const op = "POST /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema/parseExpression"
+	body := serviceprincipals.NewItemSynchronizationJobsItemSchemaParseExpressionPostRequestBody()
+	body.SetExpression(&expression)
+	res, err := send(ctx, c, call{op: op, refs: []string{spID, jobID}, sync: true}, func(ctx context.Context) (models.ParseExpressionResponseable, error) {
+		return c.jobOf(spID, jobID).Schema().ParseExpression().Post(ctx, body, nil)
+	})
+	if err != nil {
+		return MappingSource{}, err
+	}
+	if res == nil || !flag(res.GetParsingSucceeded()) || res.GetParsedExpression() == nil {
+		reason := "it answered without a parsed expression"
+		if res != nil && res.GetError() != nil {
+			reason = strings.TrimSpace(str(res.GetError().GetCode()) + " " + str(res.GetError().GetMessage()))
+		}
+		return MappingSource{}, fmt.Errorf("%s: the provisioning service could not parse the expression %s: %s", op, expression, reason)
+	}
+	return toMappingSource(res.GetParsedExpression()), nil
 }
 
 // StartSyncJob starts (or resumes) a job: the portal's "Provisioning Status: On".

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -318,7 +319,7 @@ func TestListProvisioningEvents(t *testing.T) {
 	filter := "servicePrincipal/id eq '" + spObjectID + "' and jobId eq '" + jobID + "' and activityDateTime gt 2026-11-29T10:00:00Z"
 	next := f.srv.URL + "/v1.0/auditLogs/provisioning?$top=2&$skiptoken=abc"
 	f.plan = []stub{
-		{method: "GET", path: "/auditLogs/provisioning", query: q("$filter", filter, "$top", "2"),
+		{method: "GET", path: "/auditLogs/provisioning", query: q("$filter", filter, "$orderby", "activityDateTime desc", "$top", "2"),
 			resp: `{"@odata.nextLink":"` + next + `","value":[` + event("e1", "failure", adeleID) + `]}`},
 		{method: "GET", path: "/auditLogs/provisioning", query: q("$top", "2", "$skiptoken", "abc"),
 			resp: `{"value":[` + event("e2", "success", alexID) + `,` + event("e3", "success", alexID) + `]}`},
@@ -338,4 +339,85 @@ func TestListProvisioningEvents(t *testing.T) {
 		{ID: "e2", ActivityTime: at, JobID: jobID, CycleID: "11e5b3f1-9c3a-4d22-8d3a-6a2f0c9e7b10", Action: "create", Status: "success",
 			SourceID: alexID, SourceDisplayName: "Adele Vance", TargetID: "9f1c", ServicePrincipalID: spObjectID},
 	})
+}
+
+// TestGetSyncSecrets reads the saved set as the service answers it: settings in clear, credentials masked with
+// "*" (terraform-provider-azuread's reading of the live service; ENTRA skip-out-of-scope-deletions.md step 3).
+func TestGetSyncSecrets(t *testing.T) {
+	notify := `{\"Enabled\":true,\"Recipients\":\"alerts@contoso.com\",\"DeleteThresholdEnabled\":true,\"DeleteThresholdValue\":50}`
+	f := newFakeGraph(t,
+		stub{method: "GET", path: syncPath + "/secrets", header: http.Header{"Accept": {"application/json"}},
+			resp: `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('` + spObjectID + `')/synchronization/secrets",
+			  "value":[{"key":"BaseAddress","value":"` + scimURL + `"},{"key":"SecretToken","value":"*"},
+			  {"key":"SyncNotificationSettings","value":"` + notify + `"},{"key":"SkipOutOfScopeDeletions","value":"True"}]}`},
+		stub{method: "GET", path: syncPath + "/secrets", resp: `{"value":[]}`},
+		stub{method: "GET", path: syncPath + "/secrets", resp: `{"value":"SecretToken=` + scimToken + `"}`},
+	)
+	c, _ := newTestClient(t, f)
+	ctx := context.Background()
+	got, err := c.GetSyncSecrets(ctx, spObjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys, masked []string
+	for _, s := range got {
+		keys = append(keys, s.Key)
+		if s.Masked() {
+			masked = append(masked, s.Key)
+		}
+	}
+	diff(t, "keys", keys, []string{"BaseAddress", "SecretToken", "SyncNotificationSettings", "SkipOutOfScopeDeletions"})
+	diff(t, "masked", masked, []string{"SecretToken"})
+	if v := got[2].Value.Reveal(); !strings.Contains(v, `"DeleteThresholdValue":50`) {
+		t.Errorf("SyncNotificationSettings = %q", v)
+	}
+	if none, err := c.GetSyncSecrets(ctx, spObjectID); err != nil || len(none) != 0 {
+		t.Errorf("no saved secrets: %v, %v", none, err)
+	}
+	// An answer that is not the documented shape is an error that does not quote it (it may hold a token).
+	if _, err := c.GetSyncSecrets(ctx, spObjectID); err == nil || strings.Contains(err.Error(), scimToken) {
+		t.Errorf("malformed answer: err = %v", err)
+	}
+}
+
+// TestParseExpression sends the expression and returns the service's source structure, as in DOCS
+// synchronization-synchronizationschema-parseexpression.md (request and response of its example).
+func TestParseExpression(t *testing.T) {
+	expr := `Replace([preferredLanguage], "-", , , "_", ,  )`
+	f := newFakeGraph(t,
+		stub{method: "POST", path: jobPath + "/schema/parseExpression", body: `{"expression":` + jsonString(expr) + `}`,
+			resp: `{"error":null,"evaluationSucceeded":false,"evaluationResult":null,"parsingSucceeded":true,
+			  "parsedExpression":{"expression":"Replace([preferredLanguage], \"-\", , , \"_\", , )","name":"Replace","type":"Function",
+			    "parameters":[
+			      {"key":"source","value":{"expression":"[preferredLanguage]","name":"preferredLanguage","parameters":[],"type":"Attribute"}},
+			      {"key":"Find","value":{"expression":"\"-\"","name":"-","parameters":[],"type":"Constant"}},
+			      {"key":"Replacement","value":{"expression":"\"_\"","name":"_","parameters":[],"type":"Constant"}}]}}`},
+		stub{method: "POST", path: jobPath + "/schema/parseExpression", body: `{"expression":"Coalesce([mail]"}`,
+			resp: `{"error":{"code":"InvalidExpression","message":"Expected ) at position 15."},"evaluationSucceeded":false,
+			  "evaluationResult":null,"parsingSucceeded":false,"parsedExpression":null}`},
+	)
+	c, _ := newTestClient(t, f)
+	ctx := context.Background()
+	got, err := c.ParseExpression(ctx, spObjectID, jobID, expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	constant := func(v string) MappingSource {
+		return MappingSource{Type: "Constant", Name: v, Expression: `"` + v + `"`, Parameters: []MappingParameter{}}
+	}
+	diff(t, "parsed", got, MappingSource{Type: "Function", Name: "Replace", Expression: `Replace([preferredLanguage], "-", , , "_", , )`,
+		Parameters: []MappingParameter{
+			{Key: "source", Value: MappingSource{Type: "Attribute", Name: "preferredLanguage", Expression: "[preferredLanguage]", Parameters: []MappingParameter{}}},
+			{Key: "Find", Value: constant("-")},
+			{Key: "Replacement", Value: constant("_")},
+		}})
+	// Graph's JSON form, so it can be placed in a raw schema: parameters [] rather than null.
+	raw, _ := json.Marshal(got.Parameters[0].Value)
+	if string(raw) != `{"type":"Attribute","name":"preferredLanguage","expression":"[preferredLanguage]","parameters":[]}` {
+		t.Errorf("JSON form = %s", raw)
+	}
+	_, err = c.ParseExpression(ctx, spObjectID, jobID, "Coalesce([mail]")
+	if err == nil || !strings.Contains(err.Error(), "Coalesce([mail]") || !strings.Contains(err.Error(), "Expected ) at position 15") {
+		t.Errorf("unparsable expression: err = %v", err)
+	}
 }

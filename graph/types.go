@@ -36,10 +36,15 @@ type Application struct {
 	Passwords              []PasswordCredential // client secrets, without their values
 }
 
-// OptionalClaim is one optional claim of a token type.
+// OptionalClaim is one optional claim of a token type (microsoft.graph.optionalClaim). All four properties are
+// kept: rewriting a token's claim list must give back the source and additional properties of claims others set
+// (e.g. upn with include_externally_authenticated_upn).
 type OptionalClaim struct {
 	Name      string
+	Source    string // the directory object the claim comes from, e.g. "user"; "" (null) for built-in claims
 	Essential bool
+	// AdditionalProperties change the claim, e.g. "include_externally_authenticated_upn" or "emit_as_roles".
+	AdditionalProperties []string
 }
 
 // RequiredResourceAccess is the permissions an application requests from one resource (an API).
@@ -223,6 +228,29 @@ type SyncExecution struct {
 type SyncSecret struct {
 	Key   string
 	Value secret.Value
+}
+
+// MaskedSecretValue is what GetSyncSecrets reads in place of a saved credential such as SecretToken: the service
+// does not give credentials back (terraform-provider-azuread reads "*" as "sensitive, keep the value you know",
+// and Microsoft's docs have the admin type the password again before saving the set back).
+const MaskedSecretValue = "*"
+
+// Masked reports whether the service withheld this secret's value: it must be supplied again, never sent back.
+func (s SyncSecret) Masked() bool { return s.Value.Reveal() == MaskedSecretValue }
+
+// MappingSource is the source of an attribute mapping (attributeMappingSource): an attribute, a constant, or a
+// function of other sources. Its JSON form is Graph's, so it can be placed in a raw synchronization schema.
+type MappingSource struct {
+	Type       string             `json:"type"` // "Attribute", "Constant" or "Function"
+	Name       string             `json:"name"` // the attribute, the constant's value, or the function
+	Expression string             `json:"expression"`
+	Parameters []MappingParameter `json:"parameters"` // a function's arguments, in order; empty otherwise
+}
+
+// MappingParameter is one argument of a function source, keyed by the service's name for that parameter.
+type MappingParameter struct {
+	Key   string        `json:"key"`
+	Value MappingSource `json:"value"`
 }
 
 // OnDemandSubject is what ProvisionOnDemand provisions: a user, or a group with some of its members.
