@@ -132,20 +132,24 @@ func TestSetupFlowAgainstSimulatedTenant(t *testing.T) {
 	}
 	name, audience, home := "Smallstep", "AzureADMultipleOrgs", app.HomePageURL
 	must("UpdateApplication", c.UpdateApplication(ctx, app.ObjectID, graph.ApplicationUpdate{
-		DisplayName:            &name,
-		SignInAudience:         &audience,
-		Tags:                   append(slices.Clone(app.Tags), "idpctl"),
-		RedirectURIs:           []string{"https://api.smallstep.com/auth/openid/callback"},
-		HomePageURL:            &home,
-		IDTokenClaims:          []graph.OptionalClaim{{Name: "email"}, {Name: "preferred_username"}},
+		DisplayName:    &name,
+		SignInAudience: &audience,
+		Tags:           append(slices.Clone(app.Tags), "idpctl"),
+		RedirectURIs:   []string{"https://api.smallstep.com/auth/openid/callback"},
+		HomePageURL:    &home,
+		IDTokenClaims: []graph.OptionalClaim{{Name: "email"}, {Name: "preferred_username"},
+			{Name: "upn", AdditionalProperties: []string{"include_externally_authenticated_upn"}}},
 		RequiredResourceAccess: []graph.RequiredResourceAccess{{ResourceAppID: graph.MicrosoftGraphAppID, Access: access}},
 	}))
 	must("UpdateServicePrincipal", c.UpdateServicePrincipal(ctx, sp.ID, graph.ServicePrincipalUpdate{DisplayName: &name}))
 	app, err = c.GetApplicationByAppID(ctx, app.AppID)
 	must("GetApplicationByAppID", err)
 	if app.DisplayName != name || app.SignInAudience != audience || !slices.Contains(app.Tags, "idpctl") ||
-		len(app.IDTokenClaims) != 2 || len(app.RedirectURIs) != 1 || len(app.RequiredResourceAccess) != 1 {
+		len(app.IDTokenClaims) != 3 || len(app.RedirectURIs) != 1 || len(app.RequiredResourceAccess) != 1 {
 		t.Errorf("application after PATCH = %+v", app)
+	}
+	if upn := app.IDTokenClaims[2]; upn.Name != "upn" || !slices.Equal(upn.AdditionalProperties, []string{"include_externally_authenticated_upn"}) {
+		t.Errorf("upn claim read back as %+v", upn)
 	}
 
 	// 5. Client secret.
@@ -224,6 +228,16 @@ func TestSetupFlowAgainstSimulatedTenant(t *testing.T) {
 	must("CreateSyncJob", err)
 	must("SaveSyncSecrets", c.SaveSyncSecrets(ctx, sp.ID, append(creds, graph.SyncSecret{Key: "SyncAll", Value: secret.New("false")})))
 	must("ValidateJobCredentials(saved)", c.ValidateJobCredentials(ctx, sp.ID, job.ID, nil))
+	saved, err := c.GetSyncSecrets(ctx, sp.ID)
+	must("GetSyncSecrets", err)
+	if len(saved) != 3 || saved[0].Value.Reveal() != backend.SCIMBaseURL() || !saved[1].Masked() || saved[2].Value.Reveal() != "false" {
+		t.Errorf("saved secrets read back as %v", saved)
+	}
+	coalesce, err := c.ParseExpression(ctx, sp.ID, job.ID, "Coalesce([mail], [userPrincipalName])")
+	must("ParseExpression", err)
+	if coalesce.Type != "Function" || len(coalesce.Parameters) != 2 || coalesce.Parameters[1].Value.Name != "userPrincipalName" {
+		t.Errorf("parsed Coalesce = %+v", coalesce)
+	}
 
 	// 12. Mappings: raw GET, edit, raw PUT, read back.
 	raw, err := c.GetSyncSchema(ctx, sp.ID, job.ID)

@@ -114,6 +114,7 @@ func (t *Tenant) createApplication(c *call) response {
 	}
 	app := t.newApplicationObject(str(body, "displayName"))
 	mergeTopLevel(app, body)
+	completeOptionalClaims(app)
 	if err := t.checkApplication(app); err != nil {
 		return c.fail(err, t.now())
 	}
@@ -173,6 +174,7 @@ func (t *Tenant) patchApplication(c *call) response {
 	}
 	updated := deepCopy(r.data)
 	mergeTopLevel(updated, body)
+	completeOptionalClaims(updated)
 	if err := t.checkApplication(updated); err != nil {
 		return c.fail(err, t.now())
 	}
@@ -217,6 +219,33 @@ func (t *Tenant) syncServicePrincipalOfApp(app object) {
 
 func deepCopyValue(v any) any {
 	return deepCopy(object{"v": v})["v"]
+}
+
+// completeOptionalClaims gives every optional claim its four properties, as Graph reads them back (DOCS
+// resources/optionalclaim.md: name, source, essential, additionalProperties; source null for built-in claims),
+// whatever subset a write sent.
+func completeOptionalClaims(app object) {
+	oc, _ := app["optionalClaims"].(map[string]any)
+	for _, token := range []string{"idToken", "accessToken", "saml2Token"} {
+		if oc == nil {
+			break
+		}
+		if oc[token] == nil {
+			oc[token] = []any{}
+		}
+		for _, c := range objectsOf(oc[token]) {
+			claim, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			defaults := object{"source": nil, "essential": false, "additionalProperties": []any{}}
+			for k, v := range defaults {
+				if claim[k] == nil {
+					claim[k] = v
+				}
+			}
+		}
+	}
 }
 
 // checkApplication enforces the directory's rules on an application's values.

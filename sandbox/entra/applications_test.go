@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -164,8 +165,11 @@ func TestPatchApplication(t *testing.T) {
 	if web["homePageUrl"] != nil {
 		t.Errorf("homePageUrl %v survived a partial web PATCH", web["homePageUrl"])
 	}
-	if len(got["optionalClaims"].(map[string]any)["idToken"].([]any)) != 2 {
-		t.Errorf("optionalClaims %v", got["optionalClaims"])
+	// Claims read back with all four properties, whatever the PATCH left out (DOCS resources/optionalclaim.md).
+	claims, _ := json.Marshal(got["optionalClaims"])
+	if want := `{"accessToken":[],"idToken":[{"additionalProperties":[],"essential":false,"name":"email","source":null},` +
+		`{"additionalProperties":[],"essential":false,"name":"preferred_username","source":null}],"saml2Token":[]}`; string(claims) != want {
+		t.Errorf("optionalClaims\n got %s\nwant %s", claims, want)
 	}
 	stored := f.tenant.Applications()[0]
 	if stored.SignInAudience != "AzureADMultipleOrgs" || len(stored.RedirectURIs) != 1 {

@@ -1,7 +1,9 @@
 package entra
 
 // listProvisioningLogs serves /auditLogs/provisioning (DOCS provisioningobjectsummary-list.md): $filter with eq,
-// contains, gt and lt (case-sensitive, as documented), $orderby, $top and $skiptoken; newest first by default.
+// contains, gt and lt (case-sensitive, as documented), $orderby, $top and $skiptoken. Without $orderby the order
+// is the order entries were written, oldest first: Graph documents no default order, so a client that wants the
+// newest entries must ask for them ($orderby=activityDateTime desc, as Microsoft's own example does).
 func (t *Tenant) listProvisioningLogs(c *call) response {
 	t.mu.Lock()
 	items := make([]object, 0, len(t.st.provisioning))
@@ -13,8 +15,5 @@ func (t *Tenant) listProvisioningLogs(c *call) response {
 		context:       "auditLogs/provisioning",
 		resource:      "ProvisioningObjectSummary",
 		caseSensitive: true,
-		defaultOrder: func(a, b object) int {
-			return -compareValues(a["activityDateTime"], b["activityDateTime"], true)
-		},
 	}, items)
 }

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -64,7 +65,10 @@ type attrRef struct{ name string }
 
 func (a attrRef) eval(env *exprEnv) (value, error) { return env.attr(a.name), nil }
 
-type constant struct{ v value }
+type constant struct {
+	v    value
+	bare bool // written without quotes, as numbers are (Mid([x], 1, 3))
+}
 
 func (c constant) eval(*exprEnv) (value, error) { return c.v, nil }
 
@@ -191,7 +195,7 @@ func (p *exprParser) parseOperand() (expr, error) {
 		}
 		if p.peek() != '(' {
 			// A bare word is a constant: numbers (Mid([x], 1, 3)) and true/false.
-			return constant{v: single(word)}, nil
+			return constant{v: single(word), bare: true}, nil
 		}
 		p.pos++ // (
 		fn := fnCall{name: word}
@@ -364,6 +368,8 @@ func (c fnCall) eval(env *exprEnv) (value, error) {
 			return nil, err
 		}
 		return v, nil
+	case "replace":
+		return c.replace(env)
 	case "switch":
 		if err := c.need(2); err != nil {
 			return nil, err
@@ -498,4 +504,72 @@ func (c fnCall) substring(env *exprEnv) (value, error) {
 	start = min(max(start, 0), len(s))
 	end := min(max(start+length, start), len(s))
 	return single(string(s[start:end])), nil
+}
+
+// replace implements Replace(source, oldValue, regexPattern, regexGroupName, replacementValue,
+// replacementAttributeName, template), whose behaviour depends on which arguments are given (ENTRA
+// functions-for-customizing-application-data.md, Replace). Regex patterns are .NET's; Go's syntax agrees on
+// what the documented examples use, named groups (?<name>…) and ${name} in the replacement included.
+func (c fnCall) replace(env *exprEnv) (value, error) {
+	if err := c.need(1); err != nil {
+		return nil, err
+	}
+	given := func(i int) bool { return i < len(c.args) && c.args[i] != nil }
+	var args [7]string
+	for i := range args {
+		v, err := c.arg(env, i)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v.first()
+	}
+	src, err := c.arg(env, 0)
+	if err != nil {
+		return nil, err
+	}
+	source, oldValue, pattern, group, replacement, template := args[0], args[1], args[2], args[3], args[4], args[6]
+	var re *regexp.Regexp
+	if given(2) {
+		if re, err = regexp.Compile(pattern); err != nil {
+			return nil, fmt.Errorf("Replace: regexPattern %q: %w", pattern, err)
+		}
+	}
+	switch {
+	case re != nil && given(3) && given(5):
+		// The source when it has a value, else the named group of replacementAttributeName.
+		if !src.isEmpty() {
+			return src, nil
+		}
+		m := re.FindStringSubmatch(args[5])
+		if i := re.SubexpIndex(group); m != nil && i > 0 {
+			return single(m[i]), nil
+		}
+		return nil, nil
+	case src.isNull():
+		return nil, nil
+	case re != nil && given(3):
+		i := re.SubexpIndex(group)
+		if i <= 0 {
+			return nil, fmt.Errorf("Replace: regexPattern %q has no group %q", pattern, group)
+		}
+		var b strings.Builder
+		last := 0
+		for _, m := range re.FindAllStringSubmatchIndex(source, -1) {
+			if m[2*i] < 0 {
+				continue
+			}
+			b.WriteString(source[last:m[2*i]])
+			b.WriteString(replacement)
+			last = m[2*i+1]
+		}
+		b.WriteString(source[last:])
+		return single(b.String()), nil
+	case re != nil:
+		return single(re.ReplaceAllString(source, replacement)), nil
+	case given(1) && given(6):
+		return single(strings.ReplaceAll(template, oldValue, source)), nil
+	case given(1) && oldValue != "":
+		return single(strings.ReplaceAll(source, oldValue, replacement)), nil
+	}
+	return src, nil
 }

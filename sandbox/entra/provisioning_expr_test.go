@@ -65,6 +65,16 @@ func TestExpressions(t *testing.T) {
 		{`Item(Split([userPrincipalName], "@"), 1)`, single("megan.bowen")},
 		{`StripSpaces("a b  c")`, single("abc")},
 		{`IgnoreFlowIfNullOrEmpty([empty])`, nil},
+		// Replace, with the examples of ENTRA functions-for-customizing-application-data.md.
+		{`Replace([department], "Engineering", , , "Software Engineering", , )`, single("Software Engineering")},
+		{`Replace([givenName], "<username>", , , , , "<username>@contoso.com")`, single("Megan@contoso.com")},
+		{`Replace("+91 9998887777", , "\\+(?<isdCode>\\d* )(?<phoneNumber>\\d{10})", , "${phoneNumber}", , )`, single("9998887777")},
+		// The page says 19998887777, but its pattern keeps the "+".
+		{`Replace("+1 (999) 888-7777", , "[()\\s-]+", , "", , )`, single("+19998887777")},
+		{`Replace("545 Tremont Street", ,"(?<streetNumber>^\\d*)","streetNumber", "888", , )`, single("888 Tremont Street")},
+		{`Replace([userPrincipalName], , "(?<Suffix>@(.)*)", "Suffix", "", , )`, single("megan.bowen")},
+		{`Replace([empty], , "\\+(?<isdCode>\\d* )(?<phoneNumber>\\d{10})", "phoneNumber" , , "+91 8887779999", )`, single("8887779999")},
+		{`Replace([mail], "a", , , "b", , )`, nil},
 	}
 	for _, tt := range tests {
 		e, err := parseExpression(tt.expr)

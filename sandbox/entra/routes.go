@@ -87,7 +87,9 @@ func (t *Tenant) routeTable() []route {
 		r(http.MethodPost, sync+"/jobs/{job}/validateCredentials", "sync.write", (*Tenant).validateCredentials),
 		r(http.MethodGet, sync+"/jobs/{job}/schema", "sync.read", (*Tenant).getSchema),
 		r(http.MethodPut, sync+"/jobs/{job}/schema", "sync.write", (*Tenant).putSchema),
+		r(http.MethodPost, sync+"/jobs/{job}/schema/parseExpression", "sync.write", (*Tenant).parseExpression),
 		raw(r(http.MethodPatch, sync+"/jobs/{job}/schema", "sync.write", (*Tenant).patchSchema)),
+		r(http.MethodGet, sync+"/secrets", "sync.read", (*Tenant).getSecrets),
 		r(http.MethodPut, sync+"/secrets", "sync.write", (*Tenant).putSecrets),
 
 		r(http.MethodGet, "/auditLogs/provisioning", "auditlogs.read", (*Tenant).listProvisioningLogs),

@@ -618,8 +618,10 @@ func (t *Tenant) patchSchema(c *call) response {
 }
 
 // putSecrets saves the admin credentials (DOCS synchronization-serviceprincipal-put-synchronization.md): 204.
-// The body's keys were checked against the synchronizationSecret enum. PUT replaces the saved set (reference §7.4
-// leaves merge-or-replace UNVERIFIED; replacing is the stricter reading).
+// The body's keys were checked against the synchronizationSecret enum. PUT replaces the saved set (ENTRA
+// hybrid/cloud-sync/how-to-inbound-synch-ms-graph.md: "we don't support PATCH requests for secrets, so you need to
+// add all the values in the body of the PUT request"). A key sent with an empty value is removed, as
+// terraform-provider-azuread relies on when it deletes secrets.
 func (t *Tenant) putSecrets(c *call) response {
 	var body struct {
 		Value []struct {
@@ -632,7 +634,9 @@ func (t *Tenant) putSecrets(c *call) response {
 	}
 	pairs := make([]secretPair, 0, len(body.Value))
 	for _, kv := range body.Value {
-		pairs = append(pairs, secretPair{Key: kv.Key, Value: kv.Value})
+		if kv.Value != "" {
+			pairs = append(pairs, secretPair{Key: kv.Key, Value: kv.Value})
+		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -642,4 +646,40 @@ func (t *Tenant) putSecrets(c *call) response {
 	}
 	t.st.secrets[str(sp.data, "id")] = pairs
 	return noContent()
+}
+
+// maskedSecretKeys are the secrets GET answers with "*" instead of their value. SecretToken (terraform-provider-
+// azuread reads "*" back for it) and Password (Microsoft's skip-out-of-scope-deletions.md has the admin type
+// the connection password again before saving the set back) are documented; the other credential keys of the
+// synchronizationSecret enum are assumed to behave the same (UNVERIFIED).
+func maskedSecretKeys() []string {
+	return []string{"Password", "SecretToken", "ClientSecret", "ConsumerSecret", "TokenKey", "Oauth2AccessToken",
+		"Oauth2RefreshToken", "Oauth2ClientSecret", "Oauth2AuthorizationCode", "ConnectionString"}
+}
+
+// getSecrets answers GET .../synchronization/secrets with the saved set, credentials masked (see
+// maskedSecretKeys). Microsoft's OpenAPI description omits this operation; the service answers it (ENTRA
+// skip-out-of-scope-deletions.md reads the set this way). The permission it needs is UNVERIFIED; reading the
+// job's configuration needs Synchronization.Read.All, and the same is asked here.
+func (t *Tenant) getSecrets(c *call) response {
+	t.mu.Lock()
+	sp, err := t.syncServicePrincipal(c)
+	items := []any{}
+	if err == nil {
+		for _, p := range t.st.secrets[str(sp.data, "id")] {
+			v := p.Value
+			if slices.Contains(maskedSecretKeys(), p.Key) {
+				v = "*"
+			}
+			items = append(items, object{"key": p.Key, "value": v})
+		}
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return c.fail(err, t.now())
+	}
+	return jsonResponse(http.StatusOK, object{
+		"@odata.context": c.serviceRoot + "/$metadata#" + c.syncContext(c.param("sp"), "secrets"),
+		"value":          items,
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -328,6 +329,15 @@ func TestProvisioningLogs(t *testing.T) {
 	byJob := s.must(http.StatusOK, s.get("/auditLogs/provisioning?$count=true&$top=10&$filter="+urlEscape("jobId eq '"+s.jobID+"'"))).json(t)
 	if len(valuesOf(byJob)) != 4 || byJob["@odata.count"] != float64(4) {
 		t.Errorf("jobId filter found %d (count %v)", len(valuesOf(byJob)), byJob["@odata.count"])
+	}
+	// Graph documents no default order: without $orderby the sandbox answers in the order entries were written,
+	// so a client that wants the newest first has to ask.
+	var days []any
+	for _, e := range valuesOf(byJob) {
+		days = append(days, e["activityDateTime"])
+	}
+	if want := []any{at(1), at(3), at(2), at(4)}; !reflect.DeepEqual(days, want) {
+		t.Errorf("order without $orderby %v, want %v", days, want)
 	}
 	// Filters are case sensitive on this resource.
 	if n := len(s.must(http.StatusOK, s.get("/auditLogs/provisioning?$filter="+urlEscape("jobId eq '"+strings.ToUpper(s.jobID)+"'"))).values(t)); n != 0 {

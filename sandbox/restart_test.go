@@ -1,0 +1,40 @@
+package sandbox_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/sandbox/refbackend"
+)
+
+// TestRestartScopeAndStartOnAQuarantinedJob: a restart whose resetScope leaves out QuarantineState keeps the job
+// quarantined (QuarantineState "temporarily lifts the quarantine", DOCS synchronizationjobrestartcriteria.md);
+// start then clears it ("If the job is in quarantine, the quarantine status is cleared", DOCS
+// synchronization-synchronizationjob-start.md) and the next cycle runs.
+func TestRestartScopeAndStartOnAQuarantinedJob(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.configure(e.sb.Demo.Users[0].ID)
+	e.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
+	e.start()
+	e.nextCycle()
+	if e.jobStatus()["code"] != "Quarantine" {
+		t.Fatal("a target refusing every token did not quarantine the job")
+	}
+	e.sb.Backend.SetFaults(refbackend.Faults{})
+
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{"resetScope": "Escrows,Watermark"}}))
+	if status := e.jobStatus(); status["code"] != "Quarantine" || status["quarantine"] == nil {
+		t.Errorf("after a restart without QuarantineState: %v", status)
+	}
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/start", nil))
+	if status := e.jobStatus(); status["code"] == "Quarantine" || status["quarantine"] != nil {
+		t.Errorf("after start: %v", status)
+	}
+	if n := e.cycle(0); n != 1 {
+		t.Fatalf("%d cycles right after start", n)
+	}
+	if status := e.jobStatus(); status["code"] != "Active" || status["quarantine"] != nil || len(e.sb.Backend.Users()) != 1 {
+		t.Errorf("after the cycle: %v", status)
+	}
+}
