@@ -20,6 +20,7 @@ type sandboxOptions struct {
 	ReplicationLag    int
 	Users             int
 	GroupSize         int
+	StrictSCIM        bool
 }
 
 func newSandboxCmd(f *factory) *cobra.Command {
@@ -35,7 +36,8 @@ The tokens it prints are the sandbox's own; they open nothing else.`,
 		Example: `  idpctl sandbox
   idpctl sandbox --initial-cycle-delay 1m          # Entra's first provisioning cycle after a minute, not 40
   idpctl sandbox --latency 100ms --replication-lag 2
-  idpctl sandbox --users 100000                    # a large directory: 100,000 users in groups of 10,000`,
+  idpctl sandbox --users 100000                    # a large directory: 100,000 users in groups of 10,000
+  idpctl sandbox --strict-scim                     # a SaaS that refuses Entra's default PATCH dialect`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.check(); err != nil {
@@ -51,6 +53,7 @@ The tokens it prints are the sandbox's own; they open nothing else.`,
 	fl.IntVar(&opts.ReplicationLag, "replication-lag", 0, "reads by id that answer 404 for each newly created object")
 	fl.IntVar(&opts.Users, "users", 0, "add this many generated users to the demo directory, in department groups")
 	fl.IntVar(&opts.GroupSize, "group-size", 10_000, "members of each generated department group (with --users)")
+	fl.BoolVar(&opts.StrictSCIM, "strict-scim", false, `make the reference SaaS a strict SCIM 2.0 server that refuses "active": "False" as a string (400 invalidValue)`)
 	return usageErrors(cmd)
 }
 
@@ -77,7 +80,7 @@ func (o *sandboxOptions) check() error {
 }
 
 func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
-	sbOpts := sandbox.Options{InitialCycleDelay: opts.InitialCycleDelay, TimeScale: opts.TimeScale}
+	sbOpts := sandbox.Options{InitialCycleDelay: opts.InitialCycleDelay, TimeScale: opts.TimeScale, StrictSCIM: opts.StrictSCIM}
 	sbOpts.Faults.Latency = opts.Latency
 	sbOpts.Faults.ReplicationLag = opts.ReplicationLag
 	if opts.Users < 0 || opts.GroupSize <= 0 {

@@ -44,6 +44,9 @@ type Options struct {
 	ManualCycles bool
 	// Population adds a large generated directory to the demo one (idpctl sandbox --users N); zero adds none.
 	Population entra.Population
+	// StrictSCIM makes the reference SaaS a strict SCIM 2.0 server that refuses Entra's default PATCH dialect
+	// ("active": "False" as a string) with 400 invalidValue (refbackend.Options.Strict).
+	StrictSCIM bool
 	// AccessTokenLifetime is the lifetime of AccessToken; default 24 hours, so a sandbox left running for a
 	// working day keeps its printed token valid (Entra's own tokens last about an hour).
 	AccessTokenLifetime time.Duration
@@ -130,6 +133,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		SCIMToken:     scimToken,
 		PublicBaseURL: backendBase,
 		Clock:         clock,
+		Strict:        opts.StrictSCIM,
 	})
 	s := &Sandbox{
 		GraphURL:     graphBase + "/v1.0",

@@ -16,9 +16,6 @@ type Faults struct {
 	// classic non-compliance that Entra quarantines a job for ("An HTTP/404 Not Found response was returned rather
 	// than the expected HTTP/200 OK", application-provisioning-quarantine-status.md).
 	FilterNotFound bool
-	// StrictBooleans rejects "True"/"False" strings for boolean attributes with 400 invalidValue, as a target that
-	// follows RFC 7643 to the letter does when Entra's default dialect disables a user.
-	StrictBooleans bool
 	// Latency delays every SCIM answer (on the server's Clock), for timeout handling. A request whose client gives
 	// up first gets no answer.
 	Latency time.Duration

@@ -78,14 +78,18 @@ type testServer struct {
 	clock *fakeClock
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T, change ...func(*Options)) *testServer {
 	t.Helper()
 	clock := newFakeClock()
-	s := New(Options{
+	opts := Options{
 		BackendToken: secret.New(testBackendToken),
 		SCIMToken:    secret.New(testSCIMToken),
 		Clock:        clock,
-	})
+	}
+	for _, ch := range change {
+		ch(&opts)
+	}
+	s := New(opts)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	s.SetPublicBaseURL(ts.URL)

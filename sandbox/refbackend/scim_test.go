@@ -124,10 +124,9 @@ func TestFaultFilterNotFound(t *testing.T) {
 	ts.mustSCIM(200, "GET", "/Groups", "")
 }
 
-func TestFaultStrictBooleans(t *testing.T) {
-	ts := newTestServer(t)
+func TestStrictRefusesStringBooleans(t *testing.T) {
+	ts := newTestServer(t, func(o *Options) { o.Strict = true })
 	id := ts.mustSCIM(201, "POST", "/Users", createUserSample).JSON(t)["id"].(string)
-	ts.SetFaults(Faults{StrictBooleans: true})
 	r := ts.mustSCIM(400, "PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"active","value":"False"}`))
 	wantEqual(t, "scimType", r.JSON(t)["scimType"], any("invalidValue"))
 	wantEqual(t, "active unchanged", ts.user(id).Active(), true)

@@ -69,12 +69,18 @@ type Options struct {
 	MaxResults int
 	// Clock defaults to the real clock.
 	Clock Clock
+	// Strict makes the SCIM API a strict RFC 7643 target: a boolean attribute sent as a string ("active":
+	// "False", as Entra's default PATCH dialect disables a user) is refused with 400 invalidValue instead of
+	// being read as a boolean, as a third-party SCIM server tried with idpctl does. Entra then needs the tenant
+	// URL flag aadOptscim062020 (idpctl setup entra --scim-compliant) to deactivate users there.
+	Strict bool
 }
 
 // Server is the reference backend. It is an http.Handler serving the SCIM API under Options.SCIMPath and the
 // backend contract under /v1/. All methods are safe for concurrent use.
 type Server struct {
 	backendToken secret.Value
+	strict       bool
 	scimPath     string
 	maxResults   int
 	clock        Clock
@@ -104,6 +110,7 @@ type scimToken struct {
 func New(opts Options) *Server {
 	s := &Server{
 		backendToken:  opts.BackendToken,
+		strict:        opts.Strict,
 		scimPath:      "/" + strings.Trim(opts.SCIMPath, "/"),
 		maxResults:    opts.MaxResults,
 		clock:         opts.Clock,
@@ -318,7 +325,7 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
 	}
 
 	if strings.HasPrefix(rel, "/Users") && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
-		body, err = s.users.coerceBody(body, r.Method == http.MethodPatch, faults.StrictBooleans)
+		body, err = s.users.coerceBody(body, r.Method == http.MethodPatch, s.strict)
 		if err != nil {
 			writeSCIMError(rec, http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, err.Error())
 			return
