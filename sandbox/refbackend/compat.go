@@ -177,6 +177,50 @@ func (c *coercer) value(attr schema.CoreAttribute, v any, element bool) any {
 	return v
 }
 
+// stringBooleanComparison finds the first comparison of a boolean attribute with a string in a filter, e.g.
+// `active eq "False"`, which a strict target refuses as an invalid filter (RFC 7644 §3.4.2.2: invalidFilter for
+// "the specified attribute and filter comparison combination" it does not support).
+func (rs resourceSchema) stringBooleanComparison(f string) (string, bool) {
+	e, err := filter.ParseFilter([]byte(f))
+	if err != nil {
+		return "", false // the library reports the syntax error
+	}
+	var walk func(e filter.Expression, parent *filter.AttributePath) (string, bool)
+	walk = func(e filter.Expression, parent *filter.AttributePath) (string, bool) {
+		switch e := e.(type) {
+		case *filter.LogicalExpression:
+			if s, ok := walk(e.Left, parent); ok {
+				return s, ok
+			}
+			return walk(e.Right, parent)
+		case *filter.NotExpression:
+			return walk(e.Expression, parent)
+		case *filter.ValuePath:
+			return walk(e.ValueFilter, &e.AttributePath)
+		case *filter.AttributeExpression:
+			path := e.AttributePath
+			if parent != nil {
+				// Inside emails[...], "value" is emails.value.
+				sub := path.AttributeName
+				path = filter.AttributePath{URIPrefix: parent.URIPrefix, AttributeName: parent.AttributeName, SubAttribute: &sub}
+			}
+			loc, err := rs.locate(filter.Path{AttributePath: path})
+			if err != nil {
+				return "", false
+			}
+			attr := loc.attr
+			if loc.sub != "" {
+				attr, _ = loc.attr.SubAttributes().ContainsAttribute(loc.sub)
+			}
+			if _, isString := e.CompareValue.(string); isString && attr.AttributeType() == "boolean" {
+				return e.String(), true
+			}
+		}
+		return "", false
+	}
+	return walk(e, nil)
+}
+
 // lookupFold finds a JSON member by case-insensitive name, as the library's decoder does for "Operations".
 func lookupFold(m map[string]any, name string) any {
 	_, v, _ := lookupFoldKey(m, name)

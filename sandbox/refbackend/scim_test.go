@@ -135,6 +135,20 @@ func TestStrictRefusesStringBooleans(t *testing.T) {
 	// JSON booleans are fine.
 	ts.mustSCIM(204, "PATCH", "/Users/"+id, patchBody(`{"op":"replace","path":"active","value":false}`))
 	wantEqual(t, "active after boolean", ts.user(id).Active(), false)
+	// Filters are typed too: a boolean compared with a string is an invalid filter (RFC 7644 §3.4.2.2).
+	r = ts.mustSCIM(400, "GET", "/Users?filter=userName+eq+%22x%22+and+active+eq+%22False%22", "")
+	wantEqual(t, "filter scimType", r.JSON(t)["scimType"], any("invalidFilter"))
+	ts.mustSCIM(400, "GET", "/Users?filter=emails%5Btype+eq+%22work%22+and+primary+eq+%22true%22%5D", "")
+	ts.mustSCIM(200, "GET", "/Users?filter=userName+eq+%22x%22+and+active+eq+false", "")
+}
+
+// TestLenientAcceptsStringBooleans: by default the server takes what Entra's default dialect sends.
+func TestLenientAcceptsStringBooleans(t *testing.T) {
+	ts := newTestServer(t)
+	id := ts.mustSCIM(201, "POST", "/Users", createUserSample).JSON(t)["id"].(string)
+	ts.mustSCIM(204, "PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"active","value":"False"}`))
+	wantEqual(t, "active", ts.user(id).Active(), false)
+	ts.mustSCIM(200, "GET", "/Users?filter=userName+eq+%22x%22+and+active+eq+%22False%22", "")
 }
 
 func TestFaultRules(t *testing.T) {

@@ -334,8 +334,20 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
 	inner := r.Clone(r.Context())
 	inner.URL.Path, inner.URL.RawPath = rel, ""
 	if f := inner.URL.Query().Get("filter"); f != "" {
+		f = rewriteValuePathComparisons(f)
+		rs := s.users
+		if strings.HasPrefix(rel, "/Groups") {
+			rs = s.groups
+		}
+		if s.strict {
+			if c, bad := rs.stringBooleanComparison(f); bad {
+				writeSCIMError(rec, http.StatusBadRequest, scimerrors.ScimTypeInvalidFilter,
+					fmt.Sprintf("The filter compares a boolean attribute with a string (%s): use true or false.", c))
+				return
+			}
+		}
 		q := inner.URL.Query()
-		q.Set("filter", rewriteValuePathComparisons(f))
+		q.Set("filter", f)
 		inner.URL.RawQuery = q.Encode()
 	}
 	inner.Body = io.NopCloser(bytes.NewReader(body))
