@@ -232,6 +232,12 @@ func TestIncrementalCyclesFollowChanges(t *testing.T) {
 	probe := func(r refbackend.SCIMRequest) bool {
 		return r.Method == http.MethodGet && strings.HasPrefix(r.RawQuery, "filter=userName+eq+%22") && r.Status == http.StatusOK
 	}
+	// Every update is preceded by the lookup of its object in the target by the matching attribute (ENTRA
+	// how-provisioning-works.md, incremental cycles step 3).
+	lookup := func(upn string) [2]string {
+		return [2]string{"GET /Users?filter=userName+eq+%22" + strings.ReplaceAll(upn, "@", "%40") + "%22", ""}
+	}
+	groupLookup := [2]string{"GET /Groups?excludedAttributes=members&filter=displayName+eq+%22Smallstep+Users%22", ""}
 	// expect checks one cycle's traffic: the probe, then exactly these requests and bodies.
 	expect := func(step string, want ...[2]string) {
 		t.Helper()
@@ -261,42 +267,44 @@ func TestIncrementalCyclesFollowChanges(t *testing.T) {
 	expect("no change")
 
 	e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+adele.ID, map[string]any{"jobTitle": "Head of Product"}))
-	expect("profile update", [2]string{"PATCH /Users/" + id(adele.UserPrincipalName), patch(`{"op":"Replace","path":"title","value":"Head of Product"}`)})
+	expect("profile update", lookup(adele.UserPrincipalName), [2]string{"PATCH /Users/" + id(adele.UserPrincipalName), patch(`{"op":"Replace","path":"title","value":"Head of Product"}`)})
 	if got := e.target(adele.UserPrincipalName).GetString("title"); got != "Head of Product" {
 		t.Errorf("title %q", got)
 	}
 
 	e.unassign(grady.ID)
-	expect("unassignment", [2]string{"PATCH /Users/" + id(grady.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"False"}`)})
+	expect("unassignment", lookup(grady.UserPrincipalName), [2]string{"PATCH /Users/" + id(grady.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"False"}`)})
 	if e.target(grady.UserPrincipalName).Active() {
 		t.Error("Grady is still active after unassignment")
 	}
 	expect("disabled stays disabled")
 
 	e.assign(grady.ID)
-	expect("reassignment", [2]string{"PATCH /Users/" + id(grady.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"True"}`)})
+	expect("reassignment", lookup(grady.UserPrincipalName), [2]string{"PATCH /Users/" + id(grady.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"True"}`)})
 	if !e.target(grady.UserPrincipalName).Active() {
 		t.Error("Grady is not active after reassignment")
 	}
 
 	e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+lee.ID, map[string]any{"accountEnabled": false}))
-	expect("account disabled", [2]string{"PATCH /Users/" + id(lee.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"False"}`)})
+	expect("account disabled", lookup(lee.UserPrincipalName), [2]string{"PATCH /Users/" + id(lee.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"False"}`)})
 	if e.target(lee.UserPrincipalName).Active() {
 		t.Error("Lee is still active after his account was disabled")
 	}
 	e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+lee.ID, map[string]any{"accountEnabled": true}))
-	expect("account enabled", [2]string{"PATCH /Users/" + id(lee.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"True"}`)})
+	expect("account enabled", lookup(lee.UserPrincipalName), [2]string{"PATCH /Users/" + id(lee.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"True"}`)})
 
 	groupTarget := e.sb.Backend.Groups()[0].ID
 	e.must(http.StatusNoContent, e.graph(http.MethodPost, "/groups/"+group+"/members/$ref",
 		map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + grady.ID}))
 	// Grady is already in the target (assigned directly): only the membership changes.
-	expect("member added", [2]string{"PATCH /Groups/" + groupTarget, patch(`{"op":"Add","path":"members","value":[{"value":"` + id(grady.UserPrincipalName) + `"}]}`)})
+	expect("member added", groupLookup, [2]string{"PATCH /Groups/" + groupTarget, patch(`{"op":"Add","path":"members","value":[{"value":"` + id(grady.UserPrincipalName) + `"}]}`)})
 
 	e.must(http.StatusNoContent, e.graph(http.MethodDelete, "/groups/"+group+"/members/"+megan.ID+"/$ref", nil))
 	// Megan was in scope only through the group: she is deactivated, and leaves the group.
 	expect("member removed",
+		lookup(megan.UserPrincipalName),
 		[2]string{"PATCH /Users/" + id(megan.UserPrincipalName), patch(`{"op":"Replace","path":"active","value":"False"}`)},
+		groupLookup,
 		[2]string{"PATCH /Groups/" + groupTarget, patch(`{"op":"Remove","path":"members","value":[{"value":"` + id(megan.UserPrincipalName) + `"}]}`)})
 	wantMembers := []string{id(adele.UserPrincipalName), id(lee.UserPrincipalName), id(grady.UserPrincipalName)}
 	if got := e.sb.Backend.GroupMembers(groupTarget); !slices.Equal(got, wantMembers) {
@@ -306,7 +314,7 @@ func TestIncrementalCyclesFollowChanges(t *testing.T) {
 	adeleTarget := id(adele.UserPrincipalName)
 	e.must(http.StatusNoContent, e.graph(http.MethodDelete, "/users/"+adele.ID, nil))
 	// A hard delete in Entra deletes in the target; group membership goes with the user.
-	expect("user deleted", [2]string{"DELETE /Users/" + adeleTarget, ""})
+	expect("user deleted", [2]string{"DELETE /Users/" + adeleTarget, ""}, groupLookup)
 	if _, ok := e.sb.Backend.User(adeleTarget); ok {
 		t.Error("Adele is still in the backend")
 	}
@@ -467,5 +475,73 @@ func TestRunCycleNow(t *testing.T) {
 	e.target(adele.UserPrincipalName)
 	if due, _ := e.sb.Tenant.NextCycle(e.jobID); !due.Equal(e.clock.Now().Add(40 * time.Minute)) {
 		t.Errorf("next cycle %v, want 40 minutes after the forced one", due)
+	}
+}
+
+// TestEveryUpdateIsPrecededByALookup: in incremental cycles "the service queries the target system for a
+// matching user using the specified matching attributes", and "If a matching user is found, it's updated using
+// the attributes provided by the source system" (ENTRA how-provisioning-works.md, incremental cycles steps 3
+// and 5). The backend's request log shows the query before every update, and the update is judged by what the
+// target holds: a value changed in the SaaS behind Entra's back is set back when the user next changes.
+func TestEveryUpdateIsPrecededByALookup(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	demo := e.sb.Demo
+	adele, lee, grady := demo.Users[0], demo.Users[1], demo.Users[4]
+	e.configure(demo.SmallstepUsers.ID, grady.ID)
+	e.start()
+	e.nextCycle()
+
+	// Someone edits Adele's title in the SaaS directly.
+	adeleTarget := e.target(adele.UserPrincipalName).ID
+	req, err := http.NewRequest(http.MethodPatch, e.sb.SCIMURL+"/Users/"+adeleTarget, strings.NewReader(
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"Intern"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.sb.SCIMToken.Reveal())
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+adele.ID, map[string]any{"department": "Design"}))
+	e.must(http.StatusNoContent, e.graph(http.MethodPatch, "/users/"+lee.ID, map[string]any{"accountEnabled": false}))
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, "/groups/"+demo.SmallstepUsers.ID+"/members/$ref",
+		map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + grady.ID}))
+	e.unassign(grady.ID)
+	e.requests()
+	e.nextCycle()
+	reqs := e.requests()
+
+	updates := 0
+	for i, r := range reqs {
+		if r.Method != http.MethodPatch {
+			continue
+		}
+		updates++
+		resource := strings.Split(r.Path, "/")[1]
+		id := strings.TrimPrefix(r.Path, "/"+resource+"/")
+		looked := false
+		for _, prev := range reqs[:i] {
+			if prev.Method == http.MethodGet && strings.HasPrefix(prev.Path, "/"+resource) && prev.Status == http.StatusOK &&
+				strings.Contains(prev.ResponseBody, `"id":"`+id+`"`) {
+				looked = true
+			}
+		}
+		if !looked {
+			t.Errorf("%s was sent without a lookup of %s before it in the cycle: %v", summary(r), id, summaries(reqs))
+		}
+	}
+	if updates < 3 {
+		t.Fatalf("the cycle sent %d updates, want Adele's, Lee's and the group's: %v", updates, summaries(reqs))
+	}
+	got := e.target(adele.UserPrincipalName)
+	if got.GetString("title") != "Product Manager" {
+		t.Errorf("title %q: the drift in the target was not set back", got.GetString("title"))
+	}
+	if dept, _ := got.Attributes[enterprise].(map[string]any); dept["department"] != "Design" {
+		t.Errorf("department %v", got.Attributes[enterprise])
 	}
 }

@@ -352,9 +352,31 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 		r.failed(id, ev, &exportError{code: "AttributeMappingEvaluationFailed", category: "failure", reason: err.Error()})
 		return ev
 	}
+	if linked != nil && !r.initial && !r.onDemand && (entitled || (linked.active() && r.disables(scope))) {
+		// Incremental: a changed user the service may have to update (or disable) is first queried in the
+		// target by its matching attributes (ENTRA how-provisioning-works.md, incremental cycles step 3), so the
+		// update is judged by what the target holds now, drift included.
+		match = r.match(ev, "Users", m, env, upn, linked)
+		if match == nil {
+			return ev
+		}
+		if match.found == nil {
+			// Gone from the target behind the service's back: an entitled user is created again.
+			delete(r.j.users, id)
+			linked = nil
+		}
+	}
 	if match != nil && match.found != nil {
-		// On-demand runs judge by what the target holds now.
-		linked = &linkedObject{targetID: match.targetID, exported: targetValues(m, match.found)}
+		refreshed := linkedObject{}
+		if linked != nil {
+			refreshed = *linked
+		}
+		refreshed.targetID, refreshed.exported = match.targetID, targetValues(m, match.found)
+		linked = &refreshed
+		if !r.onDemand {
+			r.j.users[id] = linked
+		}
+		ev.targetID = linked.targetID
 	}
 
 	if !entitled {
@@ -362,7 +384,6 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 	}
 
 	if linked != nil && !r.initial && !r.onDemand {
-		// Incremental: compare with what was last exported; nothing changed means nothing is sent.
 		changes := diffExported(m, desired, linked.exported)
 		if len(changes) == 0 {
 			r.done(id, key, nil)
@@ -428,7 +449,7 @@ func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env
 		// On-demand provisioning "can't disable or delete users who were disabled or deleted in Entra" (DOCS S5).
 		return notEntitled()
 	}
-	if !m.flowDelete || (!scope.inScope && r.skipOutOfScopeDeletions) {
+	if !r.disables(scope) {
 		r.done(id, key, nil)
 		return nil
 	}
@@ -806,8 +827,10 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 		r.failed(id, ev, &exportError{code: "AttributeMappingEvaluationFailed", category: "failure", reason: err.Error()})
 		return ev
 	}
+	// Every update is preceded by a query of the target (incremental cycles step 3 of ENTRA
+	// how-provisioning-works.md), the group's displayName first, its id when it was renamed.
 	var changes []attrChange
-	if linked == nil || r.initial || r.onDemand {
+	{
 		match := r.match(ev, "Groups", m, env, name, linked)
 		if match == nil {
 			return ev
@@ -960,20 +983,17 @@ func (r *runner) stage(ev *provisioningEvent, kind, name string) *provisioningEv
 func (r *runner) deletionsPlanned() int {
 	n := 0
 	if m := r.rule.users; m != nil && m.flowDelete {
-		disables := slices.ContainsFunc(m.attrs, func(a attrMapping) bool { return referencesAttr(a.expr, "IsSoftDeleted") })
 		for id, linked := range r.j.users {
 			u, ok := r.src.user(id)
-			switch {
-			case !ok:
+			if !ok {
 				if !linked.outOfScope {
 					n++
 				}
-			case !disables || !linked.active():
-			default:
-				scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
-				if (!scope.inScope && !r.skipOutOfScopeDeletions) || (scope.inScope && !boolean(u, "accountEnabled")) {
-					n++
-				}
+				continue
+			}
+			scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
+			if linked.active() && r.disables(scope) && (!scope.inScope || !boolean(u, "accountEnabled")) {
+				n++
 			}
 		}
 	}
@@ -985,4 +1005,15 @@ func (r *runner) deletionsPlanned() int {
 		}
 	}
 	return n
+}
+
+// disables reports whether the service disables a user of this scope that is no longer entitled: the user
+// mappings set a target attribute from IsSoftDeleted ("If you see IsSoftDeleted in your attribute mappings, it's
+// used to determine ... whether to send an update request with active = false", ENTRA
+// how-provisioning-works.md), Delete is among the target object actions, and SkipOutOfScopeDeletions does not
+// spare a user that left scope.
+func (r *runner) disables(scope scopeInfo) bool {
+	m := r.rule.users
+	return m.flowDelete && (scope.inScope || !r.skipOutOfScopeDeletions) &&
+		slices.ContainsFunc(m.attrs, func(a attrMapping) bool { return referencesAttr(a.expr, "IsSoftDeleted") })
 }
