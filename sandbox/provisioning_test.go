@@ -313,12 +313,23 @@ func TestIncrementalCyclesFollowChanges(t *testing.T) {
 
 	adeleTarget := id(adele.UserPrincipalName)
 	e.must(http.StatusNoContent, e.graph(http.MethodDelete, "/users/"+adele.ID, nil))
-	// A hard delete in Entra deletes in the target; group membership goes with the user.
-	expect("user deleted", [2]string{"DELETE /Users/" + adeleTarget, ""}, groupLookup)
+	// A user deleted in Entra is soft-deleted: disabled in the target, and kept in its groups there (the
+	// service "doesn't automatically restore the group membership" on reactivation, ENTRA
+	// how-provisioning-works.md known limitations).
+	expect("user deleted", lookup(adele.UserPrincipalName),
+		[2]string{"PATCH /Users/" + adeleTarget, patch(`{"op":"Replace","path":"active","value":"False"}`)})
+	if e.target(adele.UserPrincipalName).Active() || !slices.Contains(e.sb.Backend.GroupMembers(groupTarget), adeleTarget) {
+		t.Error("Adele is active, or out of her group, after her deletion")
+	}
+	expect("nothing after the delete")
+	// "In Microsoft Entra ID, users are hard-deleted 30 days after they're soft-deleted": then the service
+	// deletes the user in the target (ENTRA how-provisioning-works.md, incremental cycles step 9).
+	e.clock.Advance(30 * 24 * time.Hour)
+	expect("user hard-deleted after 30 days", [2]string{"DELETE /Users/" + adeleTarget, ""}, groupLookup)
 	if _, ok := e.sb.Backend.User(adeleTarget); ok {
 		t.Error("Adele is still in the backend")
 	}
-	expect("nothing after the delete")
+	expect("nothing after the hard delete")
 
 	var actions []string
 	for _, l := range e.provisioningLog() {

@@ -25,7 +25,8 @@ func (t *Tenant) listAppRoleAssignedTo(c *call) response {
 	var items []object
 	if err == nil {
 		for _, r := range t.st.list(t.st.assignments) {
-			if r.data["resourceId"] == sp.data["id"] {
+			// A soft-deleted user's assignments wait, hidden, for a restore.
+			if _, deleted := t.st.deletedUsers[str(r.data, "principalId")]; r.data["resourceId"] == sp.data["id"] && !deleted {
 				items = append(items, deepCopy(r.data))
 			}
 		}

@@ -307,7 +307,8 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 	m := r.rule.users
 	id, upn := str(u, "id"), str(u, "userPrincipalName")
 	scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
-	enabled := boolean(u, "accountEnabled")
+	// A user in the deleted items is soft-deleted: IsSoftDeleted, as a disabled one (DOCS S6).
+	enabled := boolean(u, "accountEnabled") && !r.src.softDeleted[id]
 	entitled := scope.inScope && enabled
 	env := sourceEnv(u, "User", !entitled, scope, nil)
 	key := stateKey(env, scope)
@@ -437,6 +438,8 @@ func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env
 		switch {
 		case !scope.inScope:
 			text += "this object is not assigned to the application. If you did not expect the object to be skipped, assign the object to the application or change the scoping filter."
+		case r.src.softDeleted[id]:
+			text += "this object is deleted in Azure Active Directory (soft-deleted); deleted users are not provisioned."
 		default:
 			text += "this object is not active (accountEnabled is false); disabled users are not provisioned."
 		}
@@ -992,7 +995,7 @@ func (r *runner) deletionsPlanned() int {
 				continue
 			}
 			scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
-			if linked.active() && r.disables(scope) && (!scope.inScope || !boolean(u, "accountEnabled")) {
+			if linked.active() && r.disables(scope) && (!scope.inScope || !boolean(u, "accountEnabled") || r.src.softDeleted[id]) {
 				n++
 			}
 		}

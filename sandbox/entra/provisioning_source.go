@@ -2,6 +2,7 @@ package entra
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +15,8 @@ type sourceDirectory struct {
 	spID          string
 	spDisplayName string
 	appID         string
-	users         []object // in creation order
+	users         []object        // in creation order, soft-deleted ones included
+	softDeleted   map[string]bool // user id → in the deleted items (restorable; its scope is kept)
 	groups        []object
 	members       map[string][]string // group id → direct member ids
 	assignments   []AppRoleAssignment
@@ -25,7 +27,8 @@ type sourceDirectory struct {
 func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{}}
+	t.purgeDeletedUsers()
+	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{}, softDeleted: map[string]bool{}}
 	sp, ok := t.st.sps[spID]
 	if !ok {
 		return d
@@ -35,7 +38,13 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	for _, r := range objects(sp.data, "appRoles") {
 		d.roles[strings.ToLower(str(r, "id"))] = assignedRole{DisplayName: str(r, "displayName"), Value: str(r, "value")}
 	}
-	for _, r := range sortedRecords(t.st.users) {
+	users := slices.Collect(maps.Values(t.st.users))
+	for id, del := range t.st.deletedUsers {
+		users = append(users, del.rec)
+		d.softDeleted[id] = true
+	}
+	slices.SortFunc(users, func(a, b *record) int { return a.seq - b.seq })
+	for _, r := range users {
 		d.users = append(d.users, deepCopy(r.data))
 	}
 	for _, r := range sortedRecords(t.st.groups) {

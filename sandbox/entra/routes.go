@@ -55,6 +55,10 @@ func (t *Tenant) routeTable() []route {
 		r(http.MethodGet, "/users/{id}", "user.read", (*Tenant).getUser),
 		withEntity(r(http.MethodPatch, "/users/{id}", "user.write", (*Tenant).patchUser), "microsoft.graph.user"),
 		r(http.MethodDelete, "/users/{id}", "user.write", (*Tenant).deleteUser),
+		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.user", "user.read", (*Tenant).listDeletedUsers),
+		r(http.MethodGet, "/directory/deletedItems/{id}", "user.read", (*Tenant).getDeletedItem),
+		r(http.MethodPost, "/directory/deletedItems/{id}/restore", "user.write", (*Tenant).restoreDeletedItem),
+		r(http.MethodDelete, "/directory/deletedItems/{id}", "user.write", (*Tenant).deleteDeletedItem),
 
 		r(http.MethodGet, "/groups", "group.read", (*Tenant).listGroups),
 		r(http.MethodGet, "/groups/$count", "group.read", (*Tenant).countGroups),

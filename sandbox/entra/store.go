@@ -40,6 +40,7 @@ type secretPair struct {
 type store struct {
 	seq          int
 	users        map[string]*record
+	deletedUsers map[string]*deletedUser // soft-deleted users, restorable for 30 days (deleteditems.go)
 	groups       map[string]*record
 	apps         map[string]*record
 	sps          map[string]*record
@@ -59,20 +60,21 @@ type store struct {
 
 func newStore() *store {
 	return &store{
-		users:       map[string]*record{},
-		groups:      map[string]*record{},
-		apps:        map[string]*record{},
-		sps:         map[string]*record{},
-		assignments: map[string]*record{},
-		grants:      map[string]*record{},
-		members:     map[string][]string{},
-		roleMembers: map[string][]string{},
-		roleObjects: map[string]object{},
-		jobs:        map[string]*syncJob{},
-		secrets:     map[string][]secretPair{},
-		onDemand:    map[string][]time.Time{},
-		syncLag:     map[string]int{},
-		indexes:     map[directoryName]*searchIndex{},
+		users:        map[string]*record{},
+		deletedUsers: map[string]*deletedUser{},
+		groups:       map[string]*record{},
+		apps:         map[string]*record{},
+		sps:          map[string]*record{},
+		assignments:  map[string]*record{},
+		grants:       map[string]*record{},
+		members:      map[string][]string{},
+		roleMembers:  map[string][]string{},
+		roleObjects:  map[string]object{},
+		jobs:         map[string]*syncJob{},
+		secrets:      map[string][]secretPair{},
+		onDemand:     map[string][]time.Time{},
+		syncLag:      map[string]int{},
+		indexes:      map[directoryName]*searchIndex{},
 	}
 }
 
@@ -125,6 +127,11 @@ func (s *store) directoryObject(id string) (object, string, bool) {
 		return r.data, "ServicePrincipal", true
 	}
 	return nil, "", false
+}
+
+// liveMembers are a group's members without the soft-deleted users, whose memberships wait for a restore.
+func (s *store) liveMembers(groupID string) []string {
+	return slices.DeleteFunc(slices.Clone(s.members[groupID]), func(id string) bool { _, deleted := s.deletedUsers[id]; return deleted })
 }
 
 func (s *store) rolesOf(userID string) []string {

@@ -2,7 +2,6 @@ package entra
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -120,7 +119,8 @@ func (t *Tenant) patchUser(c *call) response {
 	return noContent()
 }
 
-// deleteUser removes a user with its group memberships, role memberships and app role assignments.
+// deleteUser moves a user to the deleted items, from where it can be restored for 30 days (DOCS
+// user-delete.md); deleteditems.go has the rest.
 func (t *Tenant) deleteUser(c *call) response {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -128,24 +128,6 @@ func (t *Tenant) deleteUser(c *call) response {
 	if !ok {
 		return c.fail(errResourceNotFound(c.param("id")), t.now())
 	}
-	id := str(r.data, "id")
-	delete(t.st.users, id)
-	t.st.touch()
-	for gid, members := range t.st.members {
-		t.st.members[gid] = slices.DeleteFunc(members, func(m string) bool { return m == id })
-	}
-	for role, members := range t.st.roleMembers {
-		t.st.roleMembers[role] = slices.DeleteFunc(members, func(m string) bool { return m == id })
-	}
-	for aid, a := range t.st.assignments {
-		if a.data["principalId"] == id {
-			delete(t.st.assignments, aid)
-		}
-	}
-	for gid, g := range t.st.grants {
-		if g.data["principalId"] == id {
-			delete(t.st.grants, gid)
-		}
-	}
+	t.softDeleteUser(r)
 	return noContent()
 }

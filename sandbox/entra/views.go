@@ -53,7 +53,7 @@ func (t *Tenant) groupView(o object) Group {
 	return Group{
 		ID: id, DisplayName: str(o, "displayName"), Description: str(o, "description"),
 		MailNickname: str(o, "mailNickname"), SecurityEnabled: boolean(o, "securityEnabled"),
-		MemberIDs: slices.Clone(t.st.members[id]), Raw: deepCopy(o),
+		MemberIDs: t.st.liveMembers(id), Raw: deepCopy(o),
 	}
 }
 
@@ -247,7 +247,10 @@ func (t *Tenant) ServicePrincipals() []ServicePrincipal {
 
 // AppRoleAssignments returns the assignments to roles of one resource service principal ("" for all).
 func (t *Tenant) AppRoleAssignments(resourceID string) []AppRoleAssignment {
-	of := func(o object) bool { return resourceID == "" || str(o, "resourceId") == resourceID }
+	of := func(o object) bool {
+		_, deleted := t.st.deletedUsers[str(o, "principalId")]
+		return !deleted && (resourceID == "" || str(o, "resourceId") == resourceID)
+	}
 	return viewsOf(t, t.st.assignments, of, assignmentView)
 }
 
