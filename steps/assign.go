@@ -201,7 +201,7 @@ func resolveGroup(ctx context.Context, env *Env, nameOrID string) ([]Principal, 
 		return []Principal{{Type: "Group", ID: g.ID, DisplayName: g.DisplayName}}, "", nil
 	case 0:
 		problem := fmt.Sprintf("--assign-group %q: no group with this name or object id", nameOrID)
-		similar, err := env.Graph.SearchGroups(ctx, searchTerm(nameOrID), 5)
+		similar, err := SimilarGroups(ctx, env.Graph, nameOrID)
 		if err != nil {
 			return nil, "", err
 		}
@@ -233,7 +233,7 @@ func resolveUser(ctx context.Context, env *Env, upnOrID string) ([]Principal, st
 		return nil, "", err
 	}
 	problem := fmt.Sprintf("--assign-user %q: no user with this user principal name or object id", upnOrID)
-	similar, err := env.Graph.SearchUsers(ctx, searchTerm(upnOrID), 5)
+	similar, err := SimilarUsers(ctx, env.Graph, upnOrID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -249,13 +249,28 @@ func resolveUser(ctx context.Context, env *Env, upnOrID string) ([]Principal, st
 	return nil, problem, nil
 }
 
-// searchTerm is the part of an input worth searching for close matches: the first word of a name or of a UPN's
-// local part ("adele" of "adele.vanse@contoso.com"). Graph's $search matches words by prefix, so a misspelling
-// later in the input still finds the person.
-func searchTerm(s string) string {
-	s, _, _ = strings.Cut(s, "@")
-	if f := strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" ._-", r) }); len(f) > 0 {
-		return f[0]
-	}
-	return s
+// Searcher is the part of the Graph client "did you mean" needs.
+type Searcher interface {
+	SearchUsers(ctx context.Context, text string, top int) ([]graph.User, error)
+	SearchGroups(ctx context.Context, text string, top int) ([]graph.Group, error)
+}
+
+// suggestionPool is how many objects each search of Similar reads: enough that the one meant is among them in
+// a large directory where many names share their first letters.
+const suggestionPool = 25
+
+// SimilarGroups returns up to five groups whose names are close to name.
+func SimilarGroups(ctx context.Context, g Searcher, name string) ([]graph.Group, error) {
+	return Similar(ctx, name, 5, func(gr graph.Group) []string { return []string{gr.DisplayName} },
+		func(ctx context.Context, term string) ([]graph.Group, error) {
+			return g.SearchGroups(ctx, term, suggestionPool)
+		})
+}
+
+// SimilarUsers returns up to five users whose user principal name, display name or mail is close to name.
+func SimilarUsers(ctx context.Context, g Searcher, name string) ([]graph.User, error) {
+	return Similar(ctx, name, 5, func(u graph.User) []string { return []string{u.UserPrincipalName, u.DisplayName, u.Mail} },
+		func(ctx context.Context, term string) ([]graph.User, error) {
+			return g.SearchUsers(ctx, term, suggestionPool)
+		})
 }
