@@ -99,11 +99,12 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 	}
 	var b strings.Builder
 	if !p.Pending() {
-		fmt.Fprintf(&b, "No changes. The tenant already matches the configuration.\n\n")
-	} else {
-		fmt.Fprintf(&b, "Symbols: %s create  %s update  %s delete  %s run\n\n",
-			paint(ansiGreen, "+"), paint(ansiYellow, "~"), paint(ansiRed, "-"), paint(ansiCyan, ">"))
+		// A re-run that finds everything in place says so once rather than listing each unchanged resource.
+		_, err := fmt.Fprintf(w, "No changes. The tenant already matches the configuration (%d unchanged).\n", p.Counts().Unchanged)
+		return err
 	}
+	fmt.Fprintf(&b, "Symbols: %s create  %s update  %s delete  %s run\n\n",
+		paint(ansiGreen, "+"), paint(ansiYellow, "~"), paint(ansiRed, "-"), paint(ansiCyan, ">"))
 	for _, s := range p.Steps {
 		if opts.HideUnchanged && !s.Change.Pending() {
 			continue
@@ -129,7 +130,19 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 				nameWidth = max(nameWidth, len(a.Name))
 			}
 			for _, a := range r.Attrs {
-				fmt.Fprintf(&b, "      %-*s = %s\n", nameWidth, a.Name, a.display())
+				head := fmt.Sprintf("      %-*s = ", nameWidth, a.Name)
+				// A long value (a URL, a UPN) continues under itself, broken after a / . - @ or space, so that a
+				// narrow terminal does not cut it mid-word.
+				indent := len(head)
+				if width-indent < 24 {
+					indent = 8
+				}
+				for i, line := range wrapValue(a.display(), width-len(head), width-indent) {
+					if i > 0 {
+						head = strings.Repeat(" ", indent)
+					}
+					fmt.Fprintf(&b, "%s\n", strings.TrimRight(head+line, " "))
+				}
 			}
 		}
 		b.WriteString("\n")
@@ -174,4 +187,62 @@ func wrap(text string, width int) []string {
 		}
 	}
 	return append(lines, line)
+}
+
+// wrapValue splits a value into lines: the first at most first characters, the others at most rest. It breaks
+// between words (a space outside parentheses, so "(known after apply)" stays whole); a word too long for a
+// line of its own (a URL) is broken after one of / . - @ ? & =, and only a piece without any of them is cut
+// where it must be. The first line is empty when the first word fits only a line of its own.
+func wrapValue(value string, first, rest int) []string {
+	first, rest = max(first, 8), max(rest, 8)
+	var lines []string
+	line, room := "", first
+	flush := func() {
+		lines = append(lines, strings.TrimRight(line, " "))
+		line, room = "", rest
+	}
+	for _, word := range splitAfter(value, " ", true) {
+		trimmed := strings.TrimRight(word, " ")
+		switch {
+		case len(line)+len(trimmed) <= room:
+		case len(trimmed) <= rest:
+			flush()
+		default:
+			for _, piece := range splitAfter(word, "/.-@?&=", false) {
+				for len(line)+len(strings.TrimRight(piece, " ")) > room {
+					if line != "" {
+						flush()
+						continue
+					}
+					lines = append(lines, piece[:room])
+					piece, room = piece[room:], rest
+				}
+				line += piece
+			}
+			continue
+		}
+		line += word
+	}
+	return append(lines, strings.TrimRight(line, " "))
+}
+
+// splitAfter cuts s after each of the characters in breaks; with outsideParens, not inside parentheses.
+func splitAfter(s, breaks string, outsideParens bool) []string {
+	var pieces []string
+	start, depth := 0, 0
+	for i, r := range s {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case strings.ContainsRune(breaks, r) && (!outsideParens || depth == 0):
+			pieces = append(pieces, s[start:i+1])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		pieces = append(pieces, s[start:])
+	}
+	return pieces
 }
