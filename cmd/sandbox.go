@@ -3,6 +3,8 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,6 +108,7 @@ func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
 	fmt.Fprintf(w, "Its tokens (they open this sandbox and nothing else):\n\n")
 	fmt.Fprintf(w, "export IDPCTL_ACCESS_TOKEN=%s\n", sb.AccessToken.Reveal())
 	fmt.Fprintf(w, "export IDPCTL_BACKEND_TOKEN=%s\n", sb.BackendToken.Reveal())
+	fmt.Fprintf(w, "export IDPCTL_SANDBOX_ADMIN_TOKEN=%s\n", sb.AdminToken.Reveal())
 	fmt.Fprintf(w, "export IDPCTL_SCIM_TOKEN=%s\n\n", sb.SCIMToken.Reveal())
 	fmt.Fprintf(w, "Then, in the same shell, either let the SaaS take the registration over its API:\n\n")
 	fmt.Fprintf(w, "  idpctl setup entra --auth token --graph-url %s --tenant-id %s \\\n", sb.GraphURL, sb.TenantID)
@@ -113,8 +116,31 @@ func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
 	fmt.Fprintf(w, "or give the SCIM values by hand, as with Smallstep today:\n\n")
 	fmt.Fprintf(w, "  idpctl setup entra --auth token --graph-url %s --tenant-id %s \\\n", sb.GraphURL, sb.TenantID)
 	fmt.Fprintf(w, "    --scim-url %s --secret-out ./client-secret --assign-group %q --non-interactive --yes\n\n", sb.SCIMURL, group)
+	printWatchHelp(w, sb)
 	fmt.Fprintln(opts.IO.ErrOut, "Running. Press Ctrl-C to stop.")
 	<-ctx.Done()
 	fmt.Fprintln(opts.IO.ErrOut, "Stopped.")
 	return nil
+}
+
+// printWatchHelp tells how to make the directory changes the provisioning service pushes to the SaaS. The setup
+// token cannot (a directory write answers 403, as it should); IDPCTL_SANDBOX_ADMIN_TOKEN acts as a user
+// administrator.
+func printWatchHelp(w io.Writer, sb *sandbox.Sandbox) {
+	user, group := sb.Demo.Users[0], sb.Demo.SmallstepUsers
+	fmt.Fprintf(w, "To watch changes reach the SaaS, act as a user administrator with IDPCTL_SANDBOX_ADMIN_TOKEN (%s).\n",
+		strings.Join(sandbox.UserAdminScopes(), ", "))
+	fmt.Fprintf(w, "Each change is pushed by the next provisioning cycle (every 40 minutes; --time-scale speeds it up):\n\n")
+	fmt.Fprintf(w, "  G=%s; A=\"Authorization: Bearer $IDPCTL_SANDBOX_ADMIN_TOKEN\"; J=\"Content-Type: application/json\"\n", sb.GraphURL)
+	for _, l := range [][2]string{
+		{`curl -X PATCH -H "$A" -H "$J" $G/users/` + user.UserPrincipalName + ` -d '{"jobTitle":"Head of Product"}'`, "change a user"},
+		{`curl -X PATCH -H "$A" -H "$J" $G/users/` + user.UserPrincipalName + ` -d '{"accountEnabled":false}'`, "disable (deactivated in the SaaS)"},
+		{`curl -X DELETE -H "$A" $G/users/` + user.UserPrincipalName, "delete (soft: deactivated)"},
+		{`curl -X POST -H "$A" $G/directory/deletedItems/` + user.ID + `/restore`, "restore (reactivated)"},
+		{`curl -X DELETE -H "$A" "$G/groups/` + group.ID + `/members/` + user.ID + `/\$ref"`, "remove from " + group.DisplayName},
+		{`curl -X POST -H "$A" -H "$J" "$G/groups/` + group.ID + `/members/\$ref" -d '{"@odata.id":"'$G'/directoryObjects/` + user.ID + `"}'`, "add back"},
+	} {
+		fmt.Fprintf(w, "  %s   # %s\n", l[0], l[1])
+	}
+	fmt.Fprintf(w, "\nand read the SaaS: curl -H \"Authorization: Bearer $IDPCTL_SCIM_TOKEN\" %s/Users\n\n", sb.SCIMURL)
 }

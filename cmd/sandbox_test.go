@@ -44,7 +44,7 @@ func TestSandboxCommand(t *testing.T) {
 	if p.graphURL == "" || len(p.manual) == 0 || len(p.viaAPI) == 0 {
 		t.Fatalf("banner incomplete: %+v", p)
 	}
-	for _, k := range []string{"IDPCTL_ACCESS_TOKEN", "IDPCTL_BACKEND_TOKEN", "IDPCTL_SCIM_TOKEN"} {
+	for _, k := range []string{"IDPCTL_ACCESS_TOKEN", "IDPCTL_BACKEND_TOKEN", "IDPCTL_SCIM_TOKEN", "IDPCTL_SANDBOX_ADMIN_TOKEN"} {
 		if p.exports[k] == "" {
 			t.Errorf("no export line for %s: %v", k, p.exports)
 		}
@@ -63,6 +63,25 @@ func TestSandboxCommand(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /organization with the printed token: %d", resp.StatusCode)
+	}
+
+	// A directory write is refused to the setup token and allowed to the user administrator's.
+	for token, want := range map[string]int{"IDPCTL_ACCESS_TOKEN": http.StatusForbidden, "IDPCTL_SANDBOX_ADMIN_TOKEN": http.StatusNoContent} {
+		req, err := http.NewRequestWithContext(ctx, "PATCH", p.graphURL+"/users/adele.vance@contoso.onmicrosoft.com",
+			strings.NewReader(`{"jobTitle":"Head of Product"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+p.exports[token])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("PATCH /users with %s: %d, want %d", token, resp.StatusCode, want)
+		}
 	}
 
 	// The suggested manual-mode command, pasted into the shell that ran the exports, sets the tenant up.

@@ -59,7 +59,11 @@ type Sandbox struct {
 	// AccessToken is a delegated token of the demo's Global Administrator with every scope the setup flow
 	// needs (entra.FlowScopes).
 	AccessToken secret.Value
-	TenantID    string
+	// AdminToken is a delegated token of the same administrator with the directory write scopes a user
+	// administrator works with (UserAdminScopes): change, disable, delete and restore users, change group
+	// members, so a person can watch the provisioning service push those changes to the SaaS.
+	AdminToken secret.Value
+	TenantID   string
 	// SCIMURL is the backend's SCIM base URL (Entra's "Tenant URL").
 	SCIMURL string
 	// SCIMToken is a SCIM bearer token the backend accepts from the start (for --backend manual).
@@ -166,6 +170,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return fail(fmt.Errorf("sandbox: issue the admin token: %w", err))
 	}
 	s.AccessToken = secret.New(token)
+	adminToken, err := tenant.IssueToken(entra.TokenRequest{UserID: s.Demo.Admin.ID, Scopes: UserAdminScopes(), Lifetime: opts.AccessTokenLifetime})
+	if err != nil {
+		return fail(fmt.Errorf("sandbox: issue the directory admin token: %w", err))
+	}
+	s.AdminToken = secret.New(adminToken)
 	go func() { s.served <- s.graph.Serve(graphLn) }()
 	go func() { s.served <- s.backend.Serve(backendLn) }()
 	return s, nil
@@ -208,3 +217,7 @@ func randomToken() (secret.Value, error) {
 	}
 	return secret.New(base64.RawURLEncoding.EncodeToString(b)), nil
 }
+
+// UserAdminScopes are the scopes of Sandbox.AdminToken: the directory writes of a user administrator, and
+// nothing of the setup flow (applications, consent, synchronization).
+func UserAdminScopes() []string { return []string{"User.ReadWrite.All", "Group.ReadWrite.All"} }
