@@ -47,6 +47,9 @@ type Options struct {
 	// StrictSCIM makes the reference SaaS a strict SCIM 2.0 server that refuses Entra's default PATCH dialect
 	// ("active": "False" as a string) with 400 invalidValue (refbackend.Options.Strict).
 	StrictSCIM bool
+	// ReadTimeout bounds how long a client may take to send a request, body included, on both servers;
+	// default one minute. A client that trickles its body in is cut off then.
+	ReadTimeout time.Duration
 	// AccessTokenLifetime is the lifetime of AccessToken; default 24 hours, so a sandbox left running for a
 	// working day keeps its printed token valid (Entra's own tokens last about an hour).
 	AccessTokenLifetime time.Duration
@@ -90,6 +93,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	if opts.BackendAddr == "" {
 		opts.BackendAddr = "127.0.0.1:0"
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = time.Minute
 	}
 	if opts.AccessTokenLifetime == 0 {
 		opts.AccessTokenLifetime = 24 * time.Hour
@@ -148,8 +154,8 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		BackendToken: backendToken,
 		Tenant:       tenant,
 		Backend:      backend,
-		graph:        &http.Server{Handler: tenant, ReadHeaderTimeout: 10 * time.Second},
-		backend:      &http.Server{Handler: backend, ReadHeaderTimeout: 10 * time.Second},
+		graph:        newServer(tenant, opts.ReadTimeout),
+		backend:      newServer(backend, opts.ReadTimeout),
 		served:       make(chan error, 2),
 		transport:    transport,
 	}
@@ -178,6 +184,18 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	go func() { s.served <- s.graph.Serve(graphLn) }()
 	go func() { s.served <- s.backend.Serve(backendLn) }()
 	return s, nil
+}
+
+// newServer is an HTTP server for one of the sandbox's handlers. People run these servers, so each bounds what
+// a client can hold: the time to send a request (the handlers bound the size) and idle connections.
+func newServer(h http.Handler, readTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, readTimeout),
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // Close stops both servers and the provisioning engine and waits until they have stopped.

@@ -58,6 +58,11 @@ func (t *Tenant) batch(c *call) response {
 		if strings.Contains(r.URL, "://") {
 			return bad("Invalid request URL: batch request urls are relative to the version, e.g. /me.")
 		}
+		if u, err := url.Parse(r.URL); err == nil && strings.EqualFold(strings.Trim(u.Path, "/"), "$batch") {
+			// JSON batching documents a batch as a list of individual requests; Graph refuses a batch inside
+			// one. UNVERIFIED wording. A nested batch would also multiply the work of one request without bound.
+			return bad(fmt.Sprintf("Request id %s: a batch request cannot contain another batch request.", r.ID))
+		}
 	}
 	for _, r := range body.Requests {
 		for _, dep := range r.DependsOn {

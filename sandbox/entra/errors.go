@@ -61,6 +61,12 @@ func errUnreadableBody() *graphError {
 		"Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
 }
 
+// errTooLarge is Graph's 413; the message is the errors page's description of the status (DOCS errors.md,
+// "The request size exceeds the maximum limit"). UNVERIFIED: the error code Graph sends with it.
+func errTooLarge() *graphError {
+	return newError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request size exceeds the maximum limit.")
+}
+
 func errBadRequest(message string) *graphError {
 	return newError(http.StatusBadRequest, "Request_BadRequest", message)
 }

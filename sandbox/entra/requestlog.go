@@ -37,15 +37,33 @@ func (r RequestRecord) IsWrite() bool {
 	return false
 }
 
+// The request log keeps the most recent requests only, so a sandbox left running (or flooded) does not grow
+// without bound: at most maxLoggedRequests records holding at most maxLoggedBodyBytes of bodies in all; the
+// oldest go first. A whole setup sends a few dozen requests.
+const (
+	maxLoggedRequests  = 10000
+	maxLoggedBodyBytes = 32 << 20
+)
+
 type requestLog struct {
-	mu      sync.Mutex
-	records []RequestRecord
+	mu        sync.Mutex
+	records   []RequestRecord
+	bodyBytes int
 }
 
 func (l *requestLog) add(r RequestRecord) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.records = append(l.records, r)
+	l.bodyBytes += len(r.Body)
+	drop := 0
+	for len(l.records)-drop > maxLoggedRequests || (l.bodyBytes > maxLoggedBodyBytes && drop < len(l.records)-1) {
+		l.bodyBytes -= len(l.records[drop].Body)
+		drop++
+	}
+	if drop > 0 {
+		l.records = slices.Delete(l.records, 0, drop)
+	}
 }
 
 func redactedHeader(h http.Header) http.Header {
@@ -82,5 +100,5 @@ func (t *Tenant) WriteCount() int {
 func (t *Tenant) ResetRequests() {
 	t.log.mu.Lock()
 	defer t.log.mu.Unlock()
-	t.log.records = nil
+	t.log.records, t.log.bodyBytes = nil, 0
 }

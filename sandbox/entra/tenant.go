@@ -254,17 +254,31 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	raw, readErr := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
-	var resp response
-	how := deliver
+	var (
+		raw  []byte
+		resp response
+		how  = deliver
+	)
 	path, versioned := strings.CutPrefix(r.URL.Path, "/v1.0")
+	// The body is read only once the caller is known, and only up to the limit: an anonymous client must not be
+	// able to make the tenant hold megabytes, in memory or in its request log.
+	_, authErr := t.authenticate(r.Header.Get("Authorization"))
 	switch {
 	case !versioned || (path != "" && !strings.HasPrefix(path, "/")):
 		resp = c.fail(newError(http.StatusBadRequest, "BadRequest", "Invalid version."), t.now())
-	case readErr != nil:
-		resp = c.fail(errUnreadableBody(), t.now())
+	case authErr != nil:
+		c.path = path
+		resp = c.fail(authErr, t.now())
+		// Closing the connection spares the server reading the unread body to keep the connection open.
+		resp.header.Set("Connection", "close")
 	default:
 		c.path = path
+		var readErr *graphError
+		if raw, readErr = readBody(r.Body); readErr != nil {
+			resp = c.fail(readErr, t.now())
+			resp.header.Set("Connection", "close")
+			break
+		}
 		resp, how = t.handle(c, raw, r.Header.Get("Content-Encoding"))
 	}
 
@@ -340,6 +354,9 @@ func (t *Tenant) handle(c *call, raw []byte, contentEncoding string) (response, 
 
 	body, decodeErr := decodeBody(raw, contentEncoding)
 	if decodeErr != nil {
+		if decodeErr.status == http.StatusRequestEntityTooLarge {
+			c.body = []byte{} // log nothing of a body refused for its size
+		}
 		return c.fail(decodeErr, t.now()), deliver
 	}
 	c.body = body
@@ -382,6 +399,19 @@ func (t *Tenant) handle(c *call, raw []byte, contentEncoding string) (response, 
 	return resp, deliver
 }
 
+// readBody reads a request body up to maxBodyBytes; a longer one is refused with 413 rather than cut short,
+// and nothing more of it is read.
+func readBody(body io.Reader) ([]byte, *graphError) {
+	raw, err := io.ReadAll(io.LimitReader(body, maxBodyBytes+1))
+	switch {
+	case err != nil:
+		return nil, errUnreadableBody()
+	case len(raw) > maxBodyBytes:
+		return nil, errTooLarge()
+	}
+	return raw, nil
+}
+
 // decodeBody undoes Content-Encoding. Graph accepts gzip request bodies (the Go SDK sends them by default) and
 // rejects a body whose header says gzip but which is not gzip, as happens on kiota-http-go#183's retries.
 func decodeBody(raw []byte, contentEncoding string) ([]byte, *graphError) {
@@ -393,9 +423,12 @@ func decodeBody(raw []byte, contentEncoding string) ([]byte, *graphError) {
 		if err != nil {
 			return nil, errUnreadableBody()
 		}
-		body, err := io.ReadAll(io.LimitReader(zr, maxBodyBytes))
+		body, err := io.ReadAll(io.LimitReader(zr, maxBodyBytes+1))
 		if err != nil {
 			return nil, errUnreadableBody()
+		}
+		if len(body) > maxBodyBytes {
+			return nil, errTooLarge() // a small gzip body can inflate to gigabytes
 		}
 		return body, nil
 	default:

@@ -22,6 +22,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +96,7 @@ type Server struct {
 	registrations []*Registration
 	roles         map[string]Role // by SCIM user id, so a renamed user keeps the role
 	requests      []SCIMRequest
+	loggedBytes   int // of the bodies in requests
 	requestSeq    uint64
 	faults        Faults
 	ruleHits      []int
@@ -232,8 +234,15 @@ func (s *Server) Requests() []SCIMRequest {
 func (s *Server) ClearRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
+	s.requests, s.loggedBytes = nil, 0
 }
+
+// The request log keeps the most recent SCIM requests only: a sandbox left running provisions every cycle,
+// for days, and must not grow without bound. The oldest go first.
+const (
+	maxLoggedRequests = 10000
+	maxLoggedBytes    = 32 << 20 // request and response bodies together
+)
 
 func (s *Server) logRequest(r SCIMRequest) uint64 {
 	s.mu.Lock()
@@ -241,7 +250,21 @@ func (s *Server) logRequest(r SCIMRequest) uint64 {
 	s.requestSeq++
 	r.seq = s.requestSeq
 	s.requests = append(s.requests, r)
+	s.loggedBytes += len(r.Body)
+	s.trimLog()
 	return r.seq
+}
+
+// trimLog drops the oldest requests beyond the log's bounds. Call with s.mu held.
+func (s *Server) trimLog() {
+	drop := 0
+	for len(s.requests)-drop > maxLoggedRequests || (s.loggedBytes > maxLoggedBytes && drop < len(s.requests)-1) {
+		s.loggedBytes -= len(s.requests[drop].Body) + len(s.requests[drop].ResponseBody)
+		drop++
+	}
+	if drop > 0 {
+		s.requests = slices.Delete(s.requests, 0, drop)
+	}
 }
 
 func (s *Server) logResponse(seq uint64, status int, body string) {
@@ -251,7 +274,9 @@ func (s *Server) logResponse(seq uint64, status int, body string) {
 	for i := len(s.requests) - 1; i >= 0; i-- {
 		if s.requests[i].seq == seq {
 			s.requests[i].Status = status
+			s.loggedBytes += len(body) - len(s.requests[i].ResponseBody)
 			s.requests[i].ResponseBody = body
+			s.trimLog()
 			return
 		}
 	}
@@ -288,13 +313,21 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 }
 
 func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
-		writeSCIMError(w, http.StatusRequestEntityTooLarge, "", "The request body is larger than 1 MiB.")
-		return
-	} else if err != nil {
-		writeSCIMError(w, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
-		return
+	faults := s.Faults()
+	// The token is checked before the body is read: an anonymous client gets its 401 without the server
+	// reading, or logging, what it sent.
+	authorized := !faults.RejectAllTokens && s.validSCIMToken(r.Header.Get("Authorization"))
+	var body []byte
+	if authorized {
+		var err error
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			writeSCIMError(w, http.StatusRequestEntityTooLarge, "", "The request body is larger than 1 MiB.")
+			return
+		} else if err != nil {
+			writeSCIMError(w, http.StatusBadRequest, scimerrors.ScimTypeInvalidSyntax, "The request body could not be read.")
+			return
+		}
 	}
 	entry := s.logRequest(SCIMRequest{
 		Time:     s.clock.Now(),
@@ -307,12 +340,13 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
 	rec := &responseRecorder{ResponseWriter: w}
 	defer func() { s.logResponse(entry, rec.status, rec.body.String()) }()
 
-	faults := s.Faults()
 	if faults.Latency > 0 && !s.wait(r.Context(), faults.Latency) {
 		return
 	}
-	if faults.RejectAllTokens || !s.validSCIMToken(r.Header.Get("Authorization")) {
+	if !authorized {
 		rec.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+		// Closing the connection spares the server reading the unread body to keep the connection open.
+		rec.Header().Set("Connection", "close")
 		writeSCIMError(rec, http.StatusUnauthorized, "", "Missing or invalid bearer token: send Authorization: Bearer <SCIM token>.")
 		return
 	}
@@ -325,6 +359,7 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request, rel string) {
 	}
 
 	if strings.HasPrefix(rel, "/Users") && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
+		var err error
 		body, err = s.users.coerceBody(body, r.Method == http.MethodPatch, s.strict)
 		if err != nil {
 			writeSCIMError(rec, http.StatusBadRequest, scimerrors.ScimTypeInvalidValue, err.Error())
