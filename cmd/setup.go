@@ -45,6 +45,7 @@ type setupOptions struct {
 	Cloud            string
 	GraphURL         string
 	StateDir         string
+	StateDirGiven    bool // --state-dir or IDPCTL_STATE_DIR was set, rather than the default
 	Sandbox          bool
 	Debug            bool
 	Timeout          time.Duration
@@ -131,6 +132,7 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 			if err := applyEnv(cmd.Flags(), opts.Getenv); err != nil {
 				return err
 			}
+			opts.StateDirGiven = cmd.Flags().Changed("state-dir")
 			if err := opts.resolve(); err != nil {
 				return err
 			}
@@ -286,6 +288,15 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 			return fmt.Errorf("starting the sandbox: %w", err)
 		}
 		defer sb.Close()
+		if !opts.StateDirGiven {
+			// The simulated tenant ends with this process: its state has no place among real tenants' state.
+			dir, err := os.MkdirTemp("", "idpctl-sandbox-")
+			if err != nil {
+				return fmt.Errorf("creating the sandbox's state directory: %w", err)
+			}
+			defer os.RemoveAll(dir)
+			opts.StateDir = dir
+		}
 		opts.GraphURL, opts.Auth, accessToken = sb.GraphURL, "token", sb.AccessToken
 		opts.Inputs.TenantID = sb.TenantID
 		if opts.Inputs.Backend == steps.BackendManual && opts.Inputs.SCIMURL == "" {
@@ -318,6 +329,11 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	if saved := opts.savedPlan; saved != nil && !strings.EqualFold(saved.TenantID, tenantID) {
 		return usageErrorf("--plan %s: the plan is for tenant %s, and this run is signed in to tenant %s: sign in to the plan's tenant", opts.PlanFile, saved.TenantID, tenantID)
 	}
+	lock, err := lockSetup(ctx, opts, tenantID)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	state, err := steps.OpenState(opts.StateDir, tenantID, opts.Inputs.AppName)
 	if err != nil {
 		return err
@@ -431,6 +447,21 @@ func signedInTenant(ctx context.Context, s *session, given string) (string, erro
 
 // errCancelled is the answer "no" to the confirmation.
 var errCancelled = errors.New("cancelled: nothing was changed")
+
+// lockSetup takes the state directory's lock of this setup, so that two runs at once on this machine do not
+// both create the application: the second waits for the first (saying for whom on stderr), then finds what
+// the first made. A dry run writes nothing and takes no lock.
+func lockSetup(ctx context.Context, opts *setupOptions, tenantID string) (*steps.StateLock, error) {
+	if opts.DryRun {
+		return &steps.StateLock{}, nil
+	}
+	return steps.LockState(ctx, opts.StateDir, tenantID, opts.Inputs.AppName, func(h steps.LockHolder) {
+		if opts.Output != "text" {
+			return // JSON mode keeps stderr for errors; a wait that ends with --timeout says whom it waited for
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Waiting: %s is setting up %q in this tenant; this run continues when it ends (Ctrl-C to stop).\n", h, opts.Inputs.AppName)
+	})
+}
 
 // checkDestinations makes sure, before the first write, that everything the run hands something to can take
 // it: the --secret-out file can be written, or the backend answers and accepts IDPCTL_BACKEND_TOKEN. Otherwise
