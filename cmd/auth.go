@@ -8,6 +8,7 @@ import (
 
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/secret"
+	"github.com/idpctl/idpctl/wizard"
 )
 
 // defaultSignInClientID is Microsoft Graph Command Line Tools, a public client that takes incremental consent
@@ -21,8 +22,28 @@ type session struct {
 	cred      *graph.Credential
 }
 
+// signInRequest is what signing in needs from a command's options.
+type signInRequest struct {
+	IO             *wizard.IOStreams
+	Getenv         func(string) string
+	Auth           string
+	ClientID       string
+	Cloud          string
+	GraphURL       string
+	StateDir       string
+	TenantID       string
+	NonInteractive bool
+}
+
+func (o *setupOptions) signInRequest() signInRequest {
+	return signInRequest{
+		IO: o.IO, Getenv: o.Getenv, Auth: o.Auth, ClientID: o.ClientID, Cloud: o.Cloud, GraphURL: o.GraphURL,
+		StateDir: o.StateDir, TenantID: o.Inputs.TenantID, NonInteractive: o.NonInteractive,
+	}
+}
+
 // signInFacts is what the --auth choice depends on, read from the process.
-func signInFacts(opts *setupOptions) graph.SignInFacts {
+func signInFacts(opts signInRequest) graph.SignInFacts {
 	return graph.SignInFacts{
 		Getenv:   opts.Getenv,
 		GOOS:     runtime.GOOS,
@@ -33,7 +54,7 @@ func signInFacts(opts *setupOptions) graph.SignInFacts {
 // signIn signs in as --auth, --cloud and --client-id say and builds the Graph client. A person is asked to
 // sign in here, if at all. A missing input is a usage error (exit 2); a refused sign-in is a
 // *graph.SignInError (exit 4).
-func signIn(ctx context.Context, opts *setupOptions, accessToken secret.Value, logger *slog.Logger) (*session, error) {
+func signIn(ctx context.Context, opts signInRequest, accessToken secret.Value, logger *slog.Logger) (*session, error) {
 	cloud, err := graph.CloudByName(opts.Cloud)
 	if err != nil {
 		return nil, &usageError{err}
@@ -54,7 +75,7 @@ func signIn(ctx context.Context, opts *setupOptions, accessToken secret.Value, l
 		Method:      method,
 		Cloud:       cloud,
 		ClientID:    opts.ClientID,
-		TenantID:    opts.Inputs.TenantID,
+		TenantID:    opts.TenantID,
 		AccessToken: accessToken,
 		Getenv:      opts.Getenv,
 		StateDir:    opts.StateDir,

@@ -242,7 +242,7 @@ func TestSignInPerCloud(t *testing.T) {
 	} {
 		ios, _, _, _ := wizard.Test()
 		opts := &setupOptions{IO: ios, Getenv: getenvFrom(nil), Auth: "token", Cloud: tt.cloud, GraphURL: s.graphURL, Output: "text"}
-		sess, err := signIn(context.Background(), opts, secret.New(token), nil)
+		sess, err := signIn(context.Background(), opts.signInRequest(), secret.New(token), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.cloud, err)
 		}

@@ -49,7 +49,7 @@ func Execute() int {
 	f.Interrupt = intr.Interrupt
 	root := NewRootCmd(f)
 	err := whyStopped(ctx, root.ExecuteContext(ctx))
-	if err != nil && !errors.Is(err, errPendingChanges) {
+	if err != nil && !errors.Is(err, errPendingChanges) && !errors.Is(err, errUnhealthy) {
 		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
 	}
 	return exitCode(err)
@@ -66,7 +66,7 @@ func NewRootCmd(f *factory) *cobra.Command {
 	}
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.AddCommand(newVersionCmd(), newSetupCmd(f), newSandboxCmd(f))
+	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newSandboxCmd(f))
 	return root
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,25 +55,7 @@ type setupOptions struct {
 }
 
 func newSetupCmd(f *factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "setup",
-		Short: "connect an identity provider to the SaaS",
-		// Without Args and RunE cobra shows the help for a mistyped subcommand (setup entar) and exits 0.
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return nil
-			}
-			fix := "run idpctl setup --help for the identity providers idpctl can set up"
-			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-				fix = "did you mean " + strings.Join(s, ", ") + "?"
-			}
-			return usageErrorf("unknown identity provider %q for %s: %s", args[0], cmd.CommandPath(), fix)
-		},
-		RunE:                       func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-		SuggestionsMinimumDistance: 2,
-	}
-	cmd.AddCommand(newSetupEntraCmd(f, nil))
-	return cmd
+	return newProviderCmd("setup", "connect an identity provider to the SaaS", newSetupEntraCmd(f, nil))
 }
 
 // newSetupEntraCmd parses and checks the flags; runF does the work (tests replace it to check parsing alone).
@@ -247,20 +228,7 @@ var errPendingChanges = errors.New("the plan has pending changes")
 // setupEntraRun runs the setup. With --output json, stdout always carries one JSON object: the result, or
 // {"error": ...} when the run stopped before it had one (bad input, sign-in, a failed plan).
 func setupEntraRun(ctx context.Context, opts *setupOptions) error {
-	if opts.Output != "json" {
-		return whyStopped(ctx, setupEntra(ctx, opts))
-	}
-	stdout := opts.IO.Out
-	out := &countingWriter{w: stdout}
-	opts.IO.Out = out
-	defer func() { opts.IO.Out = stdout }()
-	err := whyStopped(ctx, setupEntra(ctx, opts))
-	if err != nil && out.n == 0 {
-		if werr := wizard.WriteJSON(stdout, map[string]string{"error": err.Error()}); werr != nil {
-			return errors.Join(err, werr)
-		}
-	}
-	return err
+	return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return setupEntra(ctx, opts) })
 }
 
 type countingWriter struct {
@@ -313,11 +281,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		return err
 	}
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if opts.Debug {
-		logger = slog.New(slog.NewTextHandler(opts.IO.ErrWriter(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	session, err := signIn(ctx, opts, accessToken, logger)
+	session, err := signIn(ctx, opts.signInRequest(), accessToken, requestLogger(opts.IO, opts.Debug))
 	if err != nil {
 		return err
 	}
@@ -338,7 +302,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	be, err := newBackend(opts, httpClient)
+	be, err := newBackend(opts.Inputs, httpClient)
 	if err != nil {
 		return err
 	}
@@ -478,8 +442,7 @@ func checkDestinations(ctx context.Context, opts *setupOptions, be backend.Backe
 }
 
 // newBackend builds the backend the inputs name.
-func newBackend(opts *setupOptions, client *http.Client) (backend.Backend, error) {
-	in := opts.Inputs
+func newBackend(in steps.Inputs, client *http.Client) (backend.Backend, error) {
 	if in.Backend == steps.BackendHTTP {
 		return backend.NewHTTP(in.BackendURL, in.BackendToken, client)
 	}

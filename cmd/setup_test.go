@@ -843,22 +843,7 @@ func TestSameNameApplications(t *testing.T) {
 // graphPOST sends a raw Graph request as the sandbox's admin, to prepare a tenant.
 func (tn *tenant) graphPOST(path, body string) []byte {
 	tn.t.Helper()
-	req, err := http.NewRequestWithContext(tn.t.Context(), "POST", tn.sb.GraphURL+path, strings.NewReader(body))
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tn.sb.AccessToken.Reveal())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		tn.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, raw)
-	}
-	return raw
+	return tn.graph(http.MethodPost, path, body)
 }
 
 // The README's main command: everything in this process, no Azure account.

@@ -72,9 +72,10 @@ func (i *interrupts) listen() (stop func()) {
 }
 
 // whyStopped names the interrupt as the reason a run ended with an error after one, rather than the
-// "context canceled" each step saw.
+// "context canceled" each step saw. An unhealthy status is what `status --watch` last saw when Ctrl-C ended
+// it, the way such a watch ends: its exit code stays.
 func whyStopped(ctx context.Context, err error) error {
-	if err != nil && errors.Is(context.Cause(ctx), errInterrupted) {
+	if err != nil && !errors.Is(err, errUnhealthy) && errors.Is(context.Cause(ctx), errInterrupted) {
 		return errInterrupted
 	}
 	return err

@@ -129,14 +129,16 @@ func (s *application) Apply(ctx context.Context, env *Env, change Change) error 
 	if err != nil {
 		return err
 	}
+	setup := env.Inputs.withoutSecrets().clone()
 	if found := p.Found; found != nil {
 		env.Out().App.Set(*found)
 		return env.State.Update(env.now(), func(d *StateData) {
 			d.ApplicationObjectID, d.AppID, d.ServicePrincipalID = found.App.ObjectID, found.App.AppID, found.SP.ID
+			d.Setup = &setup
 		})
 	}
 	tempName := env.Inputs.AppName + pendingMarker + randomSuffix() + "]"
-	if err := env.State.Update(env.now(), func(d *StateData) { d.PendingDisplayName = tempName }); err != nil {
+	if err := env.State.Update(env.now(), func(d *StateData) { d.PendingDisplayName, d.Setup = tempName, &setup }); err != nil {
 		return err
 	}
 	app, sp, err := env.Graph.InstantiateTemplate(ctx, NonGalleryTemplateID, tempName)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,12 @@ func (in *Inputs) UnmarshalJSON(raw []byte) error {
 // withoutSecrets is the inputs a plan records.
 func (in Inputs) withoutSecrets() Inputs {
 	in.BackendToken, in.SCIMToken = secret.Value{}, secret.Value{}
+	return in
+}
+
+// clone copies the inputs, lists included.
+func (in Inputs) clone() Inputs {
+	in.AssignGroups, in.AssignUsers = slices.Clone(in.AssignGroups), slices.Clone(in.AssignUsers)
 	return in
 }
 

@@ -4,6 +4,8 @@ import "github.com/idpctl/idpctl/backend"
 
 // Result is the outcome of a run in the shape of the contract for scripts: `--output json` prints it as is.
 type Result struct {
+	// Command is the day-2 command that ran ("rotate-secret", "teardown", ...); empty for setup.
+	Command             string `json:"command,omitempty"`
 	TenantID            string `json:"tenantId"`
 	ClientID            string `json:"clientId"`
 	ApplicationObjectID string `json:"applicationObjectId"`

@@ -38,8 +38,11 @@ type StateData struct {
 	Secret *SecretRecord `json:"clientSecret,omitempty"`
 	// ProvisioningCredentials is a one-way fingerprint (SHA-256) of the SCIM URL and token last saved in the
 	// tenant. Graph never returns saved credentials, so without it every re-run would have to write them again.
-	ProvisioningCredentials string    `json:"provisioningCredentialsFingerprint,omitempty"`
-	UpdatedAt               time.Time `json:"updatedAt"`
+	ProvisioningCredentials string `json:"provisioningCredentialsFingerprint,omitempty"`
+	// Setup is what setup was last asked to do, without secrets: the day-2 commands compare the tenant with it
+	// (status) and reuse its backend and assignments, so they need not be given again.
+	Setup     *Inputs   `json:"setup,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // SecretRecord describes a client secret idpctl created.
@@ -103,6 +106,10 @@ func (s *State) Get() StateData {
 	if d.Secret != nil {
 		sec := *d.Secret
 		d.Secret = &sec
+	}
+	if d.Setup != nil {
+		in := d.Setup.clone()
+		d.Setup = &in
 	}
 	return d
 }

@@ -34,17 +34,8 @@ func WriteResult(w io.Writer, r steps.Result) error {
 	row("Service principal ID", r.ServicePrincipalID)
 	row("Provisioning job", r.ProvisioningJobID)
 	if len(r.Users) > 0 {
-		b.WriteString("\nUsers\n")
-		for _, u := range r.Users {
-			line := fmt.Sprintf("  %-8s %s", u.Outcome, u.UserPrincipalName)
-			if u.Via != "user" {
-				line += " (" + u.Via + ")"
-			}
-			if u.Reason != "" {
-				line += ": " + u.Reason
-			}
-			b.WriteString(line + "\n")
-		}
+		b.WriteString("\n")
+		writeUsers(&b, r.Users)
 	}
 	for _, n := range r.Notes {
 		b.WriteString("\nNote: " + n + "\n")
@@ -69,5 +60,37 @@ func secretWhere(r steps.Result) string {
 		return "handed to the backend"
 	default:
 		return "not written: the run stopped before the hand-off; run it again"
+	}
+}
+
+// WriteDay2Result writes the outcome of a day-2 command for people: each step's outcome was shown as it ran,
+// so this is what remains to be said: users provisioned, and notes on what to do next.
+func WriteDay2Result(w io.Writer, r steps.Result) error {
+	var b strings.Builder
+	writeUsers(&b, r.Users)
+	for _, n := range r.Notes {
+		b.WriteString("Note: " + n + "\n")
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeUsers(b *strings.Builder, users []steps.UserResult) {
+	if len(users) == 0 {
+		return
+	}
+	b.WriteString("Users\n")
+	for _, u := range users {
+		line := fmt.Sprintf("  %-8s %s", u.Outcome, u.UserPrincipalName)
+		if u.Via != "user" && u.Via != "" {
+			line += " (" + u.Via + ")"
+		}
+		if u.Reason != "" {
+			line += ": " + u.Reason
+		}
+		b.WriteString(line + "\n")
 	}
 }
