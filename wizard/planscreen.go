@@ -134,7 +134,7 @@ func (s *planScreen) View() tea.View {
 	return tea.NewView(s.view.View() + "\n" + s.footer() + "\n")
 }
 
-// footer is what stays below the plan: the fold, the scroll position, the question and its keys.
+// footer is what stays below the plan: the fold, the scroll position, the totals, the question and its keys.
 func (s *planScreen) footer() string {
 	var status []string
 	if n := s.plan.Counts().Unchanged; n > 0 {
@@ -151,6 +151,9 @@ func (s *planScreen) footer() string {
 	if len(status) > 0 {
 		b.WriteString(wrapLines(s.theme.dim(strings.Join(status, " · ")), s.width) + "\n")
 	}
+	// The totals stay in sight next to the question, however far the plan is scrolled (Terraform prints them
+	// right above its prompt too).
+	b.WriteString(wrapLines(s.plan.Counts().String(), s.width) + "\n")
 	b.WriteString(s.theme.bold("Apply these changes?") + " " + s.theme.button("Yes", s.yes) + " " + s.theme.button("No", !s.yes) + "\n")
 	b.WriteString(wrapLines(s.theme.dim("y yes · n no · ←/→ choose · enter confirm"), s.width))
 	return b.String()
