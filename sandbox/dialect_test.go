@@ -21,7 +21,7 @@ const (
 	s1CreateUser = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
 		"externalId":"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef","userName":"Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1","active":true,
 		"emails":[{"primary":true,"type":"work","value":"Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com"}],
-		"meta":{"resourceType":"User"},"name":{"formatted":"givenName familyName","familyName":"familyName","givenName":"givenName"}}`
+		"meta":{"resourceType":"User"},"name":{"formatted":"givenName familyName","familyName":"familyName","givenName":"givenName"},"roles":[]}`
 	// S1 "Create Group".
 	s1CreateGroup = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group","http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
 		"externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":"displayName","meta":{"resourceType":"Group"}}`
@@ -145,12 +145,13 @@ func TestDialectFollowsMicrosoftsSamples(t *testing.T) {
 	if !slices.Equal(toStrings(got["schemas"]), toStrings(sample["schemas"])) {
 		t.Errorf("create schemas %v", got["schemas"])
 	}
-	// Members follow the group's creation in one Add PATCH, with the target ids of users created before.
+	// Members follow the group's creation in one Add PATCH, with the target ids of users created before, each
+	// with "$ref": null as in the "Update Group [Add Members]" sample.
 	last := reqs[len(reqs)-1]
 	groupTarget := e.sb.Backend.Groups()[0].ID
 	var ids []string
 	for _, u := range demo.Users[:3] {
-		ids = append(ids, `{"value":"`+e.target(u.UserPrincipalName).ID+`"}`)
+		ids = append(ids, `{"$ref":null,"value":"`+e.target(u.UserPrincipalName).ID+`"}`)
 	}
 	if summary(last) != "PATCH /Groups/"+groupTarget {
 		t.Fatalf("last request %s, want the member PATCH", summary(last))
@@ -275,5 +276,77 @@ func TestMatchingAttributeDrivesProbeAndLookups(t *testing.T) {
 	if len(got) != 3 || !probe.MatchString(strings.TrimPrefix(got[0], "GET /Users?")) ||
 		got[1] != "GET /Users?filter=externalId+eq+%22"+adele.ID+"%22" || got[2] != "POST /Users" {
 		t.Errorf("cycle requests %v", got)
+	}
+}
+
+// TestFlagLeavesNoDanglingAmpersand: with aadOptscim062020 in the tenant URL (DOCS S2 "Flags to alter the SCIM
+// behavior"), requests without a query of their own carry the flag alone, and queries follow it with "&".
+func TestFlagLeavesNoDanglingAmpersand(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.configure(e.sb.Demo.Users[0].ID)
+	e.saveCredentials(e.sb.SCIMURL+"?aadOptscim062020", e.sb.SCIMToken.Reveal())
+	e.start()
+	e.requests()
+	e.nextCycle()
+	reqs := e.requests()
+	if len(reqs) < 3 {
+		t.Fatalf("requests %v", summaries(reqs))
+	}
+	for _, r := range reqs {
+		want := "aadOptscim062020"
+		if r.Method == http.MethodGet {
+			want = "aadOptscim062020&filter="
+		}
+		if !strings.HasPrefix(r.RawQuery, want) || strings.HasSuffix(r.RawQuery, "&") {
+			t.Errorf("%s: query %q", r.Method+" "+r.Path, r.RawQuery)
+		}
+	}
+}
+
+// TestGuestUserNameIsTheOriginalAddress: "the #EXT# and your domain is stripped from the userPrincipalName, so
+// only their original alias@theirdomain is used for matching or provisioning" (ENTRA how-provisioning-works.md,
+// B2B (guest) users).
+func TestGuestUserNameIsTheOriginalAddress(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	upn := "ben.walters_fabrikam.com#EXT#@" + e.sb.Demo.Domain
+	guest := e.must(http.StatusCreated, e.graph(http.MethodPost, "/users", map[string]any{
+		"accountEnabled": true, "displayName": "Ben Walters", "mailNickname": "ben.walters_fabrikam.com#EXT#", "userPrincipalName": upn,
+		"userType": "Guest", "mail": "ben.walters@fabrikam.com",
+		"passwordProfile": map[string]any{"password": "Guest-Passw0rd!", "forceChangePasswordNextSignIn": true},
+	})).json(t)
+	e.configure(guest["id"].(string))
+	e.start()
+	e.requests()
+	e.nextCycle()
+	reqs := e.requests()
+	if len(reqs) < 2 || summary(reqs[1]) != "GET /Users?filter=userName+eq+%22ben.walters%40fabrikam.com%22" {
+		t.Errorf("lookup %v", summaries(reqs))
+	}
+	e.target("ben.walters@fabrikam.com")
+}
+
+// TestSpecialCharactersInAMatchingValueFail: "Microsoft Entra ID currently can't perform filter queries on
+// values containing special characters. Therefore a provisioning attempt on a resource (user or group) with a
+// special character on filter attributes fails. An example is, a group with a special character on the name can
+// be created on Microsoft Entra ID but can't be synced to a target system." (ENTRA known-issues.md)
+func TestSpecialCharactersInAMatchingValueFail(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	group := e.must(http.StatusCreated, e.graph(http.MethodPost, "/groups", map[string]any{
+		"displayName": `Sales "EMEA"`, "mailEnabled": false, "mailNickname": "sales-emea", "securityEnabled": true,
+	})).json(t)
+	e.configure(group["id"].(string), e.sb.Demo.Users[0].ID)
+	e.start()
+	e.nextCycle()
+	if n := len(e.sb.Backend.Groups()); n != 0 {
+		t.Errorf("%d groups in the target, want none", n)
+	}
+	e.target(e.sb.Demo.Users[0].UserPrincipalName)
+	entries := logFor(e.provisioningLog(), `Sales "EMEA"`)
+	if len(entries) != 1 {
+		t.Fatalf("%d log entries for the group", len(entries))
+	}
+	info := entries[0]["provisioningStatusInfo"].(map[string]any)
+	if info["status"] != "failure" || info["errorInformation"].(map[string]any)["errorCode"] != "SystemForCrossDomainIdentityManagementBadRequest" {
+		t.Errorf("group entry %v", info)
 	}
 }

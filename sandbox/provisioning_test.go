@@ -297,7 +297,7 @@ func TestIncrementalCyclesFollowChanges(t *testing.T) {
 	e.must(http.StatusNoContent, e.graph(http.MethodPost, "/groups/"+group+"/members/$ref",
 		map[string]any{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/" + grady.ID}))
 	// Grady is already in the target (assigned directly): only the membership changes.
-	expect("member added", groupLookup, [2]string{"PATCH /Groups/" + groupTarget, patch(`{"op":"Add","path":"members","value":[{"value":"` + id(grady.UserPrincipalName) + `"}]}`)})
+	expect("member added", groupLookup, [2]string{"PATCH /Groups/" + groupTarget, patch(`{"op":"Add","path":"members","value":[{"$ref":null,"value":"` + id(grady.UserPrincipalName) + `"}]}`)})
 
 	e.must(http.StatusNoContent, e.graph(http.MethodDelete, "/groups/"+group+"/members/"+megan.ID+"/$ref", nil))
 	// Megan was in scope only through the group: she is deactivated, and leaves the group.

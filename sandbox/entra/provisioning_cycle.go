@@ -567,6 +567,10 @@ func (r *runner) createUser(id, key, upn string, ev *provisioningEvent, desired 
 	doc := map[string]any{"schemas": []any{scimUserSchema, scimEnterpriseSchema}}
 	sent := r.fill(doc, m, desired, ev)
 	doc["meta"] = map[string]any{"resourceType": "User"}
+	if _, ok := doc["roles"]; !ok {
+		// Microsoft's "Create User" sample ends with "roles": [] when no role is mapped (DOCS S1).
+		doc["roles"] = []any{}
+	}
 	targetID, err := r.client.create(r.ctx, "Users", doc)
 	if err != nil {
 		ev.step("EntryExportAdd", "export", "failure", fmt.Sprintf("Failed to create User '%s' in customappsso", upn), map[string]string{"ReportableIdentifier": upn}, r.now())

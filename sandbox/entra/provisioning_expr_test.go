@@ -244,7 +244,7 @@ func TestUpdateOpsPerDialect(t *testing.T) {
 		t.Errorf("flag disable %s", one)
 	}
 	members, _ := json.Marshal((&scimClient{compliant: true}).memberOps([]string{"a"}, []string{"b", "c"}))
-	if string(members) != `[{"op":"add","path":"members","value":[{"value":"a"}]},{"op":"remove","path":"members[value eq \"b\"]"},{"op":"remove","path":"members[value eq \"c\"]"}]` {
+	if string(members) != `[{"op":"add","path":"members","value":[{"$ref":null,"value":"a"}]},{"op":"remove","path":"members[value eq \"b\"]"},{"op":"remove","path":"members[value eq \"c\"]"}]` {
 		t.Errorf("flag members %s", members)
 	}
 }
@@ -253,7 +253,8 @@ func TestEqFilterEncodesAsEntraDoes(t *testing.T) {
 	if got := eqFilter("userName", "cf4d78e8-aa"); got != "filter=userName+eq+%22cf4d78e8-aa%22" {
 		t.Errorf("filter %s", got)
 	}
-	if got := eqFilter("displayName", `Sales "EU"`); got != "filter=displayName+eq+%22Sales+%5C%22EU%5C%22%22" {
+	// Entra cannot filter on special characters (ENTRA known-issues.md): the quotes go out unescaped.
+	if got := eqFilter("displayName", `Sales "EU"`); got != "filter=displayName+eq+%22Sales+%22EU%22%22" {
 		t.Errorf("filter with quotes %s", got)
 	}
 }

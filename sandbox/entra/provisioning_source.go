@@ -143,6 +143,13 @@ func sourceEnv(o object, kind string, softDeleted bool, scope scopeInfo, members
 		env.attrs[alias] = jsonValue(o[prop])
 	}
 	if kind == "User" {
+		// "When the userPrincipalName attribute is included in your attribute mappings as a source attribute,
+		// and a B2B user is being provisioned, the #EXT# and your domain is stripped from the
+		// userPrincipalName, so only their original alias@theirdomain is used for matching or provisioning";
+		// originalUserPrincipalName keeps the whole name (ENTRA how-provisioning-works.md, B2B (guest) users).
+		upn := str(o, "userPrincipalName")
+		env.attrs["originaluserprincipalname"] = single(upn)
+		env.attrs["userprincipalname"] = single(guestAddress(upn))
 		if phones := strs(o, "businessPhones"); len(phones) > 0 {
 			env.attrs["telephonenumber"] = single(phones[0])
 		}
@@ -204,4 +211,19 @@ func stateKey(env *exprEnv, scope scopeInfo, extra ...string) string {
 		b.WriteString(e)
 	}
 	return b.String()
+}
+
+// guestAddress turns a B2B user's alias_theirdomain#EXT#@yourdomain back into alias@theirdomain; other names
+// are returned as they are.
+func guestAddress(upn string) string {
+	i := strings.Index(strings.ToUpper(upn), "#EXT#")
+	if i < 0 {
+		return upn
+	}
+	local := upn[:i]
+	at := strings.LastIndexByte(local, '_')
+	if at < 0 {
+		return local
+	}
+	return local[:at] + "@" + local[at+1:]
 }

@@ -125,10 +125,12 @@ func scimURL(base, resource, query string) (string, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/" + resource
 	u.RawPath = ""
-	if u.RawQuery != "" {
-		u.RawQuery += "&" + query
-	} else {
+	switch {
+	case u.RawQuery == "":
 		u.RawQuery = query
+	case query != "":
+		// Flags such as aadOptscim062020 stay, with no dangling "&" when the request has no query of its own.
+		u.RawQuery += "&" + query
 	}
 	return u.String(), nil
 }

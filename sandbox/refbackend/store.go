@@ -70,10 +70,18 @@ func (h resourceHandler) Create(r *http.Request, attrs scim.ResourceAttributes) 
 	}
 	now := s.clock.Now().UTC()
 	s.directory.seq++
+	stored := copyAttributes(attrs)
+	for k, v := range stored {
+		// "Unassigned attributes, the null value, or empty array (in the case of a multi-valued attribute)
+		// SHALL be considered to be equivalent in "state"" (RFC 7643 §2.5): Entra's "roles": [] stores nothing.
+		if list, ok := v.([]any); ok && len(list) == 0 {
+			delete(stored, k)
+		}
+	}
 	rec := &record{
 		id:       uuid.NewString(),
 		seq:      s.directory.seq,
-		attrs:    copyAttributes(attrs),
+		attrs:    stored,
 		created:  now,
 		modified: now,
 		version:  1,
