@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/google/uuid"
 )
@@ -17,6 +18,10 @@ type ProbeReport struct {
 	Checks          []ProbeCheck
 	ServiceProvider *ServiceProviderConfig // nil when the endpoint did not describe itself
 	Warnings        []string               // findings that do not stop Entra from provisioning
+	// RefusesStringBooleans says the endpoint refused a filter comparing active with the string "False" but
+	// took it with false: the mark of a strict SCIM 2.0 server, which also refuses the "active": "False" Entra's
+	// default dialect disables users with (see idpctl's --scim-compliant).
+	RefusesStringBooleans bool
 }
 
 // ProbeCheck is one request of the probe.
@@ -67,7 +72,41 @@ func Probe(ctx context.Context, client *http.Client, scim SCIM) (ProbeReport, er
 		"the endpoint has no /Groups: Entra's default mappings provision groups, and it quarantines a job whose filter answers 404; ask your SaaS about group support"); err != nil {
 		return report, err
 	}
+	c.probeStringBooleans(ctx, &report)
 	return report, nil
+}
+
+// probeStringBooleans finds out, without changing anything, whether the endpoint is strict about booleans: it
+// asks for a user that cannot exist and is inactive, comparing active with the string "False" as Entra's default
+// dialect writes it, and, if that is refused, the same with the JSON boolean false. A lenient server answers the
+// first with an empty list; a strict one refuses it (400) and answers the second. A server that refuses both does
+// not take such a filter at all, which says nothing. Entra sends neither request; the answer only informs the
+// suggestion to use the compliant dialect.
+func (c *scimClient) probeStringBooleans(ctx context.Context, report *ProbeReport) {
+	guid := uuid.NewString()
+	ask := func(active string) (ProbeCheck, bool) {
+		target := c.url("filter="+url.QueryEscape(`userName eq "`+guid+`" and active eq `+active), "Users")
+		check := ProbeCheck{Name: "string boolean filter", Request: "GET " + target, Result: CheckOK}
+		resp, err := c.get(ctx, target)
+		if err != nil {
+			return check, false // not worth a warning: the checks Entra needs passed
+		}
+		check.Status, check.ContentType = resp.Status, resp.Header.Get("Content-Type")
+		return check, true
+	}
+	asString, ok := ask(`"False"`)
+	if !ok || asString.Status != http.StatusBadRequest {
+		if ok && asString.Status == http.StatusOK {
+			report.Checks = append(report.Checks, asString)
+		}
+		return
+	}
+	if asBoolean, ok := ask("false"); ok && asBoolean.Status == http.StatusOK {
+		report.RefusesStringBooleans = true
+		asString.Result = CheckWarning
+		asString.Problem = `the endpoint refuses "False" as a boolean, but not false, so it will likely refuse Entra's default deactivation ("active": "False")`
+		report.Checks = append(report.Checks, asString)
+	}
 }
 
 // probeFilter asks for a resource whose matching attribute is a random GUID, which must not exist.

@@ -36,6 +36,9 @@ func TestProbeSendsWhatEntraSends(t *testing.T) {
 		{"/scim/v2/Users", `^filter=userName\+eq\+%22` + guid + `%22$`},
 		{"/scim/v2/ServiceProviderConfig", `^$`},
 		{"/scim/v2/Groups", `^excludedAttributes=members&filter=displayName\+eq\+%22` + guid + `%22$`},
+		// Not Entra's: whether the server is strict about booleans (this fake takes no "and" at all).
+		{"/scim/v2/Users", `^filter=userName\+eq\+%22` + guid + `%22\+and\+active\+eq\+%22False%22$`},
+		{"/scim/v2/Users", `^filter=userName\+eq\+%22` + guid + `%22\+and\+active\+eq\+false$`},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d requests, want %d: %+v", len(got), len(want), got)
@@ -53,8 +56,8 @@ func TestProbeSendsWhatEntraSends(t *testing.T) {
 		}
 	}
 
-	if len(report.Checks) != 3 {
-		t.Fatalf("checks = %+v", report.Checks)
+	if len(report.Checks) != 3 || report.RefusesStringBooleans {
+		t.Fatalf("checks = %+v (a server that takes neither boolean filter is not strict)", report.Checks)
 	}
 	for _, c := range report.Checks {
 		if c.Result != CheckOK || c.Status != http.StatusOK || c.Problem != "" {
@@ -440,7 +443,7 @@ func TestProbeRetriesThrottling(t *testing.T) {
 	var calls atomic.Int32
 	fake := &fakeSCIM{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/Users") && calls.Add(1) == 1 {
+		if strings.HasSuffix(r.URL.Path, "/Users") && !strings.Contains(r.URL.RawQuery, "active") && calls.Add(1) == 1 {
 			w.Header().Set("Retry-After", "0")
 			w.WriteHeader(http.StatusTooManyRequests)
 			return

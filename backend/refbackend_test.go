@@ -206,3 +206,31 @@ func (e entraClient) patch(path, body string) {
 		e.t.Fatalf("PATCH /%s: %d", path, resp.StatusCode)
 	}
 }
+
+// TestProbeTellsAStrictServer: the reference SaaS in its strict mode refuses "False" as a boolean and the probe
+// says so without writing anything; in its default mode it takes Entra's string booleans and the probe is quiet.
+func TestProbeTellsAStrictServer(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		ref := refbackend.New(refbackend.Options{SCIMToken: secret.New(scimToken), Strict: strict})
+		srv := httptest.NewServer(ref.Handler())
+		report, err := Probe(context.Background(), srv.Client(), SCIM{BaseURL: srv.URL + refbackend.DefaultSCIMPath, Token: secret.New(scimToken)})
+		srv.Close()
+		if err != nil {
+			t.Fatalf("strict=%v: Probe: %v", strict, errText(t, err))
+		}
+		if report.RefusesStringBooleans != strict {
+			t.Errorf("strict=%v: RefusesStringBooleans = %v\n%s", strict, report.RefusesStringBooleans, report)
+		}
+		if strict && !strings.Contains(report.String(), `refuses "False" as a boolean`) {
+			t.Errorf("the report does not say why:\n%s", report)
+		}
+		for _, r := range ref.Requests() {
+			if r.Method != http.MethodGet {
+				t.Errorf("the probe sent %s %s", r.Method, r.Path)
+			}
+		}
+		if len(ref.Users()) != 0 {
+			t.Error("the probe created users")
+		}
+	}
+}
