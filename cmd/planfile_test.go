@@ -63,7 +63,8 @@ func TestSavedPlanAppliesExactlyThePlannedWrites(t *testing.T) {
 	}
 	// The plan: create the application (instantiate, then the final name on the enterprise application) and
 	// its settings, assign the group, consent, a client secret, the provisioning job, test and save its
-	// credentials, set the mappings, start, and provision the group on demand.
+	// credentials, set the mappings (the Coalesce source parsed by Entra; a POST, though it writes nothing),
+	// start, and provision the group on demand.
 	want := []string{
 		"PATCH /applications/{id}",
 		"PATCH /servicePrincipals/{id}",
@@ -74,6 +75,7 @@ func TestSavedPlanAppliesExactlyThePlannedWrites(t *testing.T) {
 		"POST /servicePrincipals/{id}/synchronization/jobs",
 		"POST /servicePrincipals/{id}/synchronization/jobs/validateCredentials",
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/provisionOnDemand",
+		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/schema/parseExpression",
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/start",
 		"PUT /servicePrincipals/{id}/synchronization/jobs/{id}/schema",
 		"PUT /servicePrincipals/{id}/synchronization/secrets",

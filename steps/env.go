@@ -40,8 +40,11 @@ type Graph interface {
 	ListSyncTemplates(ctx context.Context, spID string) ([]graph.SyncTemplate, error)
 	CreateSyncJob(ctx context.Context, spID, templateID string) (graph.SyncJob, error)
 	ValidateCredentials(ctx context.Context, spID, templateID string, creds []graph.SyncSecret) error
+	ValidateJobCredentials(ctx context.Context, spID, jobID string, creds []graph.SyncSecret) error
+	GetSyncSecrets(ctx context.Context, spID string) ([]graph.SyncSecret, error)
 	SaveSyncSecrets(ctx context.Context, spID string, secrets []graph.SyncSecret) error
 	GetSyncSchema(ctx context.Context, spID, jobID string) ([]byte, error)
+	ParseExpression(ctx context.Context, spID, jobID, expression string) (graph.MappingSource, error)
 	PutSyncSchema(ctx context.Context, spID, jobID string, schema []byte) error
 	StartSyncJob(ctx context.Context, spID, jobID string) error
 	RestartSyncJob(ctx context.Context, spID, jobID, resetScope string) error

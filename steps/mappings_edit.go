@@ -6,64 +6,66 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/idpctl/idpctl/graph"
 )
 
 // userMapping is one user attribute mapping the setup keeps (DESIGN.md "The flow", user mappings).
 type userMapping struct {
-	target   string
-	source   map[string]any // attributeMappingSource
-	matching bool
+	target string
+	// expression is the source as the portal shows it. An attribute ("[mail]") is written as an Attribute
+	// source; a function's source structure is the provisioning service's own, from parseExpression: the keys
+	// of its parameters are the service's to define.
+	expression string
+	matching   bool
 	// keepExisting accepts the template's own mapping for the target as it is, if its expression satisfies this
 	// pattern (the template's active mapping has two spellings, both right).
 	keepExisting *regexp.Regexp
 }
 
-func attributeSource(name string) map[string]any {
-	return map[string]any{"type": "Attribute", "name": name, "expression": "[" + name + "]", "parameters": []any{}}
+// wantedUserMappings are the user mappings, in the order the portal lists them. active stays although the
+// guide's list omits it: without it Entra never sends deactivation or reactivation, which the guide lists as
+// supported features. emails uses Coalesce so users without a mailbox are not skipped.
+func wantedUserMappings() []userMapping {
+	return []userMapping{
+		{target: "userName", expression: "[userPrincipalName]", matching: true},
+		{
+			target:       "active",
+			expression:   `Switch([IsSoftDeleted], , "False", "True", "True", "False")`,
+			keepExisting: regexp.MustCompile(`(?i)^\s*(Switch\(\s*\[IsSoftDeleted\]|Not\(\s*\[IsSoftDeleted\]\s*\))`),
+		},
+		{target: "displayName", expression: "[displayName]"},
+		{target: `emails[type eq "work"].value`, expression: "Coalesce([mail], [userPrincipalName])"},
+		{target: "name.givenName", expression: "[givenName]"},
+		{target: "name.familyName", expression: "[surname]"},
+		{target: "externalId", expression: "[objectId]"},
+	}
 }
 
-// The user mappings, in the order the portal lists them. active stays although the guide's list omits it:
-// without it Entra never sends deactivation or reactivation, which the guide lists as supported features.
-// emails uses Coalesce so users without a mailbox are not skipped.
-var wantedUserMappings = []userMapping{
-	{target: "userName", source: attributeSource("userPrincipalName"), matching: true},
-	{
-		target: "active",
-		source: map[string]any{
-			"type": "Function", "name": "Switch",
-			"expression": `Switch([IsSoftDeleted], , "False", "True", "True", "False")`,
-			"parameters": []any{
-				map[string]any{"key": "source", "value": attributeSource("IsSoftDeleted")},
-				map[string]any{"key": "defaultValue", "value": constantSource("")},
-				map[string]any{"key": "key", "value": constantSource("False")},
-				map[string]any{"key": "value", "value": constantSource("True")},
-				map[string]any{"key": "key", "value": constantSource("True")},
-				map[string]any{"key": "value", "value": constantSource("False")},
-			},
-		},
-		keepExisting: regexp.MustCompile(`(?i)^\s*(Switch\(\s*\[IsSoftDeleted\]|Not\(\s*\[IsSoftDeleted\]\s*\))`),
-	},
-	{target: "displayName", source: attributeSource("displayName")},
-	{
-		target: `emails[type eq "work"].value`,
-		// The parameter keys follow the function reference's argument names (source1, source2); the service
-		// treats expression as the source of truth. UNVERIFIED against a real exported schema.
-		source: map[string]any{
-			"type": "Function", "name": "Coalesce",
-			"expression": "Coalesce([mail], [userPrincipalName])",
-			"parameters": []any{
-				map[string]any{"key": "source1", "value": attributeSource("mail")},
-				map[string]any{"key": "source2", "value": attributeSource("userPrincipalName")},
-			},
-		},
-	},
-	{target: "name.givenName", source: attributeSource("givenName")},
-	{target: "name.familyName", source: attributeSource("surname")},
-	{target: "externalId", source: attributeSource("objectId")},
+// attributeReference matches an expression that is a bare attribute, e.g. "[objectId]".
+var attributeReference = regexp.MustCompile(`^\[([^\[\]]+)\]$`)
+
+// isFunction reports whether an expression's source needs the service's parsing: anything but a bare attribute.
+func isFunction(expression string) bool { return !attributeReference.MatchString(expression) }
+
+// attributeSource is an Attribute source (DOCS resources/synchronization-attributemappingsource.md): it has no
+// parameters, so its shape is not the service's to choose.
+func attributeSource(expression string) graph.MappingSource {
+	name := attributeReference.FindStringSubmatch(expression)[1]
+	return graph.MappingSource{Type: "Attribute", Name: name, Expression: expression, Parameters: []graph.MappingParameter{}}
 }
 
-func constantSource(v string) map[string]any {
-	return map[string]any{"type": "Constant", "name": v, "expression": `"` + v + `"`, "parameters": []any{}}
+// speculativeExpressions are the function expressions worth parsing before the job's schema is read: those of
+// mappings the template never holds right. The others (active) are parsed only if the schema turns out to need
+// them, which keeps a first setup within its request budget.
+func speculativeExpressions() []string {
+	var out []string
+	for _, w := range wantedUserMappings() {
+		if isFunction(w.expression) && w.keepExisting == nil {
+			out = append(out, w.expression)
+		}
+	}
+	return out
 }
 
 // MappingDiff is one change editUserMappings made, for the plan.
@@ -73,15 +75,26 @@ type MappingDiff struct {
 	New    string // source expression after; "" when removed
 }
 
+// mappingEdit is what editUserMappings made of a schema.
+type mappingEdit struct {
+	Schema []byte // the edited schema; nil when nothing changes or a source is still unparsed
+	Diffs  []MappingDiff
+	RuleID string // the synchronization rule holding the user mapping (provisionOnDemand needs it)
+	// Unparsed are the function expressions the edit needs from parseExpression before it can be written.
+	Unparsed []string
+}
+
 // editUserMappings makes the user mapping of a synchronization schema exactly the wanted list and leaves
-// everything else (directories, group mappings, metadata) as it was. It returns the edited schema, the changes
-// and the id of the synchronization rule holding the user mapping (provisionOnDemand needs it).
-func editUserMappings(schema []byte) (edited []byte, diffs []MappingDiff, ruleID string, err error) {
+// everything else (directories, group mappings, metadata) as it was. parsed holds the sources parseExpression
+// returned, by expression; a mapping that must be written with a function source not in it is listed in
+// Unparsed instead, and then no schema is returned.
+func editUserMappings(schema []byte, parsed map[string]graph.MappingSource) (mappingEdit, error) {
+	var edit mappingEdit
 	dec := json.NewDecoder(bytes.NewReader(schema))
 	dec.UseNumber() // keep numbers exactly as Graph sent them
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
-		return nil, nil, "", fmt.Errorf("reading the synchronization schema: %w", err)
+		return edit, fmt.Errorf("reading the synchronization schema: %w", err)
 	}
 	rules, _ := doc["synchronizationRules"].([]any)
 	found := false
@@ -94,27 +107,29 @@ func editUserMappings(schema []byte) (edited []byte, diffs []MappingDiff, ruleID
 				continue
 			}
 			found = true
-			if ruleID == "" {
-				ruleID, _ = rule["id"].(string)
+			if edit.RuleID == "" {
+				edit.RuleID, _ = rule["id"].(string)
 			}
-			d := editObjectMapping(om)
-			diffs = append(diffs, d...)
+			diffs, unparsed := editObjectMapping(om, parsed)
+			edit.Diffs = append(edit.Diffs, diffs...)
+			edit.Unparsed = append(edit.Unparsed, unparsed...)
 		}
 	}
 	if !found {
-		return nil, nil, "", fmt.Errorf("the provisioning job's schema has no user mapping (no object mapping from source object \"User\"); was the job created from the scim template?")
+		return edit, fmt.Errorf("the provisioning job's schema has no user mapping (no object mapping from source object \"User\"); was the job created from the scim template?")
 	}
-	if ruleID == "" {
-		return nil, nil, "", fmt.Errorf("the synchronization rule holding the user mapping has no id")
+	if edit.RuleID == "" {
+		return edit, fmt.Errorf("the synchronization rule holding the user mapping has no id")
 	}
-	if len(diffs) == 0 {
-		return schema, nil, ruleID, nil
+	if len(edit.Diffs) == 0 || len(edit.Unparsed) > 0 {
+		return edit, nil
 	}
-	edited, err = json.Marshal(doc)
-	return edited, diffs, ruleID, err
+	var err error
+	edit.Schema, err = json.Marshal(doc)
+	return edit, err
 }
 
-func editObjectMapping(om map[string]any) []MappingDiff {
+func editObjectMapping(om map[string]any, parsed map[string]graph.MappingSource) (diffs []MappingDiff, unparsed []string) {
 	current, _ := om["attributeMappings"].([]any)
 	byTarget := map[string]map[string]any{}
 	for _, c := range current {
@@ -124,34 +139,29 @@ func editObjectMapping(om map[string]any) []MappingDiff {
 			}
 		}
 	}
-	var (
-		next  []any
-		diffs []MappingDiff
-		kept  = map[string]bool{}
-	)
-	for _, w := range wantedUserMappings {
+	var next []any
+	kept := map[string]bool{}
+	for _, w := range wantedUserMappings() {
 		kept[w.target] = true
 		have := byTarget[w.target]
-		want := newAttributeMapping(w)
-		switch {
-		case have == nil:
-			diffs = append(diffs, MappingDiff{Target: w.target, New: expression(w.source)})
-			next = append(next, want)
-		case w.keepExisting != nil && w.keepExisting.MatchString(expression(sourceOf(have))):
+		if have != nil && (sameMapping(have, w) || w.keepExisting != nil && w.keepExisting.MatchString(expression(sourceOf(have)))) {
 			next = append(next, have)
-		case sameMapping(have, want):
-			next = append(next, have)
-		default:
-			diffs = append(diffs, MappingDiff{Target: w.target, Old: expression(sourceOf(have)), New: expression(w.source)})
-			// Keep the template's other fields (flow behaviour, metadata) and replace what defines the mapping.
-			merged := map[string]any{}
-			for k, v := range have {
-				merged[k] = v
-			}
-			merged["source"] = want["source"]
-			merged["matchingPriority"] = want["matchingPriority"]
-			next = append(next, merged)
+			continue
 		}
+		if have == nil {
+			diffs = append(diffs, MappingDiff{Target: w.target, New: w.expression})
+		} else {
+			diffs = append(diffs, MappingDiff{Target: w.target, Old: expression(sourceOf(have)), New: w.expression})
+		}
+		source, ok := parsed[w.expression]
+		switch {
+		case !isFunction(w.expression):
+			source = attributeSource(w.expression)
+		case !ok:
+			unparsed = append(unparsed, w.expression)
+			continue
+		}
+		next = append(next, withSource(have, w, source))
 	}
 	for _, c := range current {
 		am, _ := c.(map[string]any)
@@ -161,23 +171,29 @@ func editObjectMapping(om map[string]any) []MappingDiff {
 		}
 	}
 	om["attributeMappings"] = next
-	return diffs
+	return diffs, unparsed
 }
 
-func newAttributeMapping(w userMapping) map[string]any {
+// withSource is the mapping w with its source: the template's mapping for the target with what defines the
+// mapping replaced (its flow behaviour and metadata stay), or a new one.
+func withSource(have map[string]any, w userMapping, source graph.MappingSource) map[string]any {
 	priority := 0
 	if w.matching {
 		priority = 1
 	}
-	return map[string]any{
-		"targetAttributeName":     w.target,
-		"source":                  w.source,
+	m := map[string]any{
 		"defaultValue":            nil,
 		"exportMissingReferences": false,
 		"flowBehavior":            "FlowWhenChanged",
 		"flowType":                "Always",
-		"matchingPriority":        json.Number(fmt.Sprint(priority)),
 	}
+	for k, v := range have {
+		m[k] = v
+	}
+	m["targetAttributeName"] = w.target
+	m["source"] = source
+	m["matchingPriority"] = json.Number(fmt.Sprint(priority))
+	return m
 }
 
 func sourceOf(am map[string]any) map[string]any {
@@ -197,9 +213,13 @@ func expression(source map[string]any) string {
 	return name
 }
 
-func sameMapping(have, want map[string]any) bool {
-	return normalizeExpression(expression(sourceOf(have))) == normalizeExpression(expression(sourceOf(want))) &&
-		fmt.Sprint(have["matchingPriority"]) == fmt.Sprint(want["matchingPriority"]) &&
+func sameMapping(have map[string]any, w userMapping) bool {
+	priority := "0"
+	if w.matching {
+		priority = "1"
+	}
+	return normalizeExpression(expression(sourceOf(have))) == normalizeExpression(w.expression) &&
+		fmt.Sprint(have["matchingPriority"]) == priority &&
 		(have["flowType"] == nil || have["flowType"] == "Always")
 }
 
