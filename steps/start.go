@@ -4,18 +4,34 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/idpctl/idpctl/graph"
 )
 
 // startProvisioning turns provisioning on (documented steps 4 and 5.6: "Provisioning Status: On"). A job in
-// quarantine is restarted instead, which is what the portal's "Restart provisioning" does and what lifts the
-// quarantine once its cause is fixed.
+// quarantine is brought back the way the portal and Microsoft's runbooks do it: a restart that lifts the
+// quarantine, retries the failed objects and looks at every object again, then start (which also clears a
+// quarantine, DOCS synchronization-synchronizationjob-start.md). This run has just saved working credentials
+// and mappings, the usual causes. A job quarantined for too many deletions is left alone: Microsoft says not to
+// restart it before the deletions are understood (ENTRA accidental-deletions.md), and only an admin can allow them.
 type startProvisioning struct{}
 
 // startPlan is the start step's payload: what apply sends, restart first when both are set.
 type startPlan struct {
-	Restart bool `json:"restart,omitempty"` // the job is in quarantine
-	Start   bool `json:"start,omitempty"`
+	Restart    bool   `json:"restart,omitempty"`    // the job is in quarantine
+	ResetScope string `json:"resetScope,omitempty"` // what the restart resets
+	Start      bool   `json:"start,omitempty"`
 }
+
+// quarantineResetScope is what a restart resets for a quarantined job (DOCS
+// resources/synchronization-synchronizationjobrestartcriteria.md): QuarantineState lifts the quarantine, Escrows
+// retries the objects that failed, Watermark has every object evaluated again. It is the portal's "Restart
+// provisioning", written out; ForceDeletes, ConnectorDataStore and Full are never sent.
+const quarantineResetScope = "Escrows,Watermark,QuarantineState"
+
+// tooManyDeletes is the quarantine reason of the accidental-deletion threshold.
+const tooManyDeletes = "TooManyDeletes"
 
 func (s *startProvisioning) String() string { return "start provisioning" }
 
@@ -35,13 +51,21 @@ func (s *startProvisioning) Plan(ctx context.Context, env *Env) (Change, error) 
 	case job == nil:
 		return Change{Payload: startPlan{Start: true}, Resources: []Resource{{Action: Run, Type: "provisioning", Name: "start"}}}, nil
 	case strings.EqualFold(job.Status.Code, "Quarantine"):
-		reason := ""
-		if job.Status.Quarantine != nil {
-			reason = job.Status.Quarantine.Reason
+		q := job.Status.Quarantine
+		if q == nil {
+			q = &graph.Quarantine{Reason: "Unknown"}
 		}
-		return Change{Payload: startPlan{Restart: true}, Resources: []Resource{{
-			Action: Run, Type: "provisioning", Name: "restart",
-			Note: fmt.Sprintf("the job is in quarantine (%s); restarting lifts it once the cause is fixed", reason),
+		attrs := quarantineAttrs(q)
+		if strings.EqualFold(q.Reason, tooManyDeletes) {
+			return Change{Payload: startPlan{}, Resources: []Resource{{
+				Action: NoOp, Type: "provisioning", Name: "quarantined", Attrs: attrs,
+				Note: "more users would be disabled or deleted than the accidental-deletion threshold allows: review them in the provisioning logs (action StagedDelete), then allow the deletions or fix the assignments and restart in the Entra admin center; idpctl does not restart this job",
+			}}}, nil
+		}
+		attrs = append(attrs, Value("reset scope", quarantineResetScope))
+		return Change{Payload: startPlan{Restart: true, ResetScope: quarantineResetScope, Start: true}, Resources: []Resource{{
+			Action: Run, Type: "provisioning", Name: "restart, then start", Attrs: attrs,
+			Note: "the job is in quarantine; the restart lifts it and retries the failed users, the start turns provisioning back on",
 		}}}, nil
 	case strings.EqualFold(job.ScheduleState, "Active"):
 		return Change{Payload: startPlan{}, Resources: []Resource{{Action: NoOp, Type: "provisioning", Name: "on", Attrs: []Attr{Value("status", job.Status.Code)}}}}, nil
@@ -75,7 +99,7 @@ func (s *startProvisioning) Apply(ctx context.Context, env *Env, change Change) 
 			return err
 		}
 		if p.Restart {
-			if err := env.Graph.RestartSyncJob(ctx, app.SP.ID, job.ID, ""); err != nil {
+			if err := env.Graph.RestartSyncJob(ctx, app.SP.ID, job.ID, p.ResetScope); err != nil {
 				return fmt.Errorf("restarting provisioning: %w", err)
 			}
 		}
@@ -87,4 +111,16 @@ func (s *startProvisioning) Apply(ctx context.Context, env *Env, change Change) 
 	}
 	env.Out().Started.Set(struct{}{})
 	return nil
+}
+
+// quarantineAttrs show why and since when a job is in quarantine.
+func quarantineAttrs(q *graph.Quarantine) []Attr {
+	attrs := []Attr{Value("quarantine reason", q.Reason)}
+	if q.Error != nil && q.Error.Code != "" {
+		attrs = append(attrs, Value("quarantine error", q.Error.Code))
+	}
+	if !q.SeriesBegan.IsZero() {
+		attrs = append(attrs, Value("quarantined since", q.SeriesBegan.Format(time.RFC3339)))
+	}
+	return attrs
 }
