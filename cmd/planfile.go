@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,6 +43,8 @@ func plannedInput(flag string) (value func(in steps.Inputs) string, ok bool) {
 		return func(in steps.Inputs) string { return in.SecretOut }, true
 	case "secret-expiry":
 		return func(in steps.Inputs) string { return in.SecretExpiry.String() }, true
+	case "scim-compliant":
+		return func(in steps.Inputs) string { return strconv.FormatBool(in.SCIMCompliant) }, true
 	}
 	return nil, false
 }

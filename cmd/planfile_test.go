@@ -62,9 +62,9 @@ func TestSavedPlanAppliesExactlyThePlannedWrites(t *testing.T) {
 		t.Fatalf("--plan: %v", o)
 	}
 	// The plan: create the application (instantiate, then the final name on the enterprise application) and
-	// its settings, assign the group, consent, a client secret, the provisioning job, test and save its
-	// credentials, set the mappings (the Coalesce source parsed by Entra; a POST, though it writes nothing),
-	// start, and provision the group on demand.
+	// its settings, assign the group, consent, a client secret, the provisioning job, save its credentials and
+	// have Entra test them, set the mappings (the Coalesce source parsed by Entra; a POST, though it writes
+	// nothing), start, and provision the group on demand.
 	want := []string{
 		"PATCH /applications/{id}",
 		"PATCH /servicePrincipals/{id}",
@@ -73,10 +73,10 @@ func TestSavedPlanAppliesExactlyThePlannedWrites(t *testing.T) {
 		"POST /oauth2PermissionGrants",
 		"POST /servicePrincipals/{id}/appRoleAssignedTo",
 		"POST /servicePrincipals/{id}/synchronization/jobs",
-		"POST /servicePrincipals/{id}/synchronization/jobs/validateCredentials",
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/provisionOnDemand",
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/schema/parseExpression",
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/start",
+		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/validateCredentials",
 		"PUT /servicePrincipals/{id}/synchronization/jobs/{id}/schema",
 		"PUT /servicePrincipals/{id}/synchronization/secrets",
 	}

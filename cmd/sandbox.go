@@ -110,12 +110,17 @@ func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
 	fmt.Fprintf(w, "export IDPCTL_BACKEND_TOKEN=%s\n", sb.BackendToken.Reveal())
 	fmt.Fprintf(w, "export IDPCTL_SANDBOX_ADMIN_TOKEN=%s\n", sb.AdminToken.Reveal())
 	fmt.Fprintf(w, "export IDPCTL_SCIM_TOKEN=%s\n\n", sb.SCIMToken.Reveal())
+	// A strict SaaS deactivates users only when Entra sends its compliant requests.
+	compliant := ""
+	if opts.StrictSCIM {
+		compliant = " --scim-compliant"
+	}
 	fmt.Fprintf(w, "Then, in the same shell, either let the SaaS take the registration over its API:\n\n")
 	fmt.Fprintf(w, "  idpctl setup entra --auth token --graph-url %s --tenant-id %s \\\n", sb.GraphURL, sb.TenantID)
-	fmt.Fprintf(w, "    --backend http --backend-url %s --assign-group %q --non-interactive --yes\n\n", sb.BackendURL, group)
+	fmt.Fprintf(w, "    --backend http --backend-url %s --assign-group %q%s --non-interactive --yes\n\n", sb.BackendURL, group, compliant)
 	fmt.Fprintf(w, "or give the SCIM values by hand, as with Smallstep today:\n\n")
 	fmt.Fprintf(w, "  idpctl setup entra --auth token --graph-url %s --tenant-id %s \\\n", sb.GraphURL, sb.TenantID)
-	fmt.Fprintf(w, "    --scim-url %s --secret-out ./client-secret --assign-group %q --non-interactive --yes\n\n", sb.SCIMURL, group)
+	fmt.Fprintf(w, "    --scim-url %s --secret-out ./client-secret --assign-group %q%s --non-interactive --yes\n\n", sb.SCIMURL, group, compliant)
 	printWatchHelp(w, sb)
 	fmt.Fprintln(opts.IO.ErrOut, "Running. Press Ctrl-C to stop.")
 	<-ctx.Done()

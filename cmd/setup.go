@@ -80,6 +80,12 @@ applied already) without changing anything. With --plan, sign in as usual and gi
 (IDPCTL_SCIM_TOKEN or --scim-token-file, IDPCTL_BACKEND_TOKEN); the plan fixes every other input, and a
 setup flag given again must agree with it. A saved plan is applied without asking: it was reviewed.
 
+Some SCIM servers follow RFC 7644 strictly and refuse Entra's default PATCH requests, which send
+"active": "False" as a string: deactivating a user then fails there. --scim-compliant saves the tenant URL
+with Microsoft's aadOptscim062020 flag, so Entra sends compliant requests (lowercase ops, "active" as a JSON
+boolean, group members removed by path; on-demand provisioning keeps the default). A tenant URL saved with
+the flag keeps it on later runs. The SCIM test before the plan suggests the flag when the server looks strict.
+
 Every flag can also be set with an IDPCTL_ environment variable (--tenant-id: IDPCTL_TENANT_ID;
 repeatable flags take a comma-separated list). Secrets are read from the environment or files only:
 IDPCTL_SCIM_TOKEN (or --scim-token-file), IDPCTL_BACKEND_TOKEN, IDPCTL_ACCESS_TOKEN.
@@ -103,6 +109,10 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
     --assign-group "Smallstep Users" --scim-url https://example.smallstep.com/scim/v2 --scim-token-file scim-token.txt \
     --secret-out secret.txt
   idpctl setup entra --plan smallstep-plan.json --scim-token-file scim-token.txt
+
+  # A strict SCIM 2.0 server: Entra's compliant PATCH requests, so deactivation works there
+  idpctl setup entra --scim-compliant --tenant-id 72f988bf-86f1-41af-91ab-2d7cd011db47 --assign-group "Smallstep Users" \
+    --scim-url https://scim.example.com/scim/v2 --scim-token-file scim-token.txt --secret-out secret.txt
 
   # Scripted: Smallstep's SCIM values from the dashboard, the client secret to a 0600 file, JSON out
   IDPCTL_SCIM_TOKEN=... idpctl setup entra --non-interactive --yes --output json \
@@ -138,6 +148,7 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 	fl.StringVar(&in.RedirectURI, "redirect-uri", steps.DefaultRedirectURI, "OIDC redirect URI of the SaaS")
 	fl.StringVar(&in.SCIMURL, "scim-url", "", "SCIM base URL the SaaS gave you (--backend manual)")
 	fl.StringVar(&opts.SCIMTokenFile, "scim-token-file", "", "file holding the SCIM token (or set IDPCTL_SCIM_TOKEN)")
+	fl.BoolVar(&in.SCIMCompliant, "scim-compliant", false, `save the SCIM URL with Entra's aadOptscim062020 flag, for SCIM servers that refuse "active": "False" (Entra then sends SCIM-compliant PATCH requests)`)
 	fl.StringVar(&in.Backend, "backend", steps.BackendManual, "how the SaaS gets the OIDC values: manual or http")
 	fl.StringVar(&in.BackendURL, "backend-url", "", "base URL of the SaaS's registration API (--backend http; token in IDPCTL_BACKEND_TOKEN)")
 	fl.StringVar(&in.SecretOut, "secret-out", "", "file (mode 0600) that receives the client secret when no backend takes it")

@@ -104,6 +104,7 @@ func contractFlags(t *testing.T) []flagCase {
 		{flag: "secret-expiry", value: "1y", other: "90d",
 			get:  str(func(o *setupOptions) string { return o.SecretExpiry + " " + o.Inputs.SecretExpiry.String() }),
 			want: "1y 8760h0m0s", wantOr: "90d 2160h0m0s"},
+		{flag: "scim-compliant", value: "true", other: "false", get: boolean(func(o *setupOptions) bool { return o.Inputs.SCIMCompliant })},
 		{flag: "non-interactive", value: "true", other: "false", get: boolean(func(o *setupOptions) bool { return o.NonInteractive })},
 		{flag: "yes", value: "true", other: "false", get: boolean(func(o *setupOptions) bool { return o.Yes })},
 		{flag: "dry-run", value: "true", other: "false", get: boolean(func(o *setupOptions) bool { return o.DryRun })},

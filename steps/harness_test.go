@@ -1,6 +1,7 @@
 package steps_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -281,7 +282,7 @@ func (h *harness) configured(in steps.Inputs) {
 	}
 	h.mappings(jobs[0].Schema)
 	keys := tenant.SecretKeys(sp.ID)
-	for _, k := range []string{"BaseAddress", "SecretToken", "SyncAll"} {
+	for _, k := range []string{"BaseAddress", "SecretToken", "SyncAll", "SyncNotificationSettings"} {
 		if !slices.Contains(keys, k) {
 			t.Errorf("saved provisioning secrets %v lack %s", keys, k)
 		}
@@ -438,7 +439,21 @@ func sameWords(a, b string) bool {
 // graphPOST sends a raw Graph request as the admin, for setting up a test's tenant.
 func (h *harness) graphPOST(path, body string) []byte {
 	h.t.Helper()
-	req, err := http.NewRequest("POST", h.sb.GraphURL+path, strings.NewReader(body))
+	return h.graphDo("POST", path, json.RawMessage(body))
+}
+
+// graphDo sends a raw Graph request as the admin, for changing the tenant behind idpctl's back.
+func (h *harness) graphDo(method, path string, body any) []byte {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.sb.GraphURL+path, rd)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -451,7 +466,7 @@ func (h *harness) graphPOST(path, body string) []byte {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		h.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, raw)
+		h.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
 	}
 	return raw
 }

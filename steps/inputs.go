@@ -30,6 +30,9 @@ type Inputs struct {
 	SCIMToken    secret.Value  `json:"-"`
 	SecretOut    string        `json:"secretOut,omitempty"` // file for the client secret when no backend takes it
 	SecretExpiry time.Duration `json:"-"`                   // lifetime of the client secret; in JSON as secretExpiry, e.g. "4320h0m0s"
+	// SCIMCompliant saves the tenant URL with Entra's aadOptscim062020 flag (CompliantFlag), for SCIM servers
+	// that refuse Entra's default PATCH dialect. A tenant URL saved with the flag keeps it either way.
+	SCIMCompliant bool `json:"scimCompliant,omitempty"`
 }
 
 // inputsJSON is Inputs in JSON: every input but the secrets, with the secret's lifetime as Go writes durations.
