@@ -163,13 +163,6 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, s.resp)
 }
 
-// requests returns how many requests the server has received.
-func (f *fakeGraph) requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.seen)
-}
-
 func jsonEqual(a, b []byte) bool {
 	var x, y any
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
