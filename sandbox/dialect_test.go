@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/idpctl/idpctl/sandbox"
-	"github.com/idpctl/idpctl/sandbox/refbackend"
 )
 
 // Microsoft's documented requests (reference/scim-entra-behaviour.md §1: DOCS S1 use-scim-to-provision-users-
@@ -230,17 +229,6 @@ func toStrings(v any) []string {
 	for _, e := range list {
 		s, _ := e.(string)
 		out = append(out, s)
-	}
-	return out
-}
-
-// requestsTo filters recorded requests by method and path prefix.
-func requestsTo(reqs []refbackend.SCIMRequest, method, pathPrefix string) []refbackend.SCIMRequest {
-	var out []refbackend.SCIMRequest
-	for _, r := range reqs {
-		if r.Method == method && strings.HasPrefix(r.Path, pathPrefix) {
-			out = append(out, r)
-		}
 	}
 	return out
 }

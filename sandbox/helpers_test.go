@@ -341,5 +341,3 @@ func logFor(entries []map[string]any, name string) []map[string]any {
 	}
 	return out
 }
-
-func sandboxOptions() sandbox.Options { return sandbox.Options{} }
