@@ -312,7 +312,6 @@ type filterParser struct {
 	toks []filterToken
 	pos  int
 	src  string
-	vars []string
 }
 
 func parseFilter(s string) (filterExpr, error) {

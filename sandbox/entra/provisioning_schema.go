@@ -221,12 +221,6 @@ func (m *objectMapping) primaryMatching() string {
 	return m.matching[0].target
 }
 
-// mapsActive reports whether some mapping writes the target's active attribute, without which Entra never
-// sends a deactivation or reactivation.
-func (m *objectMapping) mapsActive() bool {
-	return slices.ContainsFunc(m.attrs, func(a attrMapping) bool { return strings.EqualFold(a.target, "active") })
-}
-
 // evaluate computes the target values of an object: target attribute name → value, leaving out nulls (Entra
 // does not provision them) and reference attributes (members and manager are resolved separately). An
 // expression that cannot be evaluated fails the whole object.
@@ -252,13 +246,4 @@ func (m *objectMapping) evaluate(env *exprEnv) (map[string]string, error) {
 		out[a.target] = v.first()
 	}
 	return out, nil
-}
-
-func (m *objectMapping) mapping(target string) (attrMapping, bool) {
-	for _, a := range m.attrs {
-		if strings.EqualFold(a.target, target) {
-			return a, true
-		}
-	}
-	return attrMapping{}, false
 }

@@ -213,14 +213,6 @@ func objects(o object, key string) []object {
 	return out
 }
 
-func anySlice[T any](in []T) []any {
-	out := make([]any, len(in))
-	for i, v := range in {
-		out[i] = v
-	}
-	return out
-}
-
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 func newID() string { return uuid.NewString() }

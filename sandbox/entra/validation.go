@@ -22,12 +22,6 @@ func (t *Tenant) validateBody(c *call, rt route) *graphError {
 	return validationError(err)
 }
 
-// validateEntity checks a JSON value as an instance of a schema (used for a $batch's inner bodies and for nested
-// objects a handler validates on its own).
-func (t *Tenant) validateEntity(schemaName string, body []byte, partial bool) *graphError {
-	return validationError(t.validator.ValidateEntity(schemaName, body, partial))
-}
-
 func validationError(err error) *graphError {
 	if err == nil {
 		return nil
