@@ -31,7 +31,7 @@ func TestValueNeverPrints(t *testing.T) {
 	}
 	outputs := map[string]string{
 		"%v":             fmt.Sprintf("%v", v),
-		"%s":             fmt.Sprintf("%s", v),
+		"%s":             fmt.Sprintf("%s", v), //lint:ignore S1025 the test is of what fmt prints for %s
 		"%+v":            fmt.Sprintf("%+v", holder),
 		"%#v":            fmt.Sprintf("%#v", holder),
 		"%+v unexported": fmt.Sprintf("%+v", hidden),
