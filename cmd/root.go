@@ -16,13 +16,6 @@ import (
 	"github.com/idpctl/idpctl/wizard"
 )
 
-// Build information, set by goreleaser through -ldflags "-X github.com/idpctl/idpctl/cmd.version=...".
-var (
-	version = "dev"
-	commit  = "none"
-	date    = "unknown"
-)
-
 // Exit codes, part of the contract for scripts (DESIGN.md "Contract for scripts").
 const (
 	exitOK        = 0
