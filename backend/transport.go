@@ -180,6 +180,34 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
+// WithUserAgent returns a copy of client whose every request, to a SCIM endpoint or to the backend, retries
+// included, carries userAgent as its User-Agent header: idpctl names itself (cmd builds the value) so that a
+// SaaS can tell its requests apart, instead of Go's anonymous "Go-http-client/1.1".
+func WithUserAgent(client *http.Client, userAgent string) *http.Client {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	c := *client
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = userAgentTransport{next: next, userAgent: userAgent}
+	return &c
+}
+
+type userAgentTransport struct {
+	next      http.RoundTripper
+	userAgent string
+}
+
+func (t userAgentTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A RoundTripper must not change the caller's request: set the header on a copy.
+	req = req.Clone(req.Context())
+	req.Header.Set("User-Agent", t.userAgent)
+	return t.next.RoundTrip(req)
+}
+
 // withoutRedirects returns a copy of client that returns 3xx answers instead of following them: a redirect
 // would carry the bearer token to wherever it points, and the caller should learn the real URL instead.
 func withoutRedirects(client *http.Client) *http.Client {
