@@ -66,6 +66,9 @@ type Config struct {
 	// HTTPClient supplies the transport (tests, proxies) and the per-request timeout (default 100 s). Its
 	// CheckRedirect is not used: redirects go through the SDK, which drops the token on a change of host.
 	HTTPClient *http.Client
+	// UserAgent names the program in every request's User-Agent header, ahead of the SDK's own product token
+	// ("idpctl/v1.2.3 (go1.26.8; linux/amd64) kiota-go/1.5.6"); empty leaves the SDK's alone.
+	UserAgent string
 	// Logger receives one debug line per HTTP request (method, URL, status, duration, request-id) and per
 	// retry. It never receives headers, bodies, tokens or secrets.
 	Logger *slog.Logger
@@ -175,7 +178,7 @@ func New(cfg Config) (*Client, error) {
 			timeout = cfg.HTTPClient.Timeout
 		}
 	}
-	c.obs = &observer{next: parent, log: c.log}
+	c.obs = &observer{next: parent, log: c.log, userAgent: cfg.UserAgent}
 	hc := &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(c.obs, middlewares()...),
 		// The redirect middleware follows redirects itself (and drops the token on a change of origin).
@@ -269,11 +272,18 @@ func withExchange(ctx context.Context, x *exchange) context.Context {
 type observer struct {
 	next      http.RoundTripper
 	log       *slog.Logger
+	userAgent string
 	requests  atomic.Int64
 	throttled atomic.Int64
 }
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	// A RoundTripper must not change the caller's request: what is set below goes on a copy.
+	req = req.Clone(req.Context())
+	if o.userAgent != "" {
+		// Below kiota's user-agent handler, so the product comes first and the SDK's token follows.
+		req.Header.Set("User-Agent", strings.TrimSpace(o.userAgent+" "+req.Header.Get("User-Agent")))
+	}
 	if req.Body != nil && req.Body != http.NoBody && req.ContentLength <= 0 {
 		// The SDK hands over its serialized body without a length, which net/http would send chunked; the
 		// compression handler used to set one. Send a Content-Length, as every Graph client does.
@@ -282,7 +292,6 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		req = req.Clone(req.Context())
 		req.ContentLength = int64(len(body))
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
