@@ -90,6 +90,7 @@ func signIn(ctx context.Context, opts signInRequest, accessToken secret.Value, l
 	}
 	client, err := graph.New(graph.Config{
 		BaseURL: opts.GraphURL, Cloud: cloud, Credential: cred, Scopes: cred.Scopes(), Logger: logger,
+		UserAgent: currentBuild().UserAgent(),
 	})
 	if err != nil {
 		return nil, &usageError{err}

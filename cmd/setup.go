@@ -259,7 +259,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 
 	var (
 		accessToken = secret.New(opts.Getenv("IDPCTL_ACCESS_TOKEN"))
-		httpClient  = &http.Client{Timeout: 2 * time.Minute}
+		httpClient  = backend.WithUserAgent(&http.Client{Timeout: 2 * time.Minute}, currentBuild().UserAgent())
 	)
 	if opts.Sandbox {
 		sb, err := sandbox.Start(ctx, sandbox.Options{})
