@@ -258,20 +258,23 @@ func fromResponseHeaders(h *abstractions.ResponseHeaders) http.Header {
 	return out
 }
 
-// parseRetryAfter reads Retry-After as seconds (Graph sends fractions such as "2.128") or as an HTTP date.
+// parseRetryAfter reads Retry-After as seconds (Graph sends fractions such as "2.128") or as an HTTP date. A wait
+// of more than a day, in either form, is as good as no answer (0): the caller backs off on its own.
 func parseRetryAfter(v string, now time.Time) time.Duration {
+	const longest = 24 * time.Hour
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
 	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > 24*3600 {
+		// !(secs > 0) also refuses NaN, which converts to a negative Duration.
+		if !(secs > 0) || secs > longest.Seconds() {
 			return 0
 		}
 		return time.Duration(secs * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
+		if d := t.Sub(now); d > 0 && d <= longest {
 			return d
 		}
 	}
