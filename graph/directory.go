@@ -34,6 +34,7 @@ func pages[T any](ctx context.Context, c *Client, cl call, limit int,
 	next func(ctx context.Context, link string) (page[T], error),
 ) ([]T, error) {
 	var out []T
+	followed := map[string]bool{}
 	p, err := send(ctx, c, cl, first)
 	for {
 		if err != nil {
@@ -50,6 +51,11 @@ func pages[T any](ctx context.Context, c *Client, cl call, limit int,
 		if link == "" {
 			return out, nil
 		}
+		// A page that links to one already read would have the loop read the same pages until the deadline.
+		if followed[link] {
+			return nil, fmt.Errorf("%s: Graph linked back to a page already read (@odata.nextLink %s); stopping the listing", cl.op, link)
+		}
+		followed[link] = true
 		p, err = send(ctx, c, cl, func(ctx context.Context) (page[T], error) { return next(ctx, link) })
 	}
 }
