@@ -82,17 +82,22 @@ func OpenState(dir, tenantID, appName string) (*State, error) {
 	return s, nil
 }
 
-// stateFileName keeps one file per tenant and application name.
+// stateFileName keeps one file per tenant and application name. Both are reduced to [a-z0-9-]: the tenant id
+// can come from a token's claims or Graph's answer, and a "/" or ".." in it must not move the file elsewhere.
 func stateFileName(tenantID, appName string) string {
+	return fmt.Sprintf("entra-%s-%s.json", fileNamePart(tenantID), fileNamePart(appName))
+}
+
+func fileNamePart(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(appName) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('-')
 		}
 	}
-	return fmt.Sprintf("entra-%s-%s.json", strings.ToLower(tenantID), strings.Trim(b.String(), "-"))
+	return strings.Trim(b.String(), "-")
 }
 
 // Path is the state file's path, or "" when the state is kept in memory.
