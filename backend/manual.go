@@ -14,45 +14,66 @@ import (
 )
 
 // Manual is the backend for a SaaS whose API cannot take the registration (Smallstep today): the admin pastes
-// the values into the SaaS's dashboard. Register writes the client secret to a 0600 file for that and returns
-// the SCIM endpoint from its SCIMSource.
+// the values into the SaaS's dashboard. Register writes the client secret to a 0600 file for that, or hands it
+// to an interactive SCIMSource when there is no file, and returns the SCIM endpoint from its SCIMSource.
 type Manual struct {
-	SecretOut string     // --secret-out: the file that receives the client secret
+	SecretOut string     // --secret-out: the file that receives the client secret; "" lets the SCIMSource take it
 	SCIM      SCIMSource // where the SCIM URL and token the SaaS shows come from
 }
 
 // SCIMSource supplies the SCIM URL and token that the SaaS shows once the admin has entered the registration.
-// Flags and the environment give them up front (GivenSCIM); the interactive wizard asks for them after showing
-// the instructions.
+// Flags and the environment give them up front (GivenSCIM); the interactive wizard shows the hand-off and asks
+// for them.
 type SCIMSource interface {
-	SCIMEndpoint(ctx context.Context, instructions Instructions) (SCIM, error)
+	SCIMEndpoint(ctx context.Context, h Handover) (SCIM, error)
+}
+
+// Handover is what the admin enters in the SaaS: the instructions and, when this run created a client secret
+// and no --secret-out file took it, the secret itself, for an interactive source to show once on request or to
+// save where the admin says.
+type Handover struct {
+	Instructions
+	ClientSecret secret.Value
 }
 
 // GivenSCIM is a SCIM endpoint known before the run (from --scim-url and --scim-token-file or IDPCTL_SCIM_TOKEN).
 type GivenSCIM SCIM
 
-// SCIMEndpoint returns the given endpoint.
-func (g GivenSCIM) SCIMEndpoint(context.Context, Instructions) (SCIM, error) { return SCIM(g), nil }
+// SCIMEndpoint returns the given endpoint. It cannot show a client secret to anyone, so a secret that no file
+// took is an error rather than lost.
+func (g GivenSCIM) SCIMEndpoint(_ context.Context, h Handover) (SCIM, error) {
+	if !h.ClientSecret.IsZero() {
+		return SCIM{}, errors.New("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
+	}
+	return SCIM(g), nil
+}
 
 // Name is "manual".
 func (m *Manual) Name() string { return NameManual }
 
 // Register writes the client secret to the --secret-out file and returns the SCIM endpoint from m.SCIM after
-// checking it. Writing first means the secret is already in place when a prompt shows the instructions. A
-// registration without a secret (a re-run that created none) relies on the file still holding the earlier one.
+// checking it. Writing first means the secret is already in place when a prompt shows the instructions. Without
+// a file, the secret goes to m.SCIM with the instructions. A registration without a secret (a re-run that
+// created none) relies on the file still holding the earlier one, or on the admin who was given it.
 func (m *Manual) Register(ctx context.Context, reg Registration) (SCIM, error) {
 	if m.SCIM == nil {
 		return SCIM{}, errors.New("the manual backend has no source for the SCIM URL and token: give --scim-url and --scim-token-file or IDPCTL_SCIM_TOKEN")
 	}
-	if reg.ClientSecret.IsZero() {
+	h := Handover{Instructions: m.Instructions(reg)}
+	switch {
+	case m.SecretOut == "":
+		h.ClientSecret = reg.ClientSecret
+	case reg.ClientSecret.IsZero():
 		// A re-run after the secret was handed over: the application still has it and no new one was made.
 		if _, ok := SecretFileHint(m.SecretOut); !ok {
 			return SCIM{}, fmt.Errorf("--secret-out %q holds no client secret and this run created none to write: point --secret-out at the file an earlier run wrote, or create a new secret with idpctl rotate-secret entra", m.SecretOut)
 		}
-	} else if err := WriteSecretFile(m.SecretOut, reg.ClientSecret); err != nil {
-		return SCIM{}, err
+	default:
+		if err := WriteSecretFile(m.SecretOut, reg.ClientSecret); err != nil {
+			return SCIM{}, err
+		}
 	}
-	scim, err := m.SCIM.SCIMEndpoint(ctx, m.Instructions(reg))
+	scim, err := m.SCIM.SCIMEndpoint(ctx, h)
 	if err != nil {
 		return SCIM{}, err
 	}
@@ -66,7 +87,13 @@ func (m *Manual) Register(ctx context.Context, reg Registration) (SCIM, error) {
 }
 
 // Check checks the --secret-out file can be written (CheckSecretOut).
-func (m *Manual) Check(context.Context) error { return CheckSecretOut(m.SecretOut) }
+func (m *Manual) Check(context.Context) error {
+	if m.SecretOut == "" {
+		// No file: the secret goes to the hand-off at the terminal (Inputs.Check requires a file otherwise).
+		return nil
+	}
+	return CheckSecretOut(m.SecretOut)
+}
 
 // SetRole is not possible without an API: the admin sets roles in the SaaS's dashboard.
 func (m *Manual) SetRole(context.Context, string, Role) error {
@@ -74,7 +101,7 @@ func (m *Manual) SetRole(context.Context, string, Role) error {
 }
 
 // Instructions are the values the admin pastes into the SaaS's "Connect an Entra ID IdP" form. The client secret
-// itself is never part of them, only the file it was written to.
+// itself is never part of them, only the file it was written to ("" when there is none).
 type Instructions struct {
 	ClientID    string
 	TenantID    string
@@ -92,7 +119,11 @@ func (in Instructions) Text() string {
 	var b strings.Builder
 	b.WriteString("In Smallstep, open \"Connect an Entra ID IdP\" and fill in:\n")
 	fmt.Fprintf(&b, "  Client ID          %s\n", in.ClientID)
-	fmt.Fprintf(&b, "  Client Secret      written to %s (paste the file's content)\n", in.SecretFile)
+	if in.SecretFile != "" {
+		fmt.Fprintf(&b, "  Client Secret      written to %s (paste the file's content)\n", in.SecretFile)
+	} else {
+		b.WriteString("  Client Secret      the value idpctl shows you once\n")
+	}
 	fmt.Fprintf(&b, "  Tenant ID          %s\n", in.TenantID)
 	fmt.Fprintf(&b, "  OIDC metadata URL  %s\n", in.MetadataURL)
 	b.WriteString("Smallstep then shows a SCIM URL and a secret token for provisioning.\n")

@@ -150,15 +150,15 @@ func TestSecretFileHint(t *testing.T) {
 
 // prompt records what a SCIMSource was shown and answers like an admin who pasted the SaaS's values.
 type prompt struct {
-	shown  Instructions
+	shown  Handover
 	answer SCIM
 	err    error
 	file   string // the secret file, checked to exist when the prompt runs
 	seen   bool
 }
 
-func (p *prompt) SCIMEndpoint(_ context.Context, in Instructions) (SCIM, error) {
-	p.shown = in
+func (p *prompt) SCIMEndpoint(_ context.Context, h Handover) (SCIM, error) {
+	p.shown = h
 	_, p.seen = SecretFileHint(p.file)
 	return p.answer, p.err
 }
@@ -191,11 +191,37 @@ func TestManualRegister(t *testing.T) {
 			t.Fatal(errText(t, err))
 		}
 		reg := registration()
-		if p.shown != (Instructions{ClientID: reg.ClientID, TenantID: reg.TenantID, MetadataURL: reg.DiscoveryURL, SecretFile: file}) {
+		if p.shown.Instructions != (Instructions{ClientID: reg.ClientID, TenantID: reg.TenantID, MetadataURL: reg.DiscoveryURL, SecretFile: file}) {
 			t.Errorf("prompt was shown %+v", p.shown)
+		}
+		if !p.shown.ClientSecret.IsZero() {
+			t.Error("the prompt was given the secret a file already holds")
 		}
 		if !p.seen {
 			t.Error("the secret file did not exist yet when the prompt ran")
+		}
+	})
+
+	t.Run("without a file the prompt takes the secret", func(t *testing.T) {
+		p := &prompt{answer: want}
+		m := &Manual{SCIM: p}
+		if _, err := m.Register(context.Background(), registration()); err != nil {
+			t.Fatal(errText(t, err))
+		}
+		if !p.shown.ClientSecret.Equal(secret.New(clientSecret)) || p.shown.SecretFile != "" {
+			t.Errorf("prompt was shown %+v", p.shown)
+		}
+		// A re-run that made no secret asks again without one: the admin already has it.
+		reg := registration()
+		reg.ClientSecret = secret.Value{}
+		if _, err := m.Register(context.Background(), reg); err != nil || !p.shown.ClientSecret.IsZero() {
+			t.Errorf("re-run: %v, shown %+v", errText(t, err), p.shown)
+		}
+		// Given values cannot show a secret: without a file it would be lost.
+		m.SCIM = GivenSCIM(want)
+		_, err := m.Register(context.Background(), registration())
+		if got := errText(t, err); !strings.HasPrefix(got, "--secret-out is missing") {
+			t.Errorf("given values without a file: %q", got)
 		}
 	})
 

@@ -217,7 +217,7 @@ func (o *entraOptions) connect(ctx context.Context, adjust func(in *steps.Inputs
 		}
 	}
 	httpClient := &http.Client{Timeout: 2 * time.Minute}
-	be, err := newBackend(in, httpClient)
+	be, err := newBackend(in, httpClient, nil)
 	if err != nil {
 		return nil, &usageError{err}
 	}

@@ -288,6 +288,12 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
 		}
 	}
+	// A person at the terminal sees the progress view, and takes the manual hand-off there when the SCIM values
+	// or the secret file are still missing; scripted runs, JSON output and --debug (whose log lines would tear
+	// the view) keep the plain lines.
+	terminal := opts.Output == "text" && !opts.NonInteractive && !opts.Debug && opts.IO.CanPrompt()
+	opts.Inputs.HandOffAtTerminal = terminal && opts.Inputs.Backend == steps.BackendManual &&
+		(opts.Inputs.SCIMURL == "" || opts.Inputs.SecretOut == "")
 	if err := opts.Inputs.Check(); err != nil {
 		return err
 	}
@@ -313,7 +319,17 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	if err != nil {
 		return err
 	}
-	be, err := newBackend(opts.Inputs, httpClient)
+	var handOff *wizard.HandOff
+	if opts.Inputs.HandOffAtTerminal {
+		handOff = &wizard.HandOff{RedirectURI: opts.Inputs.RedirectURI, Probe: func(ctx context.Context, s backend.SCIM) (string, error) {
+			report, err := backend.Probe(ctx, httpClient, s)
+			return strings.Join(report.Warnings, "; "), err
+		}}
+		if opts.Inputs.SCIMURL != "" {
+			handOff.Given = &backend.SCIM{BaseURL: opts.Inputs.SCIMURL, Token: opts.Inputs.SCIMToken}
+		}
+	}
+	be, err := newBackend(opts.Inputs, httpClient, handOff)
 	if err != nil {
 		return err
 	}
@@ -386,8 +402,26 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 			return err
 		}
 	}
-	lines.SetPlan(plan)
-	report, runErr := runner.Apply(ctx, env, plan)
+	var (
+		report steps.Report
+		runErr error
+	)
+	if terminal {
+		report, runErr = wizard.ShowProgress(ctx, opts.IO, plan, handOff, opts.Interrupt, func(ctx context.Context, r steps.Reporter) (steps.Report, error) {
+			env.Reporter = r
+			return runner.Apply(ctx, env, plan)
+		})
+		if errors.Is(runErr, wizard.ErrQuitAtOnce) {
+			// The second Ctrl-C: the view has given the terminal back; the process exits now, as on a second signal.
+			if opts.Interrupt != nil {
+				opts.Interrupt()
+			}
+			return runErr
+		}
+	} else {
+		lines.SetPlan(plan)
+		report, runErr = runner.Apply(ctx, env, plan)
+	}
 	runErr = whyStopped(ctx, runErr)
 	result := steps.NewResult(env, plan, report, runErr)
 	result.Plan = nil
@@ -452,10 +486,15 @@ func checkDestinations(ctx context.Context, opts *setupOptions, be backend.Backe
 	return nil
 }
 
-// newBackend builds the backend the inputs name.
-func newBackend(in steps.Inputs, client *http.Client) (backend.Backend, error) {
+// newBackend builds the backend the inputs name. The manual backend's SCIM values come from the hand-off at
+// the terminal when there is one, else from the inputs.
+func newBackend(in steps.Inputs, client *http.Client, handOff *wizard.HandOff) (backend.Backend, error) {
 	if in.Backend == steps.BackendHTTP {
 		return backend.NewHTTP(in.BackendURL, in.BackendToken, client)
 	}
-	return &backend.Manual{SecretOut: in.SecretOut, SCIM: backend.GivenSCIM{BaseURL: in.SCIMURL, Token: in.SCIMToken}}, nil
+	var source backend.SCIMSource = backend.GivenSCIM{BaseURL: in.SCIMURL, Token: in.SCIMToken}
+	if handOff != nil {
+		source = handOff
+	}
+	return &backend.Manual{SecretOut: in.SecretOut, SCIM: source}, nil
 }

@@ -15,6 +15,9 @@ type handoff struct{}
 // handoffPlan is the hand-off step's payload.
 type handoffPlan struct {
 	Register bool `json:"register"` // a new client secret goes to the SaaS; false: the SaaS has the current one
+	// AskSCIM: no new secret, but the admin at the terminal still owes the SCIM values that an earlier run,
+	// stopped at the hand-off, did not get.
+	AskSCIM bool `json:"askScim,omitempty"`
 }
 
 func (s *handoff) String() string { return "backend hand-off" }
@@ -31,11 +34,19 @@ func MetadataURL(loginHost, tenantID string) string {
 	return fmt.Sprintf("https://%s/%s/v2.0/.well-known/openid-configuration", loginHost, tenantID)
 }
 
+// givenSCIM is the SCIM endpoint the inputs give, or nil when the backend (or the admin at the hand-off)
+// supplies it while applying.
 func (s *handoff) givenSCIM(env *Env) *backend.SCIM {
-	if env.Inputs.Backend != BackendManual {
+	if env.Inputs.Backend != BackendManual || env.Inputs.SCIMURL == "" {
 		return nil
 	}
 	return &backend.SCIM{BaseURL: env.Inputs.SCIMURL, Token: env.Inputs.SCIMToken}
+}
+
+// askSCIM reports that the hand-off at the terminal must ask for the SCIM endpoint although no new secret goes
+// out: an earlier run stopped after the admin had the secret but before the SCIM values were saved.
+func (s *handoff) askSCIM(env *Env) bool {
+	return env.Inputs.HandOffAtTerminal && env.Inputs.SCIMURL == "" && env.State.Get().ProvisioningCredentials == ""
 }
 
 func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
@@ -48,7 +59,7 @@ func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	p := handoffPlan{Register: newSecret != nil}
+	p := handoffPlan{Register: newSecret != nil, AskSCIM: newSecret == nil && s.askSCIM(env)}
 	clientID := Value("client id", app.App.AppID)
 	if !app.Exists {
 		clientID = Later("client id")
@@ -68,8 +79,16 @@ func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	r := Resource{Action: Create, Type: "secret file", Name: env.Inputs.SecretOut, Attrs: append(attrs, Value("mode", "0600")),
 		Note: "paste these values into your SaaS; the secret is in the file"}
-	if !p.Register {
-		r = Resource{Action: NoOp, Type: "secret file", Name: env.Inputs.SecretOut}
+	switch {
+	case p.AskSCIM:
+		r = Resource{Action: Run, Type: "hand-off", Name: "at this terminal", Attrs: attrs[:3],
+			Note: "you have the client secret from the earlier run; idpctl takes the SCIM URL and token your SaaS shows"}
+	case env.Inputs.SecretOut == "":
+		r = Resource{Action: Run, Type: "hand-off", Name: "at this terminal", Attrs: attrs,
+			Note: "idpctl shows these values to paste into your SaaS, the client secret once when you ask, then takes the SCIM URL and token your SaaS shows"}
+	}
+	if !p.Register && !p.AskSCIM {
+		r = Resource{Action: NoOp, Type: r.Type, Name: r.Name}
 	}
 	return Change{Payload: p, Resources: []Resource{r}}, nil
 }
@@ -83,35 +102,36 @@ func (s *handoff) Apply(ctx context.Context, env *Env, change Change) error {
 	if given != nil {
 		env.Out().SCIM.Set(given) // known now: provisioning need not wait for the secret
 	}
-	if !p.Register {
+	if !p.Register && !p.AskSCIM {
 		if given == nil {
 			env.Out().SCIM.Set(nil)
 		}
 		env.Out().Delivered.Set(struct{}{})
 		return nil
 	}
-	newSecret, err := env.Out().NewSecret.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	if newSecret == nil {
-		return fmt.Errorf("the plan registers a new client secret, but the client secret step created none")
+	var newSecret *NewSecret
+	if p.Register {
+		if newSecret, err = env.Out().NewSecret.Wait(ctx); err != nil {
+			return err
+		}
+		if newSecret == nil {
+			return fmt.Errorf("the plan registers a new client secret, but the client secret step created none")
+		}
 	}
 	app, err := env.Out().App.Wait(ctx)
 	if err != nil {
 		return err
 	}
-	scim, err := env.Backend.Register(ctx, backend.Registration{
-		TenantID:     env.TenantID,
-		ClientID:     app.App.AppID,
-		ClientSecret: newSecret.Value,
-		DiscoveryURL: MetadataURL(env.LoginHost, env.TenantID),
-	})
+	reg := backend.Registration{TenantID: env.TenantID, ClientID: app.App.AppID, DiscoveryURL: MetadataURL(env.LoginHost, env.TenantID)}
+	if newSecret != nil {
+		reg.ClientSecret = newSecret.Value
+	}
+	scim, err := env.Backend.Register(ctx, reg)
 	if err != nil {
 		return fmt.Errorf("handing the registration to the %s backend: %w", env.Backend.Name(), err)
 	}
 	if err := env.State.Update(env.now(), func(d *StateData) {
-		if d.Secret != nil && d.Secret.KeyID == newSecret.KeyID {
+		if newSecret != nil && d.Secret != nil && d.Secret.KeyID == newSecret.KeyID {
 			d.Secret.DeliveredTo = destination(env)
 		}
 	}); err != nil {

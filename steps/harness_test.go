@@ -33,6 +33,33 @@ type harness struct {
 	stateDir   string
 	secretOut  string
 	reporter   steps.Reporter // nil: none
+	handOff    *terminalHandOff
+}
+
+// terminalHandOff stands in for the admin at the wizard's hand-off: it keeps what it was handed and answers
+// with the SCIM endpoint the SaaS shows.
+type terminalHandOff struct {
+	scim      backend.SCIM
+	mu        sync.Mutex
+	handovers []backend.Handover
+	stop      int // this many hand-offs end as if the admin pressed Ctrl-C
+}
+
+func (a *terminalHandOff) SCIMEndpoint(_ context.Context, h backend.Handover) (backend.SCIM, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.handovers = append(a.handovers, h)
+	if a.stop > 0 {
+		a.stop--
+		return backend.SCIM{}, context.Canceled
+	}
+	return a.scim, nil
+}
+
+func (a *terminalHandOff) all() []backend.Handover {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.handovers)
 }
 
 // clock is the time of a test: real time plus whatever the code under test waited. Waits return at once and
@@ -144,7 +171,18 @@ func (h *harness) backend(in steps.Inputs) (backend.Backend, error) {
 	if in.Backend == steps.BackendHTTP {
 		return backend.NewHTTP(in.BackendURL, in.BackendToken, nil)
 	}
+	if in.HandOffAtTerminal {
+		return &backend.Manual{SecretOut: in.SecretOut, SCIM: h.handOff}, nil
+	}
 	return &backend.Manual{SecretOut: in.SecretOut, SCIM: backend.GivenSCIM{BaseURL: in.SCIMURL, Token: in.SCIMToken}}, nil
+}
+
+// atTerminal is the manual hand-off taken by an admin at a terminal: no SCIM values and no secret file given.
+func (h *harness) atTerminal() steps.Inputs {
+	in := h.manual()
+	in.SCIMURL, in.SCIMToken, in.SecretOut, in.HandOffAtTerminal = "", secret.Value{}, "", true
+	h.handOff = &terminalHandOff{scim: backend.SCIM{BaseURL: h.sb.SCIMURL, Token: h.sb.SCIMToken}}
+	return in
 }
 
 // run plans and applies once; stop, if set, ends the run after the named step applied.
@@ -293,6 +331,18 @@ func (h *harness) configured(in steps.Inputs) {
 // secretDelivered checks that the one client secret reached the SaaS: the file or the backend holds it.
 func (h *harness) secretDelivered(in steps.Inputs, appID string, cred entra.PasswordCredential) {
 	h.t.Helper()
+	if in.HandOffAtTerminal && in.SecretOut == "" {
+		var last backend.Handover
+		for _, ho := range h.handOff.all() {
+			if !ho.ClientSecret.IsZero() {
+				last = ho
+			}
+		}
+		if last.ClientSecret.Hint() != cred.Hint {
+			h.t.Errorf("the admin was handed a secret with hint %q, the application's is %q", last.ClientSecret.Hint(), cred.Hint)
+		}
+		return
+	}
 	if in.Backend == steps.BackendManual {
 		info, err := os.Stat(in.SecretOut)
 		if err != nil {

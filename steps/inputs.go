@@ -33,6 +33,12 @@ type Inputs struct {
 	// SCIMCompliant saves the tenant URL with Entra's aadOptscim062020 flag (CompliantFlag), for SCIM servers
 	// that refuse Entra's default PATCH dialect. A tenant URL saved with the flag keeps it either way.
 	SCIMCompliant bool `json:"scimCompliant,omitempty"`
+
+	// HandOffAtTerminal says that an admin at a terminal takes the manual hand-off while the run applies: the
+	// SCIM URL and token may be left empty, to be asked for then, and without SecretOut the client secret is
+	// shown to the admin once, on request (or saved where they say). Scripted runs leave it false. A saved plan
+	// does not record it: whoever applies the plan decides.
+	HandOffAtTerminal bool `json:"-"`
 }
 
 // inputsJSON is Inputs in JSON: every input but the secrets, with the secret's lifetime as Go writes durations.
@@ -148,17 +154,22 @@ func (in Inputs) Check() error {
 
 	switch in.Backend {
 	case BackendManual:
-		if in.SCIMURL == "" {
-			addf("--scim-url is missing: with --backend manual, give the SCIM URL your SaaS shows (Smallstep: Settings › Identity provider)")
-		} else {
+		switch {
+		case in.SCIMURL != "":
 			add(backend.ValidateSCIMURL(in.SCIMURL))
+		case !in.HandOffAtTerminal:
+			addf("--scim-url is missing: with --backend manual, give the SCIM URL your SaaS shows (Smallstep: Settings › Identity provider)")
 		}
-		if in.SCIMToken.IsZero() {
-			addf("the SCIM token is missing: with --backend manual, set IDPCTL_SCIM_TOKEN or pass --scim-token-file")
-		} else {
+		switch {
+		case !in.SCIMToken.IsZero():
 			add(backend.ValidateToken("the SCIM token (IDPCTL_SCIM_TOKEN or --scim-token-file)", in.SCIMToken))
+		case !in.HandOffAtTerminal:
+			addf("the SCIM token is missing: with --backend manual, set IDPCTL_SCIM_TOKEN or pass --scim-token-file")
 		}
-		if in.SecretOut == "" {
+		if in.HandOffAtTerminal && (in.SCIMURL == "") != in.SCIMToken.IsZero() {
+			addf("the SCIM URL and token come together: give both (--scim-url and IDPCTL_SCIM_TOKEN or --scim-token-file), or neither to be asked for them")
+		}
+		if in.SecretOut == "" && !in.HandOffAtTerminal {
 			addf("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
 		}
 	case BackendHTTP:

@@ -107,3 +107,23 @@ func TestInputsCheckNeverEchoesCredentials(t *testing.T) {
 		}
 	}
 }
+
+// At a terminal the hand-off asks for the SCIM values and can show the secret: they may be missing, but the
+// SCIM URL and token come together, and what is given is checked as usual.
+func TestInputsCheckHandOffAtTerminal(t *testing.T) {
+	in := validManual()
+	in.HandOffAtTerminal, in.SCIMURL, in.SCIMToken, in.SecretOut = true, "", secret.Value{}, ""
+	if err := in.Check(); err != nil {
+		t.Errorf("nothing to hand over yet: %v", err)
+	}
+	half := in
+	half.SCIMURL = "https://scim.example.com/scim/v2"
+	if err := half.Check(); err == nil || !strings.Contains(err.Error(), "come together") {
+		t.Errorf("URL without token: %v", err)
+	}
+	bad := half
+	bad.SCIMURL, bad.SCIMToken = "http://scim.example.com/scim/v2", secret.New("a-long-scim-token-value")
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("http SCIM URL: %v", err)
+	}
+}

@@ -37,8 +37,11 @@ func (s *clientSecret) Sets(_ Phase, out *Outputs) []Slot {
 
 // destination names where a client secret goes in this run.
 func destination(env *Env) string {
-	if env.Inputs.Backend == BackendHTTP {
+	switch {
+	case env.Inputs.Backend == BackendHTTP:
 		return "backend " + env.Inputs.BackendURL
+	case env.Inputs.SecretOut == "":
+		return "the admin at the hand-off"
 	}
 	abs, err := filepath.Abs(env.Inputs.SecretOut)
 	if err != nil {
@@ -99,11 +102,12 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 
 // keptSecret is the secret idpctl created that is known to be where it belongs and stays valid for a while,
 // or nil. A secret file tells by itself: it holds the secret whose hint (Entra shows a secret's first three
-// characters) it starts with, so a lost state file costs nothing. A backend cannot be asked, so the state file
-// must say the secret was handed over, together with the SCIM credentials saved since.
+// characters) it starts with, so a lost state file costs nothing. A backend, or an admin who was shown the
+// secret, cannot be asked, so the state file must say the secret was handed over, together with the SCIM
+// credentials saved since.
 func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now time.Time) *graph.PasswordCredential {
 	valid := func(p graph.PasswordCredential) bool { return p.End.After(now.Add(renewBefore)) }
-	if env.Inputs.Backend == BackendManual {
+	if env.Inputs.Backend == BackendManual && env.Inputs.SecretOut != "" {
 		hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
 		var match []graph.PasswordCredential
 		for _, p := range ours {

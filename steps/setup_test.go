@@ -1,6 +1,7 @@
 package steps_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,6 +75,62 @@ func (h *harness) stateHoldsNoSecret(in steps.Inputs) {
 			h.t.Errorf("the state file holds a secret")
 		}
 	}
+}
+
+// The manual hand-off at a terminal: the SCIM values come during apply from the admin, who is handed the
+// client secret itself when no file takes it; a second run keeps that secret and asks nothing.
+func TestSetupHandOffAtTerminal(t *testing.T) {
+	h := newHarness(t, sandbox.Options{})
+	in := h.atTerminal()
+	plan, result := h.mustRun(in)
+	var b strings.Builder
+	plan.RenderText(&b, steps.RenderOptions{})
+	for _, want := range []string{`> hand-off "at this terminal"`, `delivered to = "the admin at the hand-off"`, `tenant URL   = (known after apply)`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, b.String())
+		}
+	}
+	h.configured(in)
+	handovers := h.handOff.all()
+	if len(handovers) != 1 || handovers[0].ClientSecret.IsZero() || handovers[0].SecretFile != "" || handovers[0].ClientID != result.ClientID {
+		t.Fatalf("handovers %+v", handovers)
+	}
+	h.stateHoldsNoSecret(in)
+
+	h.sb.Tenant.ResetRequests()
+	plan, _ = h.mustRun(in)
+	if plan.Pending() {
+		b.Reset()
+		plan.RenderText(&b, steps.RenderOptions{})
+		t.Errorf("second run planned changes:\n%s", b.String())
+	}
+	if n := h.sb.Tenant.WriteCount(); n != 0 || len(h.handOff.all()) != 1 {
+		t.Errorf("second run: %d writes, %d hand-offs", n, len(h.handOff.all()))
+	}
+	h.configured(in)
+}
+
+// A run stopped at the hand-off after the secret went to its file: the next run keeps that secret and asks
+// for the SCIM values again, without a secret, and completes the setup.
+func TestHandOffStoppedBeforeSCIMResumes(t *testing.T) {
+	h := newHarness(t, sandbox.Options{})
+	in := h.atTerminal()
+	in.SecretOut = h.secretOut
+	h.handOff.stop = 1
+	if _, _, _, err := h.run(in, ""); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first run: %v, want stopped at the hand-off", err)
+	}
+	plan, _ := h.mustRun(in)
+	var b strings.Builder
+	plan.RenderText(&b, steps.RenderOptions{})
+	if !strings.Contains(b.String(), `> hand-off "at this terminal"`) || strings.Contains(b.String(), `+ client secret`) {
+		t.Errorf("second plan:\n%s", b.String())
+	}
+	handovers := h.handOff.all()
+	if len(handovers) != 2 || !handovers[0].ClientSecret.IsZero() || !handovers[1].ClientSecret.IsZero() {
+		t.Errorf("handovers %+v: want two, neither carrying the secret the file holds", handovers)
+	}
+	h.configured(in)
 }
 
 func TestSecondRunChangesNothing(t *testing.T) {

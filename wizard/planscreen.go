@@ -129,7 +129,7 @@ func (s *planScreen) View() tea.View {
 		if s.yes {
 			answer = s.theme.good("Yes")
 		}
-		return tea.NewView(wrapLines(s.plan.Counts().String(), s.width) + "\nApply these changes? " + answer + "\n")
+		return tea.NewView(wrapLines(s.plan.Counts().String(), s.width) + "\nApply these changes? " + answer + "\n\n")
 	}
 	return tea.NewView(s.view.View() + "\n" + s.footer() + "\n")
 }

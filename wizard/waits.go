@@ -55,6 +55,9 @@ func waitLine(w steps.Wait, waited, left time.Duration) string {
 	if w.Reason == steps.WaitRateLimit {
 		next = "next call"
 	}
+	if left <= 0 {
+		return fmt.Sprintf("%s: %s now", waitCause(w), next)
+	}
 	return fmt.Sprintf("%s: %s in %s", waitCause(w), next, seconds(left))
 }
 
