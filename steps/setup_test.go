@@ -85,7 +85,7 @@ func TestSetupHandOffAtTerminal(t *testing.T) {
 	plan, result := h.mustRun(in)
 	var b strings.Builder
 	plan.RenderText(&b, steps.RenderOptions{})
-	for _, want := range []string{`> hand-off "at this terminal"`, `delivered to = "the admin at the hand-off"`, `tenant URL   = (known after apply)`} {
+	for _, want := range []string{`> hand-off "at this terminal"`, `delivered to = "the admin at the hand-off"`, `~ provisioning credentials "SCIM endpoint"`} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("plan lacks %q:\n%s", want, b.String())
 		}
