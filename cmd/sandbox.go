@@ -132,7 +132,7 @@ func sandboxRun(ctx context.Context, opts *sandboxOptions) error {
 // token cannot (a directory write answers 403, as it should); IDPCTL_SANDBOX_ADMIN_TOKEN acts as a user
 // administrator.
 func printWatchHelp(w io.Writer, sb *sandbox.Sandbox) {
-	user, group := sb.Demo.Users[0], sb.Demo.SmallstepUsers
+	user, group, manager := sb.Demo.Users[0], sb.Demo.SmallstepUsers, sb.Demo.Users[4]
 	fmt.Fprintf(w, "To watch changes reach the SaaS, act as a user administrator with IDPCTL_SANDBOX_ADMIN_TOKEN (%s).\n",
 		strings.Join(sandbox.UserAdminScopes(), ", "))
 	fmt.Fprintf(w, "Each change is pushed by the next provisioning cycle (every 40 minutes; --time-scale speeds it up):\n\n")
@@ -144,6 +144,8 @@ func printWatchHelp(w io.Writer, sb *sandbox.Sandbox) {
 		{`curl -X POST -H "$A" $G/directory/deletedItems/` + user.ID + `/restore`, "restore (reactivated)"},
 		{`curl -X DELETE -H "$A" "$G/groups/` + group.ID + `/members/` + user.ID + `/\$ref"`, "remove from " + group.DisplayName},
 		{`curl -X POST -H "$A" -H "$J" "$G/groups/` + group.ID + `/members/\$ref" -d '{"@odata.id":"'$G'/directoryObjects/` + user.ID + `"}'`, "add back"},
+		{`curl -X PUT -H "$A" -H "$J" "$G/users/` + user.UserPrincipalName + `/manager/\$ref" -d '{"@odata.id":"'$G'/users/` + manager.ID + `"}'`,
+			"change the manager (pushed only by a job that maps manager, which idpctl's setup removes)"},
 	} {
 		fmt.Fprintf(w, "  %s   # %s\n", l[0], l[1])
 	}

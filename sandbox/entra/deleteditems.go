@@ -46,10 +46,11 @@ func (t *Tenant) purgeDeletedUsers() {
 	}
 }
 
-// hardDeleteUser removes a deleted user with its group memberships, role memberships, app role assignments and
-// grants. Call with t.mu held.
+// hardDeleteUser removes a deleted user with its group memberships, role memberships, app role assignments,
+// grants and manager links. Call with t.mu held.
 func (t *Tenant) hardDeleteUser(id string) {
 	delete(t.st.deletedUsers, id)
+	t.st.forgetManagerLinks(id)
 	for gid, members := range t.st.members {
 		t.st.members[gid] = slices.DeleteFunc(members, func(m string) bool { return m == id })
 	}

@@ -137,15 +137,10 @@ func (t *Tenant) countMembers(c *call) response {
 // An existing member answers the directory's 400 "One or more added object references already exist for the
 // following modified properties: 'members'." (as commonly observed).
 func (t *Tenant) addMemberRef(c *call) response {
-	var body map[string]any
-	if err := c.decodeJSON(&body); err != nil {
+	memberID, err := c.referencedID()
+	if err != nil {
 		return c.fail(err, t.now())
 	}
-	ref, _ := body["@odata.id"].(string)
-	if ref == "" || len(body) != 1 {
-		return c.fail(newError(http.StatusBadRequest, "BadRequest", "The payload must contain exactly one '@odata.id' reference."), t.now())
-	}
-	memberID := lastSegment(ref)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	groupID := c.param("id")

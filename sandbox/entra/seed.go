@@ -253,7 +253,8 @@ type Demo struct {
 	Admin               User
 	AdminToken          string
 	DirectoryAdminToken string
-	// Users are the other users: Adele, Lee, Megan (no mailbox), Diego (disabled), Grady.
+	// Users are the other users: Adele, Lee, Megan (no mailbox), Diego (disabled), Grady. Adele's manager is
+	// Admin, Lee's is Adele, and Lee manages the other three.
 	Users     []User
 	NoMailbox User
 	Disabled  User
@@ -263,7 +264,7 @@ type Demo struct {
 }
 
 // SeedDemo fills the tenant with the demo directory `idpctl sandbox` serves: tenant Contoso with an admin, five
-// users (one without a mailbox, one disabled), two groups and an Entra ID P1 subscription.
+// users (one without a mailbox, one disabled) with their managers, two groups and an Entra ID P1 subscription.
 func (t *Tenant) SeedDemo() (Demo, error) {
 	d := Demo{TenantID: t.id, Domain: t.domain}
 	upn := func(name string) string { return name + "@" + t.domain }
@@ -291,6 +292,14 @@ func (t *Tenant) SeedDemo() (Demo, error) {
 		d.Users = append(d.Users, u)
 	}
 	d.NoMailbox, d.Disabled = d.Users[2], d.Users[3]
+	for _, m := range []struct{ user, manager string }{
+		{d.Users[0].ID, admin.ID}, {d.Users[1].ID, d.Users[0].ID},
+		{d.Users[2].ID, d.Users[1].ID}, {d.Users[3].ID, d.Users[1].ID}, {d.Users[4].ID, d.Users[1].ID},
+	} {
+		if err := t.SetManager(m.user, m.manager); err != nil {
+			return d, err
+		}
+	}
 	smallstep, err := t.AddGroup(NewGroup{DisplayName: "Smallstep Users", Description: "People who sign in to Smallstep"})
 	if err != nil {
 		return d, err

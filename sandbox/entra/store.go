@@ -47,6 +47,7 @@ type store struct {
 	assignments  map[string]*record
 	grants       map[string]*record
 	members      map[string][]string // group id -> member object ids, in the order added
+	managers     map[string]string   // user id -> the id of the user's manager (managers.go)
 	roleMembers  map[string][]string // directory role template id -> user ids
 	roleObjects  map[string]object   // directory role template id -> activated directoryRole object
 	skus         []object
@@ -68,6 +69,7 @@ func newStore() *store {
 		assignments:  map[string]*record{},
 		grants:       map[string]*record{},
 		members:      map[string][]string{},
+		managers:     map[string]string{},
 		roleMembers:  map[string][]string{},
 		roleObjects:  map[string]object{},
 		jobs:         map[string]*syncJob{},

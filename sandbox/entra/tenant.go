@@ -446,6 +446,20 @@ func lastSegment(path string) string {
 	return path[strings.LastIndex(path, "/")+1:]
 }
 
+// referencedID reads the body of a POST or PUT on a $ref, {"@odata.id": ".../directoryObjects/{id}"}, and
+// returns the id it names.
+func (c *call) referencedID() (string, *graphError) {
+	var body map[string]any
+	if err := c.decodeJSON(&body); err != nil {
+		return "", err
+	}
+	ref, _ := body["@odata.id"].(string)
+	if ref == "" || len(body) != 1 {
+		return "", newError(http.StatusBadRequest, "BadRequest", "The payload must contain exactly one '@odata.id' reference.")
+	}
+	return lastSegment(ref), nil
+}
+
 // decodeJSON unmarshals the request body into v, answering Graph's 400 for malformed JSON.
 func (c *call) decodeJSON(v any) *graphError {
 	if len(bytes.TrimSpace(c.body)) == 0 {
