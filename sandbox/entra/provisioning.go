@@ -88,6 +88,9 @@ type linkedObject struct {
 	targetID string
 	exported map[string]string // target attribute → value
 	members  []string          // groups: target ids of the members exported
+	// references are a user's reference attributes (the manager) in the target: target attribute → the target
+	// id of the referenced user, as last read from the target or exported to it.
+	references map[string]string
 	// outOfScope: the user was disabled because it left the scope; the service stops managing it then, and
 	// sends no DELETE when it is later deleted (reference §1.4).
 	outOfScope bool

@@ -33,8 +33,10 @@ type runner struct {
 	// notAfter hides assignments made after it (on-demand replication lag); zero sees all.
 	notAfter time.Time
 	stats    cycleStats
-	// keys are the state fingerprints of the objects processed in this run, by source id.
-	keys map[string]string
+	// keys are the state fingerprints of the objects processed in this run, by source id; evaluated are those
+	// that were due, so processed whatever the outcome.
+	keys      map[string]string
+	evaluated map[string]bool
 	// aborted is set when the context ended mid-run; nothing more is sent or recorded.
 	aborted error
 	// deleteThreshold is the job's QuarantineTooManyDeletesThreshold; stageDeletes: this cycle plans more
@@ -160,8 +162,8 @@ func (r *runner) stop() bool {
 	return false
 }
 
-// syncAllObjects is the body of a cycle: users, then groups, then what references them (members), as the
-// service orders its work (reference §2).
+// syncAllObjects is the body of a cycle: users, then groups, then the references between them (managers,
+// members), as the service orders its work (reference §2).
 func (r *runner) syncAllObjects() {
 	if m := r.rule.users; m != nil {
 		for _, u := range r.src.users {
@@ -184,6 +186,14 @@ func (r *runner) syncAllObjects() {
 			r.progressed()
 		}
 		r.deleteGone(r.j.groups, "Groups", m, func(id string) bool { _, ok := r.src.group(id); return ok })
+	}
+	// References come last, once the objects they point at exist in the target: "If the attribute mappings
+	// contain "reference" attributes, the service does more updates on the target system to create and link the
+	// referenced objects" (ENTRA how-provisioning-works.md, step 6 of both cycles).
+	if r.rule.users != nil {
+		r.syncUserReferences()
+	}
+	if r.rule.groups != nil {
 		for _, g := range r.src.groups {
 			if r.stop() {
 				return
@@ -208,19 +218,26 @@ func (r *runner) record(ev *provisioningEvent) {
 }
 
 // due reports whether an object needs processing in this run: always in initial and on-demand runs; in
-// incremental cycles when its state moved since the watermark or its escrow retry is due.
+// incremental cycles when its state moved since the watermark or an escrow retry of it is due.
 func (r *runner) due(id, key string) bool {
 	if r.keys == nil {
-		r.keys = map[string]string{}
+		r.keys, r.evaluated = map[string]string{}, map[string]bool{}
 	}
 	r.keys[id] = key
-	if r.initial || r.onDemand {
+	due := r.j.seen[id] != key
+	if esc, ok := r.j.escrows[id]; ok && esc.key == key {
+		due = !esc.next.After(r.now())
+	}
+	if esc, ok := r.j.escrows["reference:"+id]; ok && !esc.next.After(r.now()) {
+		// A failed reference update (members, manager) is retried with its object, which is looked up again
+		// first like any other change.
+		due = true
+	}
+	if r.initial || r.onDemand || due {
+		r.evaluated[id] = true
 		return true
 	}
-	if esc, ok := r.j.escrows[id]; ok && esc.key == key {
-		return !esc.next.After(r.now())
-	}
-	return r.j.seen[id] != key
+	return false
 }
 
 // done records a processed object: its fingerprint moves the watermark, and a success clears its escrow.
@@ -310,7 +327,7 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 	// A user in the deleted items is soft-deleted: IsSoftDeleted, as a disabled one (DOCS S6).
 	enabled := boolean(u, "accountEnabled") && !r.src.softDeleted[id]
 	entitled := scope.inScope && enabled
-	env := sourceEnv(u, "User", !entitled, scope, nil)
+	env := r.src.env(u, "User", !entitled, scope)
 	key := stateKey(env, scope)
 	r.stats.imported++
 	if scope.inScope {
@@ -373,6 +390,7 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 			refreshed = *linked
 		}
 		refreshed.targetID, refreshed.exported = match.targetID, targetValues(m, match.found)
+		refreshed.references = referenceValues(m, match.found)
 		linked = &refreshed
 		if !r.onDemand {
 			r.j.users[id] = linked
@@ -403,7 +421,7 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 		}
 	}
 	if match.found != nil {
-		linked = &linkedObject{targetID: match.targetID, exported: targetValues(m, match.found)}
+		linked = &linkedObject{targetID: match.targetID, exported: targetValues(m, match.found), references: referenceValues(m, match.found)}
 		r.j.users[id] = linked
 		ev.targetID = linked.targetID
 		changes := diffExported(m, desired, linked.exported)
@@ -762,6 +780,7 @@ func (r *runner) deleteGone(links map[string]*linkedObject, resource string, m *
 		delete(links, id)
 		delete(r.j.seen, id)
 		delete(r.j.escrows, id)
+		delete(r.j.escrows, "reference:"+id)
 		if resource == "Users" {
 			// The target drops a deleted user from its groups; so does the service's record of them.
 			for _, g := range r.j.groups {
@@ -779,8 +798,7 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 	m := r.rule.groups
 	id, name := str(g, "id"), str(g, "displayName")
 	scope := r.src.scope(id, "Group", r.syncAll, r.notAfter)
-	members := r.src.members[id]
-	env := sourceEnv(g, "Group", !scope.inScope, scope, members)
+	env := r.src.env(g, "Group", !scope.inScope, scope)
 	key := stateKey(env, scope)
 	r.stats.imported++
 	if scope.inScope {

@@ -19,6 +19,7 @@ type sourceDirectory struct {
 	softDeleted   map[string]bool // user id → in the deleted items (restorable; its scope is kept)
 	groups        []object
 	members       map[string][]string // group id → direct member ids
+	managers      map[string]string   // user id → its manager's id, as Graph shows it (both users live)
 	assignments   []AppRoleAssignment
 	roles         map[string]assignedRole // app role id (lower-case) → role
 	exists        bool
@@ -28,7 +29,7 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.purgeDeletedUsers()
-	d := sourceDirectory{spID: spID, members: map[string][]string{}, roles: map[string]assignedRole{}, softDeleted: map[string]bool{}}
+	d := sourceDirectory{spID: spID, members: map[string][]string{}, managers: map[string]string{}, roles: map[string]assignedRole{}, softDeleted: map[string]bool{}}
 	sp, ok := t.st.sps[spID]
 	if !ok {
 		return d
@@ -46,6 +47,13 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	slices.SortFunc(users, func(a, b *record) int { return a.seq - b.seq })
 	for _, r := range users {
 		d.users = append(d.users, deepCopy(r.data))
+	}
+	for user, manager := range t.st.managers {
+		_, userLive := t.st.users[user]
+		_, managerLive := t.st.users[manager]
+		if userLive && managerLive {
+			d.managers[user] = manager
+		}
 	}
 	for _, r := range sortedRecords(t.st.groups) {
 		d.groups = append(d.groups, deepCopy(r.data))
@@ -131,10 +139,10 @@ func sourceAliases() map[string]string {
 	}
 }
 
-// sourceEnv builds the attributes an expression sees for a user or group: every Graph property by its name,
-// the directory schema's names for the renamed ones, IsSoftDeleted (computed: out of scope, disabled, or
-// deleted, DOCS S6), and appRoleAssignments.
-func sourceEnv(o object, kind string, softDeleted bool, scope scopeInfo, members []string) *exprEnv {
+// env builds the attributes an expression sees for a user or group: every Graph property by its name, the
+// directory schema's names for the renamed ones, IsSoftDeleted (computed: out of scope, disabled, or deleted,
+// DOCS S6), appRoleAssignments, and the references: a group's members, a user's manager (its object id).
+func (d *sourceDirectory) env(o object, kind string, softDeleted bool, scope scopeInfo) *exprEnv {
 	env := &exprEnv{attrs: map[string]value{}, roles: scope.roles}
 	for k, v := range o {
 		env.attrs[strings.ToLower(k)] = jsonValue(v)
@@ -158,9 +166,13 @@ func sourceEnv(o object, kind string, softDeleted bool, scope scopeInfo, members
 			roleNames = append(roleNames, r.DisplayName)
 		}
 		env.attrs["approleassignments"] = roleNames
+		env.attrs["manager"] = nil
+		if manager, ok := d.managers[str(o, "id")]; ok {
+			env.attrs["manager"] = single(manager)
+		}
 	}
 	if kind == "Group" {
-		env.attrs["members"] = value(members)
+		env.attrs["members"] = value(d.members[str(o, "id")])
 	}
 	env.attrs["issoftdeleted"] = boolValue(softDeleted)
 	return env

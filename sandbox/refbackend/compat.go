@@ -10,7 +10,7 @@ import (
 	"github.com/scim2/filter-parser/v2"
 )
 
-// This file adapts two things Entra sends that the SCIM library rejects, before the library sees the request.
+// This file adapts three things Entra sends that the SCIM library rejects, before the library sees the request.
 //
 // String booleans: Entra's default PATCH dialect sends "active" as "False"/"True" (a Microsoft maintainer: "our
 // service sends it as a string today", AzureAD/SCIMReferenceCode#21; still seen in 2026), and Microsoft's reference
@@ -18,14 +18,21 @@ import (
 // process-wide switch; flipping it would race between servers and make a strict target impossible, so the
 // conversion happens here, per server, and only for attributes the schema declares boolean.
 //
+// The enterprise manager as a bare id: RFC 7643 §4.3 makes manager complex ({"value": id, "$ref": uri}), but
+// Entra sends the manager's id alone ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager":
+// "user-id", which Microsoft confirmed: "we are only sending ID", Microsoft Q&A 188003; the SCIM tutorial's user
+// schema example shows "manager": "123456"), and reads it back as manager.value. A bare string given for a
+// single-valued complex attribute with a value sub-attribute is stored as {"value": string}.
+//
 // Value-path comparisons: Microsoft requires uniqueness attributes to be filterable as
 // `emails[type eq "work"].value eq "x"` (use-scim-to-provision-users-and-groups.md), which is not RFC 7644 filter
 // grammar and which scim2/filter-parser rejects. It is rewritten to the equivalent `emails[type eq "work" and
 // value eq "x"]`.
 
-// coerceBody rewrites string booleans in a POST/PUT resource body or a PATCH body as JSON booleans. With strict
-// set it instead returns an error describing the first one, as a strict SCIM target rejects them. It returns the body unchanged (the same bytes)
-// when there was nothing to convert.
+// coerceBody rewrites string booleans in a POST/PUT resource body or a PATCH body as JSON booleans, and a bare
+// manager id as the complex manager. With strict set it instead returns an error describing the first one, as a
+// strict SCIM target rejects them. It returns the body unchanged (the same bytes) when there was nothing to
+// convert.
 func (rs resourceSchema) coerceBody(body []byte, patch, strict bool) ([]byte, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return body, nil
@@ -151,6 +158,18 @@ func (c *coercer) value(attr schema.CoreAttribute, v any, element bool) any {
 		if m, ok := v.(map[string]any); ok {
 			c.attributes(attr.SubAttributes(), m)
 		}
+		s, ok := v.(string)
+		if _, hasValue := attr.SubAttributes().ContainsAttribute("value"); !ok || !hasValue || attr.MultiValued() {
+			return v
+		}
+		if c.strict {
+			if c.err == nil {
+				c.err = fmt.Errorf("%q is complex: send {\"value\": %q}, not the bare string", attr.Name(), s)
+			}
+			return v
+		}
+		c.changed = true
+		return map[string]any{"value": s}
 	case "boolean":
 		s, ok := v.(string)
 		if !ok {

@@ -3,6 +3,7 @@ package refbackend
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +251,41 @@ func TestConcurrentCreatesKeepUserNameUnique(t *testing.T) {
 	}
 	wantEqual(t, "stored users", len(ts.Users()), 1)
 	wantEqual(t, "logged requests", len(ts.Requests()), n)
+}
+
+// TestEnterpriseManagerIsStoredAsComplex: RFC 7643 §4.3 makes the enterprise manager complex ({"value": id,
+// "$ref": uri}); Entra sends the manager's id alone, by PATCH after the user exists ("we are only sending ID",
+// Microsoft Q&A 188003; "manager": "123456" in the user schema example of MicrosoftDocs/entra-docs
+// use-scim-to-provision-users-and-groups.md), and reads manager.value back. The server stores either form as the
+// complex value, returns it, filters on it, and a strict server refuses the bare id.
+func TestEnterpriseManagerIsStoredAsComplex(t *testing.T) {
+	ts := newTestServer(t)
+	manager := ts.mustSCIM(201, "POST", "/Users", createUserSample).JSON(t)["id"].(string)
+	report := ts.mustSCIM(201, "POST", "/Users", strings.ReplaceAll(createUserSample, "Test_User_", "Report_")).JSON(t)["id"].(string)
+	managerAttr := enterpriseURN + ":manager"
+
+	ts.mustSCIM(204, "PATCH", "/Users/"+report, patchBody(`{"op":"Add","path":"`+managerAttr+`","value":"`+manager+`"}`))
+	wantEqual(t, "manager.value after the bare id", ts.user(report).GetString(managerAttr+".value"), manager)
+	got := ts.mustSCIM(200, "GET", "/Users/"+report, "").JSON(t)[enterpriseURN].(map[string]any)["manager"]
+	if m, ok := got.(map[string]any); !ok || m["value"] != manager {
+		t.Errorf("GET answers manager %#v, want {\"value\": %q}", got, manager)
+	}
+	found := ts.mustSCIM(200, "GET", "/Users?filter="+url.QueryEscape(managerAttr+`.value eq "`+manager+`"`), "").JSON(t)
+	wantEqual(t, "users with that manager", found["totalResults"], any(float64(1)))
+
+	// The aadOptscim062020 form (a path-less value keyed by path) and the RFC form.
+	ts.mustSCIM(204, "PATCH", "/Users/"+report, patchBody(`{"op":"replace","value":{"`+managerAttr+`":"other"}}`))
+	wantEqual(t, "manager.value after a path-less replace", ts.user(report).GetString(managerAttr+".value"), "other")
+	ts.mustSCIM(204, "PATCH", "/Users/"+report, patchBody(`{"op":"replace","path":"`+managerAttr+`","value":{"value":"`+manager+`"}}`))
+	wantEqual(t, "manager.value after the complex value", ts.user(report).GetString(managerAttr+".value"), manager)
+	ts.mustSCIM(204, "PATCH", "/Users/"+report, patchBody(`{"op":"Remove","path":"`+managerAttr+`"}`))
+	if _, ok := ts.user(report).Get(managerAttr); ok {
+		t.Error("the manager is still there after Remove")
+	}
+
+	strict := newTestServer(t, func(o *Options) { o.Strict = true })
+	id := strict.mustSCIM(201, "POST", "/Users", createUserSample).JSON(t)["id"].(string)
+	r := strict.mustSCIM(400, "PATCH", "/Users/"+id, patchBody(`{"op":"Add","path":"`+managerAttr+`","value":"x"}`))
+	wantEqual(t, "strict scimType", r.JSON(t)["scimType"], any("invalidValue"))
+	strict.mustSCIM(204, "PATCH", "/Users/"+id, patchBody(`{"op":"Add","path":"`+managerAttr+`","value":{"value":"x"}}`))
 }
