@@ -272,3 +272,82 @@ func TestEscrowExpiresAfter28Days(t *testing.T) {
 		t.Errorf("schedule %v", job["schedule"])
 	}
 }
+
+// escrowScale brings the escrow thresholds down a thousandfold (5 failures to start evaluating instead of 5,000)
+// so a test can trip them with a handful of users; the 40% proportion is Microsoft's.
+const escrowScale = 1000
+
+// TestEscrowThresholdQuarantinesAnIncrementalCycle: "In general, 5,000 failures are the minimum to start
+// evaluating" and a job is quarantined when "more than 40% of provisioning events fail", with reason
+// EncounteredEscrowProportionThreshold (ENTRA quarantine-status, Escrow thresholds); the failures are the
+// escrows still outstanding, from this cycle and earlier ones. A restart "clears escrows, removes the app from
+// quarantine" (ENTRA quarantine-status).
+func TestEscrowThresholdQuarantinesAnIncrementalCycle(t *testing.T) {
+	e := newEnv(t, sandbox.Options{EscrowThresholdScale: escrowScale})
+	e.createApp()
+	e.assign(e.bulkGroup("Provisioned", 3))
+	e.saveCredentials(e.sb.SCIMURL, e.sb.SCIMToken.Reveal())
+	e.start()
+	e.nextCycle()
+
+	// Four users the target refuses: under the minimum, so they are escrowed and the job stays active.
+	e.sb.Backend.SetFaults(refbackend.Faults{Rules: []refbackend.FaultRule{{Method: http.MethodPost, Path: "/Users", Status: http.StatusConflict}}})
+	e.assign(e.bulkGroup("Refused", 4))
+	e.nextCycle()
+	status := e.jobStatus()
+	if last := status["lastExecution"].(map[string]any); status["code"] != "Active" || status["quarantine"] != nil ||
+		last["state"] != "EntryLevelErrors" || last["countEscrowed"] != float64(4) {
+		t.Fatalf("status after 4 failures %v", status)
+	}
+
+	// A fifth: 5 outstanding failures against 5 objects provisioned (3 users, 2 groups) is 50%, over 40%.
+	e.assign(e.bulkGroup("Refused too", 1))
+	e.nextCycle()
+	status = e.jobStatus()
+	q, _ := status["quarantine"].(map[string]any)
+	if status["code"] != "Quarantine" || q == nil || q["reason"] != "EncounteredEscrowProportionThreshold" {
+		t.Fatalf("status after 5 failures %v", status)
+	}
+	if msg := q["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "5 of the job's provisioning events failed") {
+		t.Errorf("quarantine message %q", msg)
+	}
+
+	e.sb.Backend.SetFaults(refbackend.Faults{})
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{"resetScope": ""}}))
+	if n := e.cycle(0); n != 1 {
+		t.Fatalf("%d cycles after the restart", n)
+	}
+	if status := e.jobStatus(); status["code"] != "Active" || status["quarantine"] != nil || len(e.sb.Backend.Users()) != 8 {
+		t.Errorf("after the restart: %d users, status %v", len(e.sb.Backend.Users()), status)
+	}
+}
+
+// TestEscrowThresholdPrunesEscrowsInTheInitialCycle: "Escrows can be pruned if during the initial
+// synchronization, you reach the threshold of errors that would normally put the job in quarantine. Instead of
+// going into quarantine, the synchronization process clears the job's errors and continues until the initial
+// synchronization is completed. When the initial synchronization is completed, the job will pause and wait for
+// the customer to clean up the errors." (GRAPH synchronizationstatus, escrowsPruned)
+func TestEscrowThresholdPrunesEscrowsInTheInitialCycle(t *testing.T) {
+	e := newEnv(t, sandbox.Options{EscrowThresholdScale: escrowScale})
+	e.createApp()
+	e.assign(e.bulkGroup("Refused", 5))
+	e.saveCredentials(e.sb.SCIMURL, e.sb.SCIMToken.Reveal())
+	e.sb.Backend.SetFaults(refbackend.Faults{Rules: []refbackend.FaultRule{{Method: http.MethodPost, Path: "/Users", Status: http.StatusConflict}}})
+	e.start()
+	e.nextCycle()
+	job := e.must(http.StatusOK, e.graph(http.MethodGet, e.job(), nil)).json(t)
+	status, schedule := job["status"].(map[string]any), job["schedule"].(map[string]any)
+	if status["escrowsPruned"] != true || status["code"] != "Paused" || status["quarantine"] != nil || schedule["state"] != "Paused" {
+		t.Fatalf("after an initial cycle over the threshold: status %v, schedule %v", status, schedule)
+	}
+	if _, ok := e.sb.Tenant.NextCycle(e.jobID); ok {
+		t.Error("a paused job still plans a cycle")
+	}
+	// The job was paused while its escrows were cleared: started again, it retries every user at once.
+	e.sb.Backend.SetFaults(refbackend.Faults{})
+	e.start()
+	e.nextCycle()
+	if n := len(e.sb.Backend.Users()); n != 5 {
+		t.Errorf("%d users after the job was started again, want 5", n)
+	}
+}

@@ -42,6 +42,9 @@ type Options struct {
 	Now func() time.Time
 	// ManualCycles turns the provisioning timers off (see entra.ProvisioningOptions).
 	ManualCycles bool
+	// EscrowThresholdScale divides the escrow thresholds' failure counts, for tests (see
+	// entra.ProvisioningOptions); default 1, Microsoft's numbers. idpctl sandbox has no flag for it.
+	EscrowThresholdScale float64
 	// Population adds a large generated directory to the demo one (idpctl sandbox --users N); zero adds none.
 	Population entra.Population
 	// StrictSCIM makes the reference SaaS a strict SCIM 2.0 server that refuses Entra's default PATCH dialect
@@ -132,6 +135,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			TimeScale:             opts.TimeScale,
 			OnDemandAssignmentLag: opts.OnDemandAssignmentLag,
 			ManualCycles:          opts.ManualCycles,
+			EscrowThresholdScale:  opts.EscrowThresholdScale,
 		},
 	})
 	var clock refbackend.Clock

@@ -31,6 +31,10 @@ type ProvisioningOptions struct {
 	// ManualCycles turns the timers off: cycles run only when RunDueCycles or RunCycleNow is called. Tests
 	// that drive the tenant with a fake clock (Options.Now) set it, so no cycle runs behind their back.
 	ManualCycles bool
+	// EscrowThresholdScale divides the failure counts of the escrow thresholds that quarantine a job (5,000 to
+	// start evaluating, 40,000, 60,000 with references; the 40% proportion stays), for tests that trip them
+	// with a few failing users instead of thousands. Default 1: Microsoft's numbers.
+	EscrowThresholdScale float64
 }
 
 const (
@@ -120,6 +124,9 @@ func newEngine(t *Tenant, opts ProvisioningOptions) *engine {
 	}
 	if opts.TimeScale <= 0 {
 		opts.TimeScale = 1
+	}
+	if !(opts.EscrowThresholdScale >= 1) { // NaN too
+		opts.EscrowThresholdScale = 1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &engine{t: t, opts: opts, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), jobs: map[string]*jobRun{}}

@@ -86,21 +86,37 @@ func syncError(code, message string) map[string]any {
 	return map[string]any{"code": code, "message": message, "tenantActionable": true}
 }
 
-// escrowThresholdReason applies the escrow thresholds of DOCS S4 to a job's outstanding failures: failures are
-// objects whose own export failed, references failed manager or member updates, successes the objects the
-// job provisions. "In general, 5,000 failures are the minimum to start evaluating"; then "more than 40% of
-// provisioning events fail, or there are more than 40,000 failures" (references not counted) quarantines, and
-// so does "an absolute threshold of 60,000 failures that accounts for both". Which reason names the 40,000 and
-// the 60,000 rule is UNVERIFIED (the docs name only EncounteredEscrowProportionThreshold): Base for the
+// escrowThresholds are the failure counts of the escrow thresholds of DOCS S4; the 40% proportion is fixed.
+type escrowThresholds struct {
+	minimum  int // "In general, 5,000 failures are the minimum to start evaluating"
+	failures int // "there are more than 40,000 failures" (references not counted)
+	total    int // "an absolute threshold of 60,000 failures that accounts for both"
+}
+
+// documentedEscrowThresholds are Microsoft's numbers; ProvisioningOptions.EscrowThresholdScale divides them.
+func documentedEscrowThresholds() escrowThresholds {
+	return escrowThresholds{minimum: 5000, failures: 40000, total: 60000}
+}
+
+func (th escrowThresholds) scaled(scale float64) escrowThresholds {
+	div := func(n int) int { return max(int(float64(n)/scale), 1) }
+	return escrowThresholds{minimum: div(th.minimum), failures: div(th.failures), total: div(th.total)}
+}
+
+// reason applies the escrow thresholds to a job's outstanding failures: failures are objects whose own export
+// failed, references failed manager or member updates, successes the objects the job provisions. From the
+// minimum on, "more than 40% of provisioning events fail, or there are more than 40,000 failures" (references
+// not counted) quarantines, and so does the absolute threshold that counts both. Which reason names the 40,000
+// and the 60,000 rule is UNVERIFIED (the docs name only EncounteredEscrowProportionThreshold): Base for the
 // non-reference count, Total for the count of both.
-func escrowThresholdReason(failures, references, successes int) string {
+func (th escrowThresholds) reason(failures, references, successes int) string {
 	total := failures + references
 	switch {
-	case total < 5000:
+	case total < th.minimum:
 		return ""
-	case total > 60000:
+	case total > th.total:
 		return reasonTotalEscrow
-	case failures > 40000:
+	case failures > th.failures:
 		return reasonBaseEscrow
 	case failures*10 > (failures+successes)*4:
 		return reasonEscrowProportion
@@ -199,7 +215,7 @@ func (e *engine) finishCycle(j *jobRun, r *runner, began time.Time) cycleOutcome
 			failures++
 		}
 	}
-	reason := escrowThresholdReason(failures, references, len(j.users)+len(j.groups))
+	reason := documentedEscrowThresholds().scaled(e.opts.EscrowThresholdScale).reason(failures, references, len(j.users)+len(j.groups))
 	pruned := false
 	switch {
 	case reason != "" && r.initial:

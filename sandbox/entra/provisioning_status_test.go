@@ -18,7 +18,7 @@ func TestEscrowThresholdsFollowTheDocumentedExamples(t *testing.T) {
 		{"40,000 users failed and 21,000 manager updates failed: 61,000 exceeds 60,000", 40000, 21000, 200000, reasonTotalEscrow},
 		{"reference failures won't be counted as part of the 40% threshold", 1000, 9000, 5000, ""},
 	} {
-		if got := escrowThresholdReason(c.failures, c.references, c.successes); got != c.want {
+		if got := documentedEscrowThresholds().reason(c.failures, c.references, c.successes); got != c.want {
 			t.Errorf("%s: %q, want %q", c.what, got, c.want)
 		}
 	}
