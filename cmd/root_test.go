@@ -44,7 +44,7 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 	}
 	ios.SetColor(inv.color)
 	root := NewRootCmd(&factory{IO: ios, Getenv: getenvFrom(inv.env)})
-	root.SetArgs(args)
+	root.SetArgs(append([]string{}, args...)) // never nil: cobra would parse the test binary's own flags
 	parent := inv.ctx
 	if parent == nil {
 		parent = t.Context()

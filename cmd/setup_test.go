@@ -34,7 +34,7 @@ func parse(t *testing.T, env map[string]string, args ...string) (*setupOptions, 
 		got = o
 		return nil
 	})
-	cmd.SetArgs(args)
+	cmd.SetArgs(append([]string{}, args...)) // never nil: cobra would parse the test binary's own flags
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)
 	err := cmd.ExecuteContext(t.Context())
