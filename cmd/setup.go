@@ -431,11 +431,24 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 	} else if runErr == nil || len(result.Users) > 0 {
 		fmt.Fprintln(opts.IO.ErrOut)
-		if err := wizard.WriteResult(opts.IO.Out, result); err != nil {
+		if err := wizard.WriteResult(opts.IO.Out, result, resultOptions(opts, handOff)); err != nil {
 			return err
 		}
 	}
 	return runErr
+}
+
+// resultOptions shape the final screen for the terminal or file stdout is. The admin center links lead to the
+// cloud's real portal, so a simulated tenant's run (--sandbox, --graph-url) goes without them.
+func resultOptions(opts *setupOptions, handOff *wizard.HandOff) wizard.ResultOptions {
+	ro := wizard.ResultOptions{HandedOff: handOff != nil && handOff.Answered()}
+	if opts.IO.IsStdoutTTY() {
+		ro.Width, ro.Color = opts.IO.Width(), opts.IO.ColorEnabled()
+	}
+	if cloud, err := graph.CloudByName(opts.Cloud); err == nil && opts.GraphURL == "" && !opts.Sandbox {
+		ro.AdminCenter = cloud.AdminCenterHost
+	}
+	return ro
 }
 
 // signedInTenant is the tenant to configure: --tenant-id, else the signed-in token's tenant, else (a token

@@ -19,17 +19,19 @@ type Cloud struct {
 	// GraphHost is the Microsoft Graph host, e.g. graph.microsoft.com. Token scopes name it too: a national
 	// cloud refuses scopes written with the global host (learn.microsoft.com/graph/sdks/national-clouds).
 	GraphHost string
+	// AdminCenterHost is the Microsoft Entra admin center's host, for links to what idpctl set up.
+	AdminCenterHost string
 }
 
 // Clouds lists the clouds --cloud accepts, the default first.
 func Clouds() []Cloud {
 	return []Cloud{
-		{Name: "public", AuthorityHost: "login.microsoftonline.com", GraphHost: "graph.microsoft.com"},
+		{Name: "public", AuthorityHost: "login.microsoftonline.com", GraphHost: "graph.microsoft.com", AdminCenterHost: "entra.microsoft.com"},
 		// GCC High and DoD tenants sign in at login.microsoftonline.us; GCC (moderate) tenants live in the
 		// public cloud. DoD tenants also have dod-graph.microsoft.us: pass it with --graph-url.
-		{Name: "usgov", AuthorityHost: "login.microsoftonline.us", GraphHost: "graph.microsoft.us"},
-		// Operated by 21Vianet.
-		{Name: "china", AuthorityHost: "login.chinacloudapi.cn", GraphHost: "microsoftgraph.chinacloudapi.cn"},
+		{Name: "usgov", AuthorityHost: "login.microsoftonline.us", GraphHost: "graph.microsoft.us", AdminCenterHost: "entra.microsoft.us"},
+		// Operated by 21Vianet; its admin center is entra.microsoftonline.cn (docs.azure.cn's Entra articles).
+		{Name: "china", AuthorityHost: "login.chinacloudapi.cn", GraphHost: "microsoftgraph.chinacloudapi.cn", AdminCenterHost: "entra.microsoftonline.cn"},
 	}
 }
 

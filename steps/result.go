@@ -16,14 +16,16 @@ type Result struct {
 	Backend             string `json:"backend"` // manual or http: who was to get the client secret
 	// SecretFile is the --secret-out file when it holds the application's client secret that idpctl made;
 	// empty otherwise, also when the run stopped before writing it.
-	SecretFile string       `json:"secretFile,omitempty"`
-	StateFile  string       `json:"stateFile,omitempty"`
-	DryRun     bool         `json:"dryRun"`
-	Steps      Report       `json:"steps"`
-	Users      []UserResult `json:"users"`
-	Notes      []string     `json:"notes,omitempty"`
-	Plan       *Plan        `json:"plan,omitempty"`
-	Error      string       `json:"error,omitempty"`
+	SecretFile string `json:"secretFile,omitempty"`
+	// SecretHandedOver: the client secret went to the admin at the hand-off on a terminal (no file, no backend).
+	SecretHandedOver bool         `json:"secretHandedOver,omitempty"`
+	StateFile        string       `json:"stateFile,omitempty"`
+	DryRun           bool         `json:"dryRun"`
+	Steps            Report       `json:"steps"`
+	Users            []UserResult `json:"users"`
+	Notes            []string     `json:"notes,omitempty"`
+	Plan             *Plan        `json:"plan,omitempty"`
+	Error            string       `json:"error,omitempty"`
 }
 
 // NewResult gathers a run's outcome. report is nil for a dry run; then the steps are the plan's.
@@ -42,7 +44,11 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 		Steps:               report,
 		Users:               []UserResult{},
 	}
-	if env.Inputs.Backend == BackendManual && secretInFile(env, st) {
+	switch {
+	case env.Inputs.Backend != BackendManual:
+	case env.Inputs.SecretOut == "":
+		r.SecretHandedOver = st.Secret != nil && st.Secret.DeliveredTo == destination(env)
+	case secretInFile(env, st):
 		r.SecretFile = env.Inputs.SecretOut
 	}
 	if out := env.Out(); out != nil {

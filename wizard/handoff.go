@@ -29,8 +29,16 @@ type HandOff struct {
 	// an error is the diagnosis shown to fix the URL or token.
 	Probe func(ctx context.Context, scim backend.SCIM) (string, error)
 
-	mu      sync.Mutex
-	program *tea.Program
+	mu       sync.Mutex
+	program  *tea.Program
+	answered bool // the admin went through the hand-off in this run
+}
+
+// Answered reports whether the admin went through the hand-off in this run: the values are in the SaaS.
+func (h *HandOff) Answered() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.answered
 }
 
 // attach routes the hand-off to the program that shows progress.
@@ -53,8 +61,15 @@ func (h *HandOff) SCIMEndpoint(ctx context.Context, ho backend.Handover) (backen
 	p.Send(handOffMsg{handover: ho, reply: reply})
 	select {
 	case r := <-reply:
+		if r.err == nil {
+			h.mu.Lock()
+			h.answered = true
+			h.mu.Unlock()
+		}
 		return r.scim, r.err
 	case <-ctx.Done():
+		// The run ended (another step failed, or it was stopped): the form must not stay on screen.
+		p.Send(handOffGoneMsg{reply: reply})
 		return backend.SCIM{}, ctx.Err()
 	}
 }
@@ -63,6 +78,9 @@ type (
 	handOffMsg struct {
 		handover backend.Handover
 		reply    chan<- handOffResult
+	}
+	handOffGoneMsg struct {
+		reply chan<- handOffResult // the hand-off that no longer waits for an answer
 	}
 	handOffResult struct {
 		scim backend.SCIM

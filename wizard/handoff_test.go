@@ -263,3 +263,23 @@ func TestHandOffWithoutTerminal(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A run that fails while the hand-off asks (another step failed) takes the form off the screen: the failure
+// shows instead.
+func TestHandOffGoneWhenTheRunEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	v := newProgressView(firstRunPlan(), theme{}, 100, time.Now)
+	v.cancel, v.runCtx, v.handOff = cancel, ctx, &HandOff{}
+	tm := teatest.NewTestModel(t, v, teatest.WithInitialTermSize(100, 40))
+	v.handOff.attach(tm.GetProgram())
+	go func() {
+		_, err := v.handOff.SCIMEndpoint(ctx, testHandover(false))
+		tm.Send(applyDoneMsg{err: err})
+	}()
+	waitForScreen(t, tm, "In Smallstep: connect Entra ID")
+	cancel() // what the runner does when another step fails
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*progressView)
+	if out := final.View().Content; strings.Contains(out, "In Smallstep") || !strings.Contains(out, "Failed") {
+		t.Errorf("after the run ended:\n%s", out)
+	}
+}

@@ -243,7 +243,15 @@ func (v *progressView) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return v, v.toForm(msg)
 	case tea.PasteMsg, probedMsg:
 		return v, v.toForm(msg)
+	case handOffGoneMsg:
+		if v.form != nil && v.form.reply == msg.reply {
+			v.form = nil
+		}
 	case applyDoneMsg:
+		if v.form != nil {
+			v.form.cancel()
+			v.form = nil
+		}
 		v.done, v.report, v.err, v.quitting = true, msg.report, msg.err, true
 		return v, tea.Quit
 	}

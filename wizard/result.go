@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/idpctl/idpctl/steps"
@@ -16,15 +17,55 @@ func WriteJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// WriteResult writes the outcome of an applied run for people: the values to keep, then who arrived.
-func WriteResult(w io.Writer, r steps.Result) error {
-	var b strings.Builder
-	row := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(&b, "  %-22s %s\n", k, v)
-		}
+// ResultOptions shape the final screen.
+type ResultOptions struct {
+	Width int  // lines wrap to it without breaking values mid-word; 0: no wrapping (stdout is a file or pipe)
+	Color bool // headings and outcomes in colour (only when stdout is a terminal that takes it)
+	// AdminCenter is the Entra admin center's host for the links (graph.Cloud's AdminCenterHost); "" leaves the
+	// links out, as for a simulated tenant, where they would lead nowhere.
+	AdminCenter string
+	// HandedOff says the admin took the hand-off at the terminal in this run and pasted the values into the SaaS
+	// there: the guide's "In Smallstep" step is done.
+	HandedOff bool
+}
+
+// WriteResult writes the final screen of an applied run: what changed, the values to keep, links to the
+// application in the Entra admin center, each user's outcome, and the guide's next steps.
+func WriteResult(w io.Writer, r steps.Result, opts ResultOptions) error {
+	width := opts.Width
+	if width <= 0 {
+		width = math.MaxInt32 // one line per value, for whatever reads the file
 	}
-	b.WriteString("Entra ID application\n")
+	t := theme{color: opts.Color}
+	var b strings.Builder
+	line := func(text string) { b.WriteString(wrapProse(text, width) + "\n") }
+	row := func(k, v string) {
+		if v == "" {
+			return
+		}
+		if 2+22+1+len(v) <= width {
+			fmt.Fprintf(&b, "  %-22s %s\n", k, v)
+			return
+		}
+		// Too long beside its name: on a line of its own, so that it is never broken mid-word.
+		b.WriteString("  " + k + "\n" + wrapIndented(v, 4, width) + "\n")
+	}
+
+	if changed, unchanged := changes(r.Steps); len(changed) > 0 {
+		b.WriteString(t.bold("Changed") + "\n")
+		for _, c := range changed {
+			line("  " + c)
+		}
+		if unchanged > 0 {
+			line(t.dim(fmt.Sprintf("  %d steps found nothing to change", unchanged)))
+		}
+		b.WriteString("\n")
+	} else if len(r.Steps) > 0 {
+		line("Nothing to change: the tenant already matched the setup.")
+		b.WriteString("\n")
+	}
+
+	b.WriteString(t.bold("Entra ID application") + "\n")
 	row("Tenant ID", r.TenantID)
 	row("Client ID", r.ClientID)
 	row("OIDC metadata URL", r.OIDCMetadataURL)
@@ -33,23 +74,120 @@ func WriteResult(w io.Writer, r steps.Result) error {
 	row("Object ID", r.ApplicationObjectID)
 	row("Service principal ID", r.ServicePrincipalID)
 	row("Provisioning job", r.ProvisioningJobID)
+
+	if links := adminCenterLinks(opts.AdminCenter, r); len(links) > 0 {
+		b.WriteString("\n" + t.bold("In the Entra admin center") + "\n")
+		for _, l := range links {
+			row(l[0], l[1])
+		}
+	}
 	if len(r.Users) > 0 {
-		b.WriteString("\n")
-		writeUsers(&b, r.Users)
+		b.WriteString("\n" + t.bold("Users") + "\n")
+		for _, u := range r.Users {
+			b.WriteString(userLine(u, t, width))
+		}
 	}
 	for _, n := range r.Notes {
-		b.WriteString("\nNote: " + n + "\n")
+		b.WriteString("\n")
+		line("Note: " + n)
 	}
-	b.WriteString("\nNext\n")
-	if r.SecretFile != "" {
-		// The guide's "In Smallstep" part of step 2: the SaaS has no API for it yet.
-		b.WriteString("  In Smallstep, open \"Connect an Entra ID IdP\" and fill in the client ID, tenant ID and OIDC\n")
-		b.WriteString("  metadata URL above, and the client secret from " + r.SecretFile + ".\n")
+	b.WriteString("\n" + t.bold("Next") + "\n")
+	for i, step := range nextSteps(r, opts) {
+		line(fmt.Sprintf("  %d. %s", i+1, step))
 	}
-	b.WriteString("  Sign out of the SaaS and sign in with SSO, then choose who is an Owner or Admin there.\n")
-	b.WriteString("  Entra now provisions changes about every 40 minutes; running this command again checks the setup.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// changes lists what the applied steps did, and counts the steps that changed nothing.
+func changes(report steps.Report) (changed []string, unchanged int) {
+	for _, s := range report {
+		switch s.Status {
+		case steps.StatusApplied:
+			changed = append(changed, s.Summary)
+		case steps.StatusUnchanged:
+			unchanged++
+		}
+	}
+	return changed, unchanged
+}
+
+// userLine is one user's outcome: "arrived  adele@contoso.com (group Smallstep Users)", with the reason for a
+// user that did not arrive. When the user principal name does not fit beside the outcome, it goes under it,
+// whole.
+func userLine(u steps.UserResult, t theme, width int) string {
+	if 2+9+len(u.UserPrincipalName) > width {
+		rest := u.UserPrincipalName
+		if u.Via != "user" && u.Via != "" {
+			rest += " (" + u.Via + ")"
+		}
+		if u.Reason != "" {
+			rest += ": " + u.Reason
+		}
+		return "  " + paintOutcome(u.Outcome, u.Outcome, t) + "\n" + wrapIndented(rest, 4, width) + "\n"
+	}
+	outcome := fmt.Sprintf("%-8s", u.Outcome)
+	text := paintOutcome(u.Outcome, outcome, t) + " " + u.UserPrincipalName
+	if u.Via != "user" && u.Via != "" {
+		text += " (" + u.Via + ")"
+	}
+	if u.Reason != "" {
+		text += ": " + u.Reason
+	}
+	return wrapProse("  "+text, width) + "\n"
+}
+
+// paintOutcome colours text as the outcome it shows: arrived green, failed red, skipped and pending yellow.
+func paintOutcome(outcome, text string, t theme) string {
+	switch outcome {
+	case steps.Arrived:
+		return t.good(text)
+	case steps.Failed:
+		return t.bad(text)
+	case steps.Skipped, steps.Pending:
+		return t.warn(text)
+	}
+	return text
+}
+
+// adminCenterLinks are the application's pages in the Entra admin center: its overview, its provisioning page
+// (where "Restart provisioning" is) and its provisioning logs. They are the portal's own blade addresses, the
+// form the Entra admin center puts in the address bar (Microsoft documents no deep-link scheme; these forms
+// are the ones admin tools such as Maester generate), so they may change with the portal.
+func adminCenterLinks(host string, r steps.Result) [][2]string {
+	if host == "" || r.ServicePrincipalID == "" || r.ClientID == "" {
+		return nil
+	}
+	blade := "https://" + host + "/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/"
+	return [][2]string{
+		{"Enterprise application", blade + "Overview/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID},
+		{"Provisioning", blade + "Provisioning/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID},
+		{"Provisioning logs", blade + "ProvisioningActivity/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID},
+	}
+}
+
+// nextSteps are what the guide leaves to the admin once Entra is set up (its step 2 "In Smallstep" when no
+// backend took the registration, and step 6), in order.
+func nextSteps(r steps.Result, opts ResultOptions) []string {
+	var next []string
+	if r.SecretFile != "" && !opts.HandedOff {
+		// The guide's "In Smallstep" part of step 2: the SaaS has no API for it yet.
+		next = append(next, `In Smallstep, open "Connect an Entra ID IdP" and fill in the client ID, tenant ID and OIDC metadata URL above, and the client secret from `+r.SecretFile+".")
+	}
+	arrived := 0
+	for _, u := range r.Users {
+		if u.Outcome == steps.Arrived {
+			arrived++
+		}
+	}
+	if arrived > 0 {
+		next = append(next, "In Smallstep's Users tab, check that the users who arrived are there.")
+	}
+	next = append(next,
+		"Sign out of Smallstep and sign in again: it offers to sign in with SSO.",
+		"Tell Smallstep which SSO users are Owners or Admins (Admins read and write users and devices; Owners can also make Admins).",
+		"Users and groups you assign later arrive with Entra's provisioning cycle, about every 40 minutes; to hurry it, choose Restart provisioning on the application's Provisioning page. Running this command again checks the setup.")
+	return next
 }
 
 func secretWhere(r steps.Result) string {
@@ -58,6 +196,8 @@ func secretWhere(r steps.Result) string {
 		return "in " + r.SecretFile + " (mode 0600)"
 	case r.Backend == steps.BackendHTTP:
 		return "handed to the backend"
+	case r.SecretHandedOver:
+		return "handed to you at the hand-off (idpctl keeps no copy)"
 	default:
 		return "not written: the run stopped before the hand-off; run it again"
 	}

@@ -3,8 +3,12 @@ package wizard_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
@@ -32,37 +36,74 @@ func applied() steps.Result {
 	}
 }
 
+// The final screen at the three widths, with and without colour.
+func TestWriteResultGolden(t *testing.T) {
+	for _, width := range []int{40, 80, 120} {
+		for _, color := range []bool{false, true} {
+			t.Run(fmt.Sprintf("w%d-color-%v", width, color), func(t *testing.T) {
+				var b bytes.Buffer
+				if err := wizard.WriteResult(&b, applied(), wizard.ResultOptions{Width: width, Color: color, AdminCenter: "entra.microsoft.com"}); err != nil {
+					t.Fatal(err)
+				}
+				out := b.String()
+				golden.RequireEqual(t, out)
+				if strings.Contains(out, "\x1b") != color {
+					t.Errorf("colour %v, escape codes present: %v", color, !color)
+				}
+				for _, line := range strings.Split(out, "\n") {
+					if w := lipgloss.Width(line); w > width {
+						t.Errorf("line of %d columns at width %d: %q", w, width, line)
+					}
+				}
+				// Values to copy are never broken mid-way, whatever the width.
+				r := applied()
+				for _, v := range []string{r.TenantID, r.ClientID, r.ApplicationObjectID, r.ServicePrincipalID} {
+					if !strings.Contains(out, v) {
+						t.Errorf("%s is broken across lines:\n%s", v, out)
+					}
+				}
+			})
+		}
+	}
+}
+
+// What the final screen says, section by section.
 func TestWriteResult(t *testing.T) {
 	var b bytes.Buffer
-	if err := wizard.WriteResult(&b, applied()); err != nil {
+	if err := wizard.WriteResult(&b, applied(), wizard.ResultOptions{Width: 400, AdminCenter: "entra.microsoft.com"}); err != nil {
 		t.Fatal(err)
 	}
-	want := `Entra ID application
-  Tenant ID              3b321653-975d-483d-b6de-ef7ea74cbd99
-  Client ID              563458bd-edc9-4eaf-93db-e0f02059a2b4
-  OIDC metadata URL      https://login.microsoftonline.com/3b321653-975d-483d-b6de-ef7ea74cbd99/v2.0/.well-known/openid-configuration
-  Redirect URI           https://api.smallstep.com/auth/openid/callback
-  Client secret          in ./client-secret (mode 0600)
-  Object ID              d7e719b8-efc5-4e53-ae6d-e3e4359d5537
-  Service principal ID   3c0eeee6-442a-44d8-b1e2-e2168e0a2216
-  Provisioning job       scim.ea291dc7c6c1da32c03a78f9c0d4621e.3b321653-975d-483d-b6de-ef7ea74cbd99
-
-Users
-  arrived  grady.archie@contoso.onmicrosoft.com
-  arrived  adele.vance@contoso.onmicrosoft.com (group Smallstep Users)
-  skipped  diego.siciliani@contoso.onmicrosoft.com (group Smallstep Users): the account is disabled
-  failed   lee.gu@contoso.onmicrosoft.com: the SaaS answered 409: userName already exists
-
-Note: 1 group members were left to the provisioning cycle
-
-Next
-  In Smallstep, open "Connect an Entra ID IdP" and fill in the client ID, tenant ID and OIDC
-  metadata URL above, and the client secret from ./client-secret.
-  Sign out of the SaaS and sign in with SSO, then choose who is an Owner or Admin there.
-  Entra now provisions changes about every 40 minutes; running this command again checks the setup.
-`
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	text := b.String()
+	r := applied()
+	for _, want := range []string{
+		"Changed\n  created enterprise application \"Smallstep\"\n\n",
+		"  Client ID              563458bd-edc9-4eaf-93db-e0f02059a2b4\n",
+		"  Client secret          in ./client-secret (mode 0600)\n",
+		"In the Entra admin center\n",
+		"  Enterprise application https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID + "\n",
+		"  Provisioning           https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Provisioning/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID + "\n",
+		"  Provisioning logs      https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/ProvisioningActivity/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID + "\n",
+		"  arrived  grady.archie@contoso.onmicrosoft.com\n",
+		"  arrived  adele.vance@contoso.onmicrosoft.com (group Smallstep Users)\n",
+		"  skipped  diego.siciliani@contoso.onmicrosoft.com (group Smallstep Users): the account is disabled\n",
+		"  failed   lee.gu@contoso.onmicrosoft.com: the SaaS answered 409: userName already exists\n",
+		"Note: 1 group members were left to the provisioning cycle\n",
+		`  1. In Smallstep, open "Connect an Entra ID IdP" and fill in the client ID, tenant ID and OIDC metadata URL above, and the client secret from ./client-secret.`,
+		"  2. In Smallstep's Users tab, check that the users who arrived are there.\n",
+		"  3. Sign out of Smallstep and sign in again: it offers to sign in with SSO.\n",
+		"  4. Tell Smallstep which SSO users are Owners or Admins",
+		"  5. Users and groups you assign later arrive with Entra's provisioning cycle",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the final screen lacks %q:\n%s", want, text)
+		}
+	}
+	// A simulated tenant's run has no portal to link to; the admin who pasted the values at the hand-off is
+	// not told to paste them again.
+	b.Reset()
+	wizard.WriteResult(&b, applied(), wizard.ResultOptions{Width: 200, HandedOff: true})
+	if text := b.String(); strings.Contains(text, "Entra admin center") || strings.Contains(text, "Connect an Entra ID IdP") {
+		t.Errorf("without a portal, after the hand-off:\n%s", text)
 	}
 }
 
@@ -70,32 +111,39 @@ func TestWriteResultBackendAndNoUsers(t *testing.T) {
 	r := applied()
 	r.SecretFile, r.Users, r.Notes, r.ProvisioningJobID, r.Backend = "", nil, nil, "", steps.BackendHTTP
 	var b bytes.Buffer
-	if err := wizard.WriteResult(&b, r); err != nil {
+	if err := wizard.WriteResult(&b, r, wizard.ResultOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	text := b.String()
 	if !strings.Contains(text, "  Client secret          handed to the backend\n") {
 		t.Errorf("secret location missing:\n%s", text)
 	}
-	for _, absent := range []string{"Users", "Note:", "Provisioning job"} {
+	for _, absent := range []string{"Users\n", "Note:", "Provisioning job", "Users tab"} {
 		if strings.Contains(text, absent) {
 			t.Errorf("result shows %q although it is empty:\n%s", absent, text)
 		}
 	}
 }
 
-// Issue 10 item 3: a manual run that stopped before writing the secret file does not say the secret is in it.
+// Issue 10 item 3: a manual run that stopped before writing the secret file does not say the secret is in it;
+// a secret handed over at the terminal is said to be with the admin.
 func TestWriteResultSecretNotWritten(t *testing.T) {
 	r := applied()
 	r.SecretFile, r.Backend = "", steps.BackendManual
 	var b bytes.Buffer
-	if err := wizard.WriteResult(&b, r); err != nil {
+	if err := wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 120}); err != nil {
 		t.Fatal(err)
 	}
 	text := b.String()
 	if !strings.Contains(text, "  Client secret          not written: the run stopped before the hand-off; run it again\n") ||
 		strings.Contains(text, "client-secret") || strings.Contains(text, "handed to the backend") {
 		t.Errorf("a secret that was not written:\n%s", text)
+	}
+	r.SecretHandedOver = true
+	b.Reset()
+	wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 120})
+	if !strings.Contains(b.String(), "  Client secret          handed to you at the hand-off (idpctl keeps no copy)\n") {
+		t.Errorf("a secret handed over:\n%s", b.String())
 	}
 }
 

@@ -50,7 +50,12 @@ func (t theme) button(label string, selected bool) string {
 // wrapLines fits text to width: a line too long is broken at spaces or at the / - . @ inside URLs and names,
 // never mid-word otherwise, and its continuation lines are indented two more than the line, so attributes
 // stay readable.
-func wrapLines(text string, width int) string {
+func wrapLines(text string, width int) string { return wrapAt(text, width, "/-.@") }
+
+// wrapProse is wrapLines for sentences: lines break at spaces only (a word longer than the line is split).
+func wrapProse(text string, width int) string { return wrapAt(text, width, "") }
+
+func wrapAt(text string, width int, breakpoints string) string {
 	if width <= 0 {
 		return text
 	}
@@ -63,7 +68,7 @@ func wrapLines(text string, width int) string {
 		}
 		indent := len(line) - len(strings.TrimLeft(line, " "))
 		room := max(width-indent-2, 10)
-		for i, part := range strings.Split(lipgloss.Wrap(line[indent:], room, "/-.@"), "\n") {
+		for i, part := range strings.Split(lipgloss.Wrap(line[indent:], room, breakpoints), "\n") {
 			pad := indent
 			if i > 0 {
 				pad += 2
