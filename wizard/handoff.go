@@ -109,7 +109,6 @@ type handOffForm struct {
 	url, token field
 	focus      int // 0 URL, 1 token
 	probing    bool
-	probeNote  string // warnings of the last successful probe, shown with the result
 }
 
 type handOffPage int
