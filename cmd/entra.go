@@ -47,9 +47,10 @@ func newProviderCmd(use, short string, providers ...*cobra.Command) *cobra.Comma
 // entraOptions are the flags every day-2 command shares with setup: sign-in, the tenant and the application,
 // where the state lives, and how the run behaves and reports.
 type entraOptions struct {
-	IO        *wizard.IOStreams
-	Getenv    func(string) string
-	Interrupt func()
+	IO          *wizard.IOStreams
+	Getenv      func(string) string
+	Interrupt   func()
+	confirmPlan func(ctx context.Context, ios *wizard.IOStreams, plan *steps.Plan) (bool, error)
 
 	TenantID       string
 	AppName        string
@@ -73,7 +74,11 @@ type entraOptions struct {
 }
 
 func newEntraOptions(f *factory) *entraOptions {
-	return &entraOptions{IO: f.IO, Getenv: f.Getenv, Interrupt: f.Interrupt}
+	o := &entraOptions{IO: f.IO, Getenv: f.Getenv, Interrupt: f.Interrupt, confirmPlan: f.ConfirmPlan}
+	if o.confirmPlan == nil {
+		o.confirmPlan = wizard.ConfirmPlan
+	}
+	return o
 }
 
 // addFlags registers the shared flags. writes is false for status, which never writes: it has no --yes or
@@ -160,7 +165,8 @@ func newEntraCmd(o *entraOptions, cmd *cobra.Command, check func() error, run fu
 // entraRun is one day-2 run against the tenant: the engine's environment, and what its inputs were compared
 // with.
 type entraRun struct {
-	env *steps.Env
+	env  *steps.Env
+	lock *steps.StateLock
 	// fromState is true when the inputs are the setup recorded in the state file, false for idpctl's defaults.
 	fromState bool
 }
@@ -173,10 +179,18 @@ func (r *entraRun) against() string {
 	return "idpctl's defaults (the state file records no setup of this application)"
 }
 
+// close releases the state lock, if the run took it.
+func (r *entraRun) close() {
+	if r.lock != nil {
+		r.lock.Release()
+	}
+}
+
 // connect signs in, finds the tenant and the state, and builds the engine's environment. The inputs are the
 // setup recorded in the state file, with the tenant, application and backend the flags name; adjust may change
-// them further (the command's own inputs).
-func (o *entraOptions) connect(ctx context.Context, adjust func(in *steps.Inputs) error) (*entraRun, error) {
+// them further (the command's own inputs). A run that writes (writes, and no --dry-run) first takes the state
+// lock, as setup does, so that two runs never change the same setup at once; close releases it.
+func (o *entraOptions) connect(ctx context.Context, writes bool, adjust func(in *steps.Inputs) error) (*entraRun, error) {
 	session, err := signIn(ctx, o.signInRequest(), secret.New(o.Getenv("IDPCTL_ACCESS_TOKEN")), requestLogger(o.IO, o.Debug))
 	if err != nil {
 		return nil, err
@@ -185,11 +199,22 @@ func (o *entraOptions) connect(ctx context.Context, adjust func(in *steps.Inputs
 	if err != nil {
 		return nil, err
 	}
+	run := &entraRun{}
+	if writes && !o.DryRun {
+		run.lock, err = steps.LockState(ctx, o.StateDir, tenantID, o.AppName, func(h steps.LockHolder) {
+			if o.Output == "text" {
+				fmt.Fprintf(o.IO.ErrOut, "Waiting: %s is changing %q in this tenant; this run continues when it ends (Ctrl-C to stop).\n", h, o.AppName)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	state, err := steps.OpenState(o.StateDir, tenantID, o.AppName)
 	if err != nil {
+		run.close()
 		return nil, err
 	}
-	run := &entraRun{}
 	in := steps.Inputs{AppName: o.AppName, RedirectURI: steps.DefaultRedirectURI, Backend: steps.BackendManual, SecretExpiry: steps.DefaultSecretExpiry}
 	if setup := state.Get().Setup; setup != nil {
 		in, run.fromState = *setup, true
@@ -213,12 +238,14 @@ func (o *entraOptions) connect(ctx context.Context, adjust func(in *steps.Inputs
 	}
 	if adjust != nil {
 		if err := adjust(&in); err != nil {
+			run.close()
 			return nil, err
 		}
 	}
 	httpClient := &http.Client{Timeout: 2 * time.Minute}
 	be, err := newBackend(in, httpClient, nil)
 	if err != nil {
+		run.close()
 		return nil, &usageError{err}
 	}
 	var reporter steps.Reporter = wizard.Quiet{}
@@ -264,8 +291,14 @@ var errUnhealthy = errors.New("the integration is unhealthy")
 
 // applySteps is what every day-2 command that writes does with its steps, as setup does with its own: plan
 // (reads only), show the plan, stop there with --dry-run, ask before any change unless --yes, apply, report.
-func (o *entraOptions) applySteps(ctx context.Context, run *entraRun, command string, list []steps.Step) (steps.Result, error) {
+// With checkBackend the backend is asked first, read-only, whether it takes what the run will hand it.
+func (o *entraOptions) applySteps(ctx context.Context, run *entraRun, command string, list []steps.Step, checkBackend bool) (steps.Result, error) {
 	env := run.env
+	if checkBackend && !o.DryRun {
+		if err := env.Backend.Check(ctx); err != nil {
+			return steps.Result{}, &usageError{fmt.Errorf("%w; nothing was changed", err)}
+		}
+	}
 	runner := &steps.Runner{Steps: list}
 	plan, err := runner.Plan(ctx, env)
 	if err != nil {
@@ -288,7 +321,7 @@ func (o *entraOptions) applySteps(ctx context.Context, run *entraRun, command st
 		return steps.Result{}, usageErrorf("the plan has changes and no one can confirm them here: pass --yes to apply them, or --dry-run to only see them")
 	}
 	if confirm {
-		ok, err := wizard.ConfirmPlan(ctx, o.IO, plan)
+		ok, err := o.confirmPlan(ctx, o.IO, plan)
 		if err != nil {
 			return steps.Result{}, err
 		}
@@ -300,10 +333,30 @@ func (o *entraOptions) applySteps(ctx context.Context, run *entraRun, command st
 			return steps.Result{}, err
 		}
 	}
-	if lines, ok := env.Reporter.(*wizard.Lines); ok {
-		lines.SetPlan(plan)
+	var (
+		report steps.Report
+		runErr error
+	)
+	if o.Output == "text" && !o.NonInteractive && !o.Debug && o.IO.CanPrompt() {
+		lines := env.Reporter
+		report, runErr = wizard.ShowProgress(ctx, o.IO, plan, nil, o.Interrupt, func(ctx context.Context, r steps.Reporter) (steps.Report, error) {
+			env.Reporter = r
+			return runner.Apply(ctx, env, plan)
+		})
+		env.Reporter = lines
+		if errors.Is(runErr, wizard.ErrQuitAtOnce) {
+			// The second Ctrl-C: the view has given the terminal back; the process exits now, as on a second signal.
+			if o.Interrupt != nil {
+				o.Interrupt()
+			}
+			return steps.Result{}, runErr
+		}
+	} else {
+		if lines, ok := env.Reporter.(*wizard.Lines); ok {
+			lines.SetPlan(plan)
+		}
+		report, runErr = runner.Apply(ctx, env, plan)
 	}
-	report, runErr := runner.Apply(ctx, env, plan)
 	runErr = whyStopped(ctx, runErr)
 	result := steps.NewResult(env, plan, report, runErr)
 	result.Command, result.Plan = command, nil
@@ -311,7 +364,7 @@ func (o *entraOptions) applySteps(ctx context.Context, run *entraRun, command st
 		if err := wizard.WriteJSON(o.IO.Out, result); err != nil {
 			return result, err
 		}
-	} else {
+	} else if len(result.Users) > 0 || len(result.Notes) > 0 {
 		fmt.Fprintln(o.IO.ErrOut)
 		if err := wizard.WriteDay2Result(o.IO.Out, result); err != nil {
 			return result, err

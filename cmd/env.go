@@ -13,12 +13,16 @@ func envName(flag string) string {
 	return "IDPCTL_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// noEnv marks a flag that has no IDPCTL_ variable: rotate-secret's --scim-token switch, whose name would be
+// IDPCTL_SCIM_TOKEN, the variable that holds the token itself.
+const noEnv = "idpctl_no_env"
+
 // applyEnv sets every flag the command line left unset from its IDPCTL_ variable. Repeatable flags take a
 // comma-separated list. A flag given on the command line always wins.
 func applyEnv(flags *pflag.FlagSet, getenv func(string) string) error {
 	var firstErr error
 	flags.VisitAll(func(f *pflag.Flag) {
-		if f.Changed || firstErr != nil {
+		if _, skip := f.Annotations[noEnv]; f.Changed || firstErr != nil || skip {
 			return
 		}
 		v := getenv(envName(f.Name))

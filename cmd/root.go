@@ -31,6 +31,9 @@ type factory struct {
 	Getenv func(string) string
 	// Interrupt is what a Ctrl-C the terminal UI reads as a key must call (see interrupts); nil in tests.
 	Interrupt func()
+	// ConfirmPlan asks whether to apply a day-2 command's plan on a terminal; nil is wizard.ConfirmPlan, the
+	// plan screen. Tests answer in its place.
+	ConfirmPlan func(ctx context.Context, ios *wizard.IOStreams, plan *steps.Plan) (bool, error)
 }
 
 // Execute runs idpctl with os.Args and returns the process exit code.
@@ -59,7 +62,7 @@ func NewRootCmd(f *factory) *cobra.Command {
 	}
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newSandboxCmd(f))
+	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newRotateCmd(f), newSandboxCmd(f))
 	return root
 }
 

@@ -21,6 +21,10 @@ type invocation struct {
 	color bool
 	// ctx, when set, is the run's parent context, as newInterrupts gives it to Execute.
 	ctx context.Context
+	// answers, when set, answer the day-2 commands' plan screens in turn (true: apply); the plan each was
+	// asked about is appended to asked.
+	answers []bool
+	asked   *[]*steps.Plan
 }
 
 // outcome is what a person or script sees of one run.
@@ -43,7 +47,22 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 		ios.SetTTY(true, false, true)
 	}
 	ios.SetColor(inv.color)
-	root := NewRootCmd(&factory{IO: ios, Getenv: getenvFrom(inv.env)})
+	f := &factory{IO: ios, Getenv: getenvFrom(inv.env)}
+	if inv.answers != nil {
+		answers := inv.answers
+		f.ConfirmPlan = func(_ context.Context, _ *wizard.IOStreams, plan *steps.Plan) (bool, error) {
+			if inv.asked != nil {
+				*inv.asked = append(*inv.asked, plan)
+			}
+			if len(answers) == 0 {
+				t.Fatal("a plan screen more than the test answers")
+			}
+			yes := answers[0]
+			answers = answers[1:]
+			return yes, nil
+		}
+	}
+	root := NewRootCmd(f)
 	root.SetArgs(append([]string{}, args...)) // never nil: cobra would parse the test binary's own flags
 	parent := inv.ctx
 	if parent == nil {

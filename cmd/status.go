@@ -69,7 +69,7 @@ func statusEntra(ctx context.Context, opts *statusOptions) error {
 	var run *entraRun
 	connect := func(ctx context.Context) error {
 		var err error
-		run, err = opts.connect(ctx, nil)
+		run, err = opts.connect(ctx, false, nil)
 		return err
 	}
 	if err := opts.bounded(ctx, connect); err != nil {

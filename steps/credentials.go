@@ -299,39 +299,46 @@ func (s *provisioningCredentials) Apply(ctx context.Context, env *Env, change Ch
 	if err != nil {
 		return err
 	}
+	job, err := env.Out().Job.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if err := saveCredentials(ctx, env, s, app.SP.ID, job.ID, tenantURL, scim.Token, p.Replace); err != nil {
+		return err
+	}
+	env.Out().Credentials.Set(struct{}{})
+	return nil
+}
+
+// saveCredentials saves a tenant URL and SCIM token for a job with every other saved setting, has Entra test
+// the saved set, and records the fingerprint. With replace, credentials are saved already: working ones are
+// replaced only by ones Entra's own test accepts, and the saved set is read again, now, so a setting an admin
+// changed since the plan is kept as it is.
+func saveCredentials(ctx context.Context, env *Env, step Step, spID, jobID, tenantURL string, token secret.Value, replace bool) error {
 	creds := []graph.SyncSecret{
 		{Key: secretBaseAddress, Value: secret.New(tenantURL)},
-		{Key: secretToken, Value: scim.Token},
+		{Key: secretToken, Value: token},
 	}
 	var saved []graph.SyncSecret
-	if p.Replace {
-		// Working credentials are replaced only by ones Entra's own test accepts; the saved set is read again,
-		// now, so a setting an admin changed since the plan is kept as it is.
-		env.progress(s, "running Entra's connection test against %s", tenantURL)
-		if err := env.Graph.ValidateCredentials(ctx, app.SP.ID, SCIMTemplateID, creds); err != nil {
+	if replace {
+		env.progress(step, "running Entra's connection test against %s", tenantURL)
+		if err := env.Graph.ValidateCredentials(ctx, spID, SCIMTemplateID, creds); err != nil {
 			return fmt.Errorf("Entra's connection test failed: %w", err)
 		}
-		if saved, err = env.Graph.GetSyncSecrets(ctx, app.SP.ID); err != nil {
+		var err error
+		if saved, err = env.Graph.GetSyncSecrets(ctx, spID); err != nil {
 			return fmt.Errorf("reading the saved provisioning secrets: %w", err)
 		}
 		if err := carriable(saved); err != nil {
 			return err
 		}
 	}
-	job, err := env.Out().Job.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	if err := env.Graph.SaveSyncSecrets(ctx, app.SP.ID, secretSet(creds, saved)); err != nil {
+	if err := env.Graph.SaveSyncSecrets(ctx, spID, secretSet(creds, saved)); err != nil {
 		return fmt.Errorf("saving the provisioning credentials: %w", err)
 	}
-	env.progress(s, "running Entra's connection test with the saved credentials")
-	if err := env.Graph.ValidateJobCredentials(ctx, app.SP.ID, job.ID, nil); err != nil {
+	env.progress(step, "running Entra's connection test with the saved credentials")
+	if err := env.Graph.ValidateJobCredentials(ctx, spID, jobID, nil); err != nil {
 		return fmt.Errorf("Entra's connection test with the saved credentials failed (fix the SCIM endpoint and run again): %w", err)
 	}
-	if err := env.State.Update(env.now(), func(d *StateData) { d.ProvisioningCredentials = fp }); err != nil {
-		return err
-	}
-	env.Out().Credentials.Set(struct{}{})
-	return nil
+	return env.State.Update(env.now(), func(d *StateData) { d.ProvisioningCredentials = fingerprint(tenantURL, token) })
 }

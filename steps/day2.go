@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -115,4 +116,85 @@ func findJob(ctx context.Context, env *Env, spID string) (*graph.SyncJob, error)
 		}
 	}
 	return nil, nil
+}
+
+// existing finds the integration setup made: the application carrying idpctl's tag (or the one --app-id
+// names, if it carries the tag), its service principal and its provisioning job. It changes nothing.
+type existing struct {
+	// optional makes "nothing found" a plan with nothing to do instead of an error (teardown run twice).
+	optional bool
+}
+
+// existingPlan is the existing step's payload: what it found, so apply needs no second read.
+type existingPlan struct {
+	App *AppRef        `json:"app,omitempty"` // nil: nothing found (only when optional)
+	Job *graph.SyncJob `json:"job,omitempty"`
+	// Missing explains an empty App.
+	Missing string `json:"missing,omitempty"`
+}
+
+func (s *existing) String() string { return "existing application" }
+
+func (s *existing) Sets(_ Phase, out *Outputs) []Slot {
+	return []Slot{&out.App, &out.Job, &out.AppSettled}
+}
+
+func (s *existing) Plan(ctx context.Context, env *Env) (Change, error) {
+	app, err := findExisting(ctx, env)
+	var missing *NotSetUpError
+	if s.optional && errors.As(err, &missing) {
+		p := existingPlan{Missing: missing.Error()}
+		s.set(env, p)
+		return Change{Payload: p}, nil
+	}
+	if err != nil {
+		return Change{}, err
+	}
+	job, err := findJob(ctx, env, app.SP.ID)
+	if err != nil {
+		return Change{}, err
+	}
+	p := existingPlan{App: &app, Job: job}
+	s.set(env, p)
+	attrs := []Attr{Value("client id", app.App.AppID), Value("object id", app.App.ObjectID)}
+	if job != nil {
+		attrs = append(attrs, Value("provisioning job", job.ID))
+	}
+	return Change{Payload: p, Resources: []Resource{{Action: NoOp, Type: "enterprise application", Name: app.App.DisplayName, Attrs: attrs}}}, nil
+}
+
+// set writes the outputs. A day-2 run does not PATCH the application, so credential writes need not wait.
+func (s *existing) set(env *Env, p existingPlan) {
+	if p.App == nil {
+		env.Out().App.Set(AppRef{})
+	} else {
+		env.Out().App.Set(*p.App)
+	}
+	env.Out().Job.Set(p.Job)
+	env.Out().AppSettled.Set(struct{}{})
+}
+
+func (s *existing) Apply(_ context.Context, env *Env, change Change) error {
+	p, err := payloadOf[existingPlan](change)
+	if err != nil {
+		return err
+	}
+	s.set(env, p)
+	return nil
+}
+
+// requireJob is the provisioning job a day-2 step works on, or an error that says setup did not get that far.
+func requireJob(ctx context.Context, env *Env) (AppRef, *graph.SyncJob, error) {
+	app, err := env.Out().App.Wait(ctx)
+	if err != nil {
+		return AppRef{}, nil, err
+	}
+	job, err := env.Out().Job.Wait(ctx)
+	if err != nil {
+		return AppRef{}, nil, err
+	}
+	if job == nil {
+		return AppRef{}, nil, fmt.Errorf("the application %q has no provisioning job: run idpctl setup entra to create it", app.App.DisplayName)
+	}
+	return app, job, nil
 }

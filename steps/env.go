@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/idpctl/idpctl/backend"
@@ -70,6 +72,30 @@ type Env struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	out *Outputs
+
+	notesMu sync.Mutex
+	notes   []string
+}
+
+// Note records something the person running idpctl must know or do once the run is over ("paste the new
+// secret into the SaaS, then ..."); the result lists the notes.
+func (e *Env) Note(note string) {
+	e.notesMu.Lock()
+	defer e.notesMu.Unlock()
+	e.notes = append(e.notes, note)
+}
+
+func (e *Env) resetNotes() {
+	e.notesMu.Lock()
+	defer e.notesMu.Unlock()
+	e.notes = nil
+}
+
+// Notes returns the notes recorded so far.
+func (e *Env) Notes() []string {
+	e.notesMu.Lock()
+	defer e.notesMu.Unlock()
+	return slices.Clone(e.notes)
 }
 
 // Out returns the outputs of the current phase.

@@ -173,16 +173,7 @@ func (in Inputs) Check() error {
 			addf("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
 		}
 	case BackendHTTP:
-		if in.BackendURL == "" {
-			addf("--backend-url is missing: with --backend http, give the backend's base URL")
-		} else {
-			add(backend.ValidateBackendURL(in.BackendURL))
-		}
-		if in.BackendToken.IsZero() {
-			addf("IDPCTL_BACKEND_TOKEN is not set: with --backend http, set it to the backend's API token")
-		} else {
-			add(backend.ValidateToken("IDPCTL_BACKEND_TOKEN", in.BackendToken))
-		}
+		problems = append(problems, in.backendAPIProblems()...)
 		if in.SCIMURL != "" || !in.SCIMToken.IsZero() {
 			addf("--scim-url and the SCIM token come from the backend with --backend http: drop them, or use --backend manual")
 		}
@@ -191,6 +182,42 @@ func (in Inputs) Check() error {
 	}
 	if in.SecretExpiry < 24*time.Hour || in.SecretExpiry > MaxSecretExpiry {
 		addf("--secret-expiry %s: use a lifetime between 1 day and 2 years, e.g. 180d or 1y", in.SecretExpiry)
+	}
+	if len(problems) > 0 {
+		return &InputError{Problems: problems}
+	}
+	return nil
+}
+
+// backendAPIProblems checks what --backend http needs: the backend's URL and its token.
+func (in Inputs) backendAPIProblems() []string {
+	var problems []string
+	if in.BackendURL == "" {
+		problems = append(problems, "--backend-url is missing: with --backend http, give the backend's base URL")
+	} else if err := backend.ValidateBackendURL(in.BackendURL); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if in.BackendToken.IsZero() {
+		problems = append(problems, "IDPCTL_BACKEND_TOKEN is not set: with --backend http, set it to the backend's API token")
+	} else if err := backend.ValidateToken("IDPCTL_BACKEND_TOKEN", in.BackendToken); err != nil {
+		problems = append(problems, err.Error())
+	}
+	return problems
+}
+
+// CheckDelivery reports, before anything changes, what would keep a new client secret from reaching the SaaS:
+// the backend's URL and token, or the secret file (day-2 commands; setup's Check covers its own inputs).
+func (in Inputs) CheckDelivery() error {
+	var problems []string
+	switch in.Backend {
+	case BackendHTTP:
+		problems = in.backendAPIProblems()
+	case BackendManual:
+		if in.SecretOut == "" {
+			problems = append(problems, "--secret-out is missing: with --backend manual the new client secret is written to a file (mode 0600) for you to paste into your SaaS")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("--backend %q: use manual or http", in.Backend))
 	}
 	if len(problems) > 0 {
 		return &InputError{Problems: problems}

@@ -62,6 +62,7 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 			r.Users, r.Notes = c.Users, c.Notes
 		}
 	}
+	r.Notes = append(r.Notes, env.Notes()...)
 	if report == nil && plan != nil {
 		r.DryRun = true
 		r.Plan = plan

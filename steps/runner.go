@@ -71,6 +71,7 @@ func (r *Runner) Apply(ctx context.Context, env *Env, plan *Plan) (Report, error
 		}
 	}
 	env.resetOutputs()
+	env.resetNotes()
 	errs, err := r.each(ctx, env, Applying, func(ctx context.Context, i int, s Step) error {
 		if err := s.Apply(ctx, env, plan.Steps[i].Change); err != nil {
 			return err

@@ -21,12 +21,21 @@ const renewBefore = 30 * 24 * time.Hour
 // clientSecret creates the client secret the SaaS signs in with (documented step 2.5). A re-run keeps the secret
 // when idpctl can tell it reached its destination; otherwise it creates a new one and, once that one is handed
 // over, removes the client secrets idpctl created before, so no secret it made is left behind unused.
-type clientSecret struct{}
+//
+// `idpctl rotate-secret entra` runs it with rotate set: a new secret whatever the current one. With keepOld (a
+// secret file the admin still has to paste into the SaaS) the old secrets stay until the rotation is finished.
+type clientSecret struct {
+	rotate  bool
+	keepOld bool
+}
 
 // secretPlan is the client secret step's payload. Secrets are listed as Graph lists them, without values.
 type secretPlan struct {
 	Keep   *graph.PasswordCredential  `json:"keep,omitempty"`   // the current secret, when it stays; nil: apply creates one
 	Remove []graph.PasswordCredential `json:"remove,omitempty"` // the other secrets idpctl created
+	// KeepOld leaves the other secrets idpctl created in place: the SaaS uses one of them until the admin has
+	// pasted the new secret.
+	KeepOld bool `json:"keepOld,omitempty"`
 }
 
 func (s *clientSecret) String() string { return "client secret" }
@@ -63,7 +72,10 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 			ours = append(ours, p)
 		}
 	}
-	p := secretPlan{Keep: keptSecret(env, st, ours, now)}
+	p := secretPlan{KeepOld: s.keepOld}
+	if !s.rotate {
+		p.Keep = keptSecret(env, st, ours, now)
+	}
 	var change Change
 	if p.Keep != nil {
 		change.Resources = append(change.Resources, Resource{
@@ -73,7 +85,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 		env.Out().NewSecret.Set(nil)
 	} else {
 		note := ""
-		if len(ours) > 0 {
+		if len(ours) > 0 && !p.KeepOld {
 			note = "replaces the secrets idpctl created before, once the new one is handed over"
 		}
 		change.Resources = append(change.Resources, Resource{
@@ -90,14 +102,26 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 		if p.Keep != nil && o.KeyID == p.Keep.KeyID {
 			continue
 		}
+		if p.KeepOld {
+			change.Resources = append(change.Resources, Resource{
+				Action: NoOp, Type: "client secret", Name: o.DisplayName,
+				Note: "kept until the SaaS has the new secret: then run idpctl rotate-secret entra --finish",
+			})
+			continue
+		}
 		p.Remove = append(p.Remove, o)
-		change.Resources = append(change.Resources, Resource{
-			Action: Delete, Type: "client secret", Name: o.DisplayName,
-			Attrs: []Attr{Value("key id", o.KeyID), Value("expires", o.End.Format(time.DateOnly))},
-		})
+		change.Resources = append(change.Resources, secretResource(Delete, o, ""))
 	}
 	change.Payload = p
 	return change, nil
+}
+
+// secretResource is an existing client secret in a plan.
+func secretResource(action Action, p graph.PasswordCredential, note string) Resource {
+	return Resource{
+		Action: action, Type: "client secret", Name: p.DisplayName, Note: note,
+		Attrs: []Attr{Value("key id", p.KeyID), Value("expires", p.End.Format(time.DateOnly))},
+	}
 }
 
 // keptSecret is the secret idpctl created that is known to be where it belongs and stays valid for a while,
@@ -106,12 +130,30 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 // secret, cannot be asked, so the state file must say the secret was handed over, together with the SCIM
 // credentials saved since.
 func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now time.Time) *graph.PasswordCredential {
-	valid := func(p graph.PasswordCredential) bool { return p.End.After(now.Add(renewBefore)) }
-	if env.Inputs.Backend == BackendManual && env.Inputs.SecretOut != "" {
+	if !fromSecretFile(env) && st.ProvisioningCredentials == "" {
+		return nil
+	}
+	p := deliveredSecret(env, st, ours)
+	if p == nil || !p.End.After(now.Add(renewBefore)) {
+		return nil
+	}
+	return p
+}
+
+// fromSecretFile reports whether the secret goes to a secret file, which tells by itself which secret it holds.
+func fromSecretFile(env *Env) bool {
+	return env.Inputs.Backend == BackendManual && env.Inputs.SecretOut != ""
+}
+
+// deliveredSecret is the secret idpctl created that the SaaS has, as far as idpctl can tell: the one whose hint
+// the secret file starts with, or the one the state file records as handed to this backend (or shown to the
+// admin).
+func deliveredSecret(env *Env, st StateData, ours []graph.PasswordCredential) *graph.PasswordCredential {
+	if fromSecretFile(env) {
 		hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
 		var match []graph.PasswordCredential
 		for _, p := range ours {
-			if ok && p.Hint == hint && valid(p) {
+			if ok && p.Hint == hint {
 				match = append(match, p)
 			}
 		}
@@ -120,11 +162,11 @@ func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now tim
 		}
 		return nil
 	}
-	if st.Secret == nil || st.Secret.DeliveredTo != destination(env) || st.ProvisioningCredentials == "" {
+	if st.Secret == nil || st.Secret.DeliveredTo != destination(env) {
 		return nil
 	}
 	for _, p := range ours {
-		if strings.EqualFold(p.KeyID, st.Secret.KeyID) && valid(p) {
+		if strings.EqualFold(p.KeyID, st.Secret.KeyID) {
 			return &p
 		}
 	}
@@ -171,6 +213,9 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, change Change) error
 			return err
 		}
 		env.Out().NewSecret.Set(nil)
+	}
+	if p.KeepOld {
+		return nil
 	}
 	stale := p.Remove
 	if p.Keep == nil && !app.Created { // an application made in this run has no other secret
