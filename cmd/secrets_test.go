@@ -67,6 +67,8 @@ func secretRows() []secretRow {
 		{command: "status", run: simpleRun("status")},
 		{command: "status entra", run: afterSetup("status", "entra", "--debug")},
 		{command: "status entra", run: afterSetup("status", "entra", "--debug", "--output", "json")},
+		{command: "rotate-secret", run: simpleRun("rotate-secret")},
+		{command: "rotate-secret entra", run: runRotation},
 		{command: "sandbox", run: runSandbox},
 		{command: "version", run: simpleRun("version")},
 		{command: "help", run: simpleRun("help", "setup", "entra")},
@@ -209,6 +211,31 @@ func afterSetup(args ...string) func(*testing.T, *tenant) secretRun {
 		}
 		return r
 	}
+}
+
+// runRotation rotates the client secret of a setup done through the backend's API, with --debug; the new
+// secret the backend now holds is one more to look for.
+func runRotation(t *testing.T, tn *tenant) secretRun {
+	setup := runSetup(t, tn, "--backend", "http")
+	args := tn.day2("rotate-secret", "--debug", "--yes", "--non-interactive")
+	o := tn.run(invocation{}, args...)
+	if o.code != 0 {
+		t.Fatalf("rotate-secret: %v", o)
+	}
+	r := secretRun{args: args, stdout: o.stdout, stderr: o.stderr, files: map[string]string{}, secrets: setup.secrets}
+	for path := range setup.files {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.files[path] = string(raw)
+	}
+	regs := tn.sb.Backend.Registrations()
+	if len(regs) != 1 || regs[0].SecretRotations != 1 {
+		t.Fatalf("backend registrations after rotation: %+v", regs)
+	}
+	r.secrets["rotated client secret"] = regs[0].ClientSecret.Reveal()
+	return r
 }
 
 // simpleRun runs a command that needs no tenant, with every secret of a sandbox in its environment.
