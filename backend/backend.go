@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/idpctl/idpctl/secret"
@@ -32,6 +33,16 @@ type SCIM struct {
 type Backend interface {
 	// Name is the --backend value: "manual" or "http".
 	Name() string
+	// Destination says where Register puts the client secret.
+	Destination() Destination
+	// KnownSCIM is the SCIM endpoint Register will return, when it is known before registering (the manual
+	// backend given the URL and token up front), so it can be tested before anything is written; nil when
+	// Register is what hands it out.
+	KnownSCIM() *SCIM
+	// HeldSecretHint says which client secret the SaaS holds, by its hint (the first three characters, as
+	// Entra shows them), when the backend can tell without a write: the manual backend reads its secret file,
+	// and answers "" when the file holds none. ok is false when the backend cannot tell: an API does not say.
+	HeldSecretHint() (hint string, ok bool)
 	// Check makes sure, without writing anything, that Register can deliver: the secret file can be written,
 	// or the backend answers and accepts its token. A run calls it before its first write, so a client secret
 	// is never created that has nowhere to go.
@@ -42,6 +53,29 @@ type Backend interface {
 	// SetRole tells the SaaS which role a provisioned user has. It returns ErrUnsupported when the backend
 	// cannot do that, and the admin has to set the role in the SaaS itself.
 	SetRole(ctx context.Context, userName string, role Role) error
+}
+
+// Destination is where a client secret goes: a file the admin copies it from, the SaaS's API, or (neither)
+// the admin at the hand-off, who is shown it.
+type Destination struct {
+	File string // the secret file, as given
+	URL  string // the backend's base URL
+}
+
+// String names the destination the way the state file records where a secret went: "file /abs/path",
+// "backend https://..." or "the admin at the hand-off".
+func (d Destination) String() string {
+	switch {
+	case d.File != "":
+		abs, err := filepath.Abs(d.File)
+		if err != nil {
+			abs = d.File
+		}
+		return "file " + abs
+	case d.URL != "":
+		return "backend " + d.URL
+	}
+	return "the admin at the hand-off"
 }
 
 // Names of the backends, as --backend takes them.

@@ -69,13 +69,12 @@ func FuzzSCIMAnswers(f *testing.F) {
 		scim := SCIM{BaseURL: "https://scim.example.com/scim/v2", Token: secret.New(scimToken)}
 		ctx := quick(t)
 		var errs []error
-		_, err := Probe(ctx, client, scim)
+		_, err := Probe(ctx, client, nil, scim)
 		errs = append(errs, err)
-		r, err := NewReader(client, scim)
+		r, err := NewReader(client, &sleeper{}, scim)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.c.pacer = pacer{sleep: func(context.Context, time.Duration) error { return nil }}
 		_, err = r.FindUserByUserName(ctx, "ada@contoso.com")
 		errs = append(errs, err)
 		_, err = r.FindGroupByDisplayName(ctx, "Smallstep Users")
@@ -113,11 +112,10 @@ func FuzzBackendAnswers(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, status uint16, contentType string, body []byte) {
 		client := &http.Client{Transport: cannedAnswer{status: fuzzStatus(status), contentType: contentType, body: body}}
-		h, err := NewHTTP("https://api.example.com", secret.New(backendToken), client)
+		h, err := NewHTTP("https://api.example.com", secret.New(backendToken), client, &sleeper{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.pacer = pacer{sleep: func(context.Context, time.Duration) error { return nil }}
 		ctx := quick(t)
 		scim, regErr := h.Register(ctx, registration())
 		if regErr == nil {
@@ -148,19 +146,6 @@ func FuzzReadProblem(f *testing.F) {
 		p := readProblem(body)
 		if strings.ContainsAny(p.field+p.message, "\r\n") {
 			t.Fatalf("readProblem(%q) = %+v: not one line", body, p)
-		}
-	})
-}
-
-// FuzzRetryAfter: a Retry-After header of any form gives a wait that is not negative.
-func FuzzRetryAfter(f *testing.F) {
-	for _, s := range []string{"", "0", "3", "-1", "1.5", "99999999999999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "Sun, 06 Nov 2994 08:49:37 GMT", " 7 "} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, v string) {
-		if d, ok := retryAfter(v, now); d < 0 || (!ok && d != 0) {
-			t.Fatalf("retryAfter(%q) = %v, %v", v, d, ok)
 		}
 	})
 }

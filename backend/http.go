@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idpctl/idpctl/clock"
 	"github.com/idpctl/idpctl/secret"
 )
 
@@ -30,8 +31,8 @@ type HTTP struct {
 }
 
 // NewHTTP checks the --backend-url and IDPCTL_BACKEND_TOKEN inputs and returns the backend. A nil client
-// means http.DefaultClient's transport.
-func NewHTTP(backendURL string, token secret.Value, client *http.Client) (*HTTP, error) {
+// means http.DefaultClient's transport; a nil clock, the system clock (it times retries of throttled calls).
+func NewHTTP(backendURL string, token secret.Value, client *http.Client, clk clock.Clock) (*HTTP, error) {
 	if err := ValidateBackendURL(backendURL); err != nil {
 		return nil, err
 	}
@@ -41,7 +42,7 @@ func NewHTTP(backendURL string, token secret.Value, client *http.Client) (*HTTP,
 	u, _ := url.Parse(backendURL) // checked above
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
-	return &HTTP{url: u, token: token, client: withoutRedirects(client)}, nil
+	return &HTTP{url: u, token: token, client: withoutRedirects(client), pacer: pacer{clock: clk}}, nil
 }
 
 // String names the backend without its token; fmt would print the unexported token field verbatim otherwise.
@@ -52,6 +53,15 @@ func (h *HTTP) GoString() string { return h.String() }
 
 // Name is "http".
 func (h *HTTP) Name() string { return NameHTTP }
+
+// Destination is the backend's API.
+func (h *HTTP) Destination() Destination { return Destination{URL: h.url.String()} }
+
+// KnownSCIM is nil: the backend answers the registration with the SCIM endpoint.
+func (h *HTTP) KnownSCIM() *SCIM { return nil }
+
+// HeldSecretHint cannot tell: the contract has no call that says which secret the backend holds.
+func (h *HTTP) HeldSecretHint() (string, bool) { return "", false }
 
 // Register sends the registration and returns the SCIM endpoint the backend answers with, after checking it
 // as strictly as a --scim-url. The contract makes the call idempotent, so a re-run may send it again.

@@ -15,13 +15,21 @@ import (
 
 const registerPath = "/api/v1/identity-providers/entra"
 
-// sleeper records the waits a pacer asks for instead of waiting.
+// sleeper is a clock that records the waits a pacer asks for instead of waiting.
 type sleeper struct {
 	waits []time.Duration
 	err   error
+	now   time.Time // zero: the real time
 }
 
-func (s *sleeper) sleep(_ context.Context, d time.Duration) error {
+func (s *sleeper) Now() time.Time {
+	if s.now.IsZero() {
+		return time.Now()
+	}
+	return s.now
+}
+
+func (s *sleeper) Sleep(_ context.Context, d time.Duration) error {
 	s.waits = append(s.waits, d)
 	return s.err
 }
@@ -30,12 +38,11 @@ var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newTestHTTP(t *testing.T, s *stub) (*HTTP, *sleeper) {
 	t.Helper()
-	h, err := NewHTTP(s.URL+"/api/", secret.New(backendToken), s.Client())
+	sl := &sleeper{now: testNow}
+	h, err := NewHTTP(s.URL+"/api/", secret.New(backendToken), s.Client(), sl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl := &sleeper{}
-	h.pacer = pacer{sleep: sl.sleep, now: func() time.Time { return testNow }}
 	return h, sl
 }
 
@@ -158,7 +165,7 @@ func TestHTTPRegisterErrors(t *testing.T) {
 
 func TestHTTPRegisterUnreachable(t *testing.T) {
 	addr := closedPort(t)
-	h, err := NewHTTP("http://"+addr, secret.New(backendToken), nil)
+	h, err := NewHTTP("http://"+addr, secret.New(backendToken), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +179,7 @@ func TestHTTPRegisterUnreachable(t *testing.T) {
 		t.Errorf("kind = %v", be)
 	}
 
-	h, _ = NewHTTP("https://api.idpctl-backend.invalid", secret.New(backendToken), nil)
+	h, _ = NewHTTP("https://api.idpctl-backend.invalid", secret.New(backendToken), nil, nil)
 	_, err = h.Register(context.Background(), registration())
 	if got := errText(t, err); !strings.Contains(got, "host api.idpctl-backend.invalid not found") {
 		t.Errorf("error = %q", got)
@@ -231,7 +238,7 @@ func TestHTTPRetries(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 		})
 		h, sl := newTestHTTP(t, s)
-		h.pacer.now = time.Now // the context's deadline is on the real clock
+		sl.now = time.Time{} // the context's deadline is on the real clock
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_, err := h.Register(ctx, registration())
@@ -295,14 +302,14 @@ func TestHTTPSetRole(t *testing.T) {
 }
 
 func TestNewHTTPChecksInputs(t *testing.T) {
-	if _, err := NewHTTP("http://api.example.com", secret.New(backendToken), nil); err == nil || !strings.HasPrefix(err.Error(), "--backend-url") {
+	if _, err := NewHTTP("http://api.example.com", secret.New(backendToken), nil, nil); err == nil || !strings.HasPrefix(err.Error(), "--backend-url") {
 		t.Errorf("http URL: %v", err)
 	}
-	_, err := NewHTTP("https://api.example.com", secret.New(" "+backendToken), nil)
+	_, err := NewHTTP("https://api.example.com", secret.New(" "+backendToken), nil, nil)
 	if got := errText(t, err); got != "IDPCTL_BACKEND_TOKEN starts or ends with a space or line break (a typical copy-paste mistake): remove it" {
 		t.Errorf("token: %q", got)
 	}
-	h, _ := NewHTTP("https://api.example.com", secret.New(backendToken), nil)
+	h, _ := NewHTTP("https://api.example.com", secret.New(backendToken), nil, nil)
 	reg := registration()
 	reg.ClientSecret = secret.Value{}
 	if _, err := h.Register(context.Background(), reg); err == nil || !strings.Contains(err.Error(), "no client secret to send") {
@@ -354,7 +361,7 @@ func TestHTTPCheck(t *testing.T) {
 	}
 
 	addr := closedPort(t)
-	h, _ = NewHTTP("http://"+addr, secret.New(backendToken), nil)
+	h, _ = NewHTTP("http://"+addr, secret.New(backendToken), nil, nil)
 	if got := errText(t, h.Check(context.Background())); !strings.Contains(got, "cannot reach the backend at --backend-url http://"+addr) {
 		t.Errorf("unreachable: %q", got)
 	}

@@ -51,6 +51,42 @@ func (g GivenSCIM) SCIMEndpoint(_ context.Context, h Handover) (SCIM, error) {
 // Name is "manual".
 func (m *Manual) Name() string { return NameManual }
 
+// Destination is the secret file, or the admin at the hand-off when there is none.
+func (m *Manual) Destination() Destination { return Destination{File: m.SecretOut} }
+
+// KnownSCIM is the endpoint given up front; nil when the admin is asked for it after the instructions.
+func (m *Manual) KnownSCIM() *SCIM {
+	if k, ok := m.SCIM.(knownSource); ok {
+		return k.Known()
+	}
+	return nil
+}
+
+// knownSource is a SCIMSource that may hold the endpoint before the hand-off: GivenSCIM, or the wizard's
+// hand-off when the flags gave it.
+type knownSource interface {
+	Known() *SCIM
+}
+
+// Known is the given endpoint, or nil when none was given.
+func (g GivenSCIM) Known() *SCIM {
+	if g.BaseURL == "" {
+		return nil
+	}
+	scim := SCIM(g)
+	return &scim
+}
+
+// HeldSecretHint reads the secret file: it holds the secret the admin pasted into the SaaS. An admin who was
+// shown the secret cannot be asked.
+func (m *Manual) HeldSecretHint() (string, bool) {
+	if m.SecretOut == "" {
+		return "", false
+	}
+	hint, _ := SecretFileHint(m.SecretOut)
+	return hint, true
+}
+
 // Register writes the client secret to the --secret-out file and returns the SCIM endpoint from m.SCIM after
 // checking it. Writing first means the secret is already in place when a prompt shows the instructions. Without
 // a file, the secret goes to m.SCIM with the instructions. A registration without a secret (a re-run that

@@ -9,6 +9,8 @@ import (
 	"net/url"
 
 	"github.com/google/uuid"
+
+	"github.com/idpctl/idpctl/clock"
 )
 
 // ProbeReport is what Probe found, request by request. It never holds the token.
@@ -57,9 +59,9 @@ type ServiceProviderConfig struct {
 // (scim-entra-behaviour.md §1.1): a user filter for a random GUID that must answer 200 with an empty
 // ListResponse, the same for groups, and, for information, /ServiceProviderConfig. It stops at the first
 // failure and returns a *SCIMError that says what is wrong and how to fix it, with the report so far.
-func Probe(ctx context.Context, client *http.Client, scim SCIM) (ProbeReport, error) {
+func Probe(ctx context.Context, client *http.Client, clk clock.Clock, scim SCIM) (ProbeReport, error) {
 	report := ProbeReport{BaseURL: scim.BaseURL}
-	c, err := newSCIMClient(client, scim)
+	c, err := newSCIMClient(client, clk, scim)
 	if err != nil {
 		return report, err
 	}

@@ -26,7 +26,7 @@ func TestProbeSendsWhatEntraSends(t *testing.T) {
 	defer srv.Close()
 
 	// The trailing slash and Entra's feature flag are how admins paste tenant URLs.
-	report, err := Probe(context.Background(), srv.Client(), scimOf(srv.URL+"/scim/v2/?aadOptscim062020"))
+	report, err := Probe(context.Background(), srv.Client(), nil, scimOf(srv.URL+"/scim/v2/?aadOptscim062020"))
 	if err != nil {
 		t.Fatalf("Probe: %v", errText(t, err))
 	}
@@ -87,7 +87,7 @@ func TestProbeSendsWhatEntraSends(t *testing.T) {
 func TestProbeOverTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(&fakeSCIM{prefix: "/scim"})
 	defer srv.Close()
-	report, err := Probe(context.Background(), srv.Client(), scimOf(srv.URL+"/scim"))
+	report, err := Probe(context.Background(), srv.Client(), nil, scimOf(srv.URL+"/scim"))
 	if err != nil {
 		t.Fatalf("Probe: %v", errText(t, err))
 	}
@@ -320,7 +320,7 @@ func TestProbeFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base, client := tt.setup(t)
-			report, err := Probe(context.Background(), client, scimOf(base))
+			report, err := Probe(context.Background(), client, nil, scimOf(base))
 			var se *SCIMError
 			if !errors.As(err, &se) {
 				t.Fatalf("Probe error = %v (%T), want a *SCIMError", err, err)
@@ -397,7 +397,7 @@ func TestProbeWarnings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			report, err := Probe(context.Background(), srv.Client(), scimOf(srv.URL))
+			report, err := Probe(context.Background(), srv.Client(), nil, scimOf(srv.URL))
 			if err != nil {
 				t.Fatalf("Probe: %v", errText(t, err))
 			}
@@ -420,7 +420,7 @@ func TestProbeWarnings(t *testing.T) {
 			}
 		}())
 		defer srv.Close()
-		report, err := Probe(context.Background(), srv.Client(), scimOf(srv.URL))
+		report, err := Probe(context.Background(), srv.Client(), nil, scimOf(srv.URL))
 		if err != nil {
 			t.Fatal(errText(t, err))
 		}
@@ -451,7 +451,7 @@ func TestProbeRetriesThrottling(t *testing.T) {
 		fake.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	if _, err := Probe(context.Background(), srv.Client(), scimOf(srv.URL)); err != nil {
+	if _, err := Probe(context.Background(), srv.Client(), nil, scimOf(srv.URL)); err != nil {
 		t.Fatalf("Probe: %v", errText(t, err))
 	}
 	if calls.Load() != 2 {
@@ -466,7 +466,7 @@ func TestProbeRetriesThrottling(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}))
 		defer srv.Close()
-		_, err := Probe(context.Background(), srv.Client(), scimOf(srv.URL))
+		_, err := Probe(context.Background(), srv.Client(), nil, scimOf(srv.URL))
 		var se *SCIMError
 		if !errors.As(err, &se) || se.Kind != KindThrottled {
 			t.Fatalf("err = %v, want throttled", err)
@@ -482,7 +482,7 @@ func TestProbeCancelled(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Probe(ctx, srv.Client(), scimOf(srv.URL))
+	_, err := Probe(ctx, srv.Client(), nil, scimOf(srv.URL))
 	var se *SCIMError
 	if !errors.As(err, &se) || se.Kind != KindCanceled || !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want a cancellation", err)
@@ -490,7 +490,7 @@ func TestProbeCancelled(t *testing.T) {
 }
 
 func TestProbeRefusesBadToken(t *testing.T) {
-	_, err := Probe(context.Background(), nil, SCIM{BaseURL: "https://scim.example.com", Token: secret.New(scimToken + "\n")})
+	_, err := Probe(context.Background(), nil, nil, SCIM{BaseURL: "https://scim.example.com", Token: secret.New(scimToken + "\n")})
 	if msg := errText(t, err); !strings.Contains(msg, "the SCIM token starts or ends with a space or line break") {
 		t.Errorf("err = %q", msg)
 	}

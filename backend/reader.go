@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/idpctl/idpctl/clock"
 )
 
 // Reader reads users and groups back from a SCIM endpoint, to confirm what Entra provisioned. It asks the way
@@ -41,8 +43,8 @@ type GroupMember struct {
 }
 
 // NewReader checks the endpoint's URL and token and returns a Reader for it.
-func NewReader(client *http.Client, scim SCIM) (*Reader, error) {
-	c, err := newSCIMClient(client, scim)
+func NewReader(client *http.Client, clk clock.Clock, scim SCIM) (*Reader, error) {
+	c, err := newSCIMClient(client, clk, scim)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func seededSCIM() *fakeSCIM {
 func newTestReader(t *testing.T, fake *fakeSCIM) (*Reader, *httptest.Server) {
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	r, err := NewReader(srv.Client(), scimOf(srv.URL+"/scim"))
+	r, err := NewReader(srv.Client(), nil, scimOf(srv.URL+"/scim"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestReaderErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
-			r, err := NewReader(srv.Client(), scimOf(srv.URL))
+			r, err := NewReader(srv.Client(), nil, scimOf(srv.URL))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,7 +204,7 @@ func TestReaderErrors(t *testing.T) {
 }
 
 func TestNewReaderChecksInput(t *testing.T) {
-	_, err := NewReader(nil, scimOf("http://scim.example.com"))
+	_, err := NewReader(nil, nil, scimOf("http://scim.example.com"))
 	var se *SCIMError
 	if !errors.As(err, &se) || se.Kind != KindInvalidURL {
 		t.Errorf("err = %v", err)

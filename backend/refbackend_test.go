@@ -24,7 +24,7 @@ func TestAgainstReferenceBackend(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 
-	h, err := NewHTTP(srv.URL, secret.New(backendToken), srv.Client())
+	h, err := NewHTTP(srv.URL, secret.New(backendToken), srv.Client(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestAgainstReferenceBackend(t *testing.T) {
 		t.Errorf("registering again was not idempotent (%v)", errText(t, err))
 	}
 
-	report, err := Probe(ctx, srv.Client(), scim)
+	report, err := Probe(ctx, srv.Client(), nil, scim)
 	if err != nil {
 		t.Fatalf("Probe: %v\n%s", errText(t, err), report)
 	}
@@ -76,7 +76,7 @@ func TestAgainstReferenceBackend(t *testing.T) {
 	})
 	entra.patch("Groups/"+group, fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"$ref":null,"value":%q},{"$ref":null,"value":%q}]}]}`, ada, grace))
 
-	r, err := NewReader(srv.Client(), scim)
+	r, err := NewReader(srv.Client(), nil, scim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,14 +127,14 @@ func TestReferenceBackendRefusals(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 
-	wrong, _ := NewHTTP(srv.URL, secret.New("not-the-backend-token-000"), srv.Client())
+	wrong, _ := NewHTTP(srv.URL, secret.New("not-the-backend-token-000"), srv.Client(), nil)
 	_, err := wrong.Register(ctx, registration())
 	var be *BackendError
 	if !errors.As(err, &be) || be.Kind != KindUnauthorized || !strings.Contains(err.Error(), "the backend rejected IDPCTL_BACKEND_TOKEN (401 Unauthorized)") {
 		t.Errorf("wrong token: %v", err)
 	}
 
-	h, _ := NewHTTP(srv.URL, secret.New(backendToken), srv.Client())
+	h, _ := NewHTTP(srv.URL, secret.New(backendToken), srv.Client(), nil)
 	reg := registration()
 	reg.DiscoveryURL = "https://login.example.com/.well-known/openid-configuration"
 	_, err = h.Register(ctx, reg)
@@ -144,7 +144,7 @@ func TestReferenceBackendRefusals(t *testing.T) {
 	errText(t, err)
 
 	// A token the backend never issued is what Entra's Test Connection would be refused with.
-	_, err = Probe(ctx, srv.Client(), SCIM{BaseURL: srv.URL + refbackend.DefaultSCIMPath, Token: secret.New(scimToken)})
+	_, err = Probe(ctx, srv.Client(), nil, SCIM{BaseURL: srv.URL + refbackend.DefaultSCIMPath, Token: secret.New(scimToken)})
 	var se *SCIMError
 	if !errors.As(err, &se) || se.Kind != KindUnauthorized {
 		t.Errorf("probe with an unknown token: %v", err)
@@ -213,7 +213,7 @@ func TestProbeTellsAStrictServer(t *testing.T) {
 	for _, strict := range []bool{false, true} {
 		ref := refbackend.New(refbackend.Options{SCIMToken: secret.New(scimToken), Strict: strict})
 		srv := httptest.NewServer(ref.Handler())
-		report, err := Probe(context.Background(), srv.Client(), SCIM{BaseURL: srv.URL + refbackend.DefaultSCIMPath, Token: secret.New(scimToken)})
+		report, err := Probe(context.Background(), srv.Client(), nil, SCIM{BaseURL: srv.URL + refbackend.DefaultSCIMPath, Token: secret.New(scimToken)})
 		srv.Close()
 		if err != nil {
 			t.Fatalf("strict=%v: Probe: %v", strict, errText(t, err))

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/idpctl/idpctl/clock"
 	"github.com/idpctl/idpctl/secret"
 )
 
@@ -25,7 +26,7 @@ type scimClient struct {
 // it is the only reading under which such URLs work with servers that reject unknown parameters.
 var entraFlags = []string{"aadOptscim062020", "AzureAdScimPatch062020", "AzureAdScimPatch2017"}
 
-func newSCIMClient(client *http.Client, scim SCIM) (*scimClient, error) {
+func newSCIMClient(client *http.Client, clk clock.Clock, scim SCIM) (*scimClient, error) {
 	if err := checkSCIMURL("the SCIM URL", scim.BaseURL); err != nil {
 		return nil, &SCIMError{Kind: KindInvalidURL, Request: "SCIM URL", Cause: err.Error()}
 	}
@@ -44,7 +45,7 @@ func newSCIMClient(client *http.Client, scim SCIM) (*scimClient, error) {
 	}
 	base.RawQuery = strings.Join(kept, "&")
 	base.ForceQuery = false
-	return &scimClient{http: withoutRedirects(client), base: base, token: scim.Token}, nil
+	return &scimClient{http: withoutRedirects(client), base: base, token: scim.Token, pacer: pacer{clock: clk}}, nil
 }
 
 func isEntraFlag(name string) bool {

@@ -8,14 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/idpctl/idpctl/clock"
 )
 
 // ErrorKind says what went wrong when talking to a SCIM endpoint or the backend, so callers (and tests) can
@@ -97,29 +97,7 @@ const (
 
 // pacer sends requests, retrying 429 and 503 as the server asks, within the context's deadline.
 type pacer struct {
-	sleep func(ctx context.Context, d time.Duration) error // nil: wait on a timer
-	now   func() time.Time                                 // nil: time.Now
-}
-
-func (p pacer) wait(ctx context.Context, d time.Duration) error {
-	if p.sleep != nil {
-		return p.sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func (p pacer) clock() time.Time {
-	if p.now != nil {
-		return p.now()
-	}
-	return time.Now()
+	clock clock.Clock // nil: the system clock
 }
 
 // do sends the request that newRequest builds (once per attempt, so bodies are fresh) and reads the answer.
@@ -147,40 +125,21 @@ func (p pacer) do(ctx context.Context, client *http.Client, newRequest func(cont
 		if (r.Status != http.StatusTooManyRequests && r.Status != http.StatusServiceUnavailable) || attempt == maxAttempts {
 			return r, nil
 		}
-		delay, given := retryAfter(r.Header.Get("Retry-After"), p.clock())
+		clk := clock.Or(p.clock)
+		delay, given := clock.RetryAfter(r.Header.Get("Retry-After"), clk.Now())
 		if !given {
 			delay, backoff = backoff, backoff*2
 		}
 		if delay > maxRetryWait {
 			return r, nil
 		}
-		if deadline, ok := ctx.Deadline(); ok && p.clock().Add(delay).After(deadline) {
+		if deadline, ok := ctx.Deadline(); ok && clk.Now().Add(delay).After(deadline) {
 			return r, nil
 		}
-		if err := p.wait(ctx, delay); err != nil {
+		if err := clk.Sleep(ctx, delay); err != nil {
 			return nil, err
 		}
 	}
-}
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		// More seconds than a Duration holds (292 years) means "not soon": keep the product from overflowing into
-		// a negative wait, which would retry at once.
-		return time.Duration(min(s, int64(math.MaxInt64/time.Second))) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // WithUserAgent returns a copy of client whose every request, to a SCIM endpoint or to the backend, retries

@@ -20,10 +20,10 @@ func TestEveryRequestNamesIdpctl(t *testing.T) {
 	client := WithUserAgent(scimSrv.Client(), testUserAgent)
 	ctx := context.Background()
 
-	if _, err := Probe(ctx, client, scimOf(scimSrv.URL+"/scim/v2")); err != nil {
+	if _, err := Probe(ctx, client, nil, scimOf(scimSrv.URL+"/scim/v2")); err != nil {
 		t.Fatal(errText(t, err))
 	}
-	reader, err := NewReader(client, scimOf(scimSrv.URL+"/scim/v2"))
+	reader, err := NewReader(client, nil, scimOf(scimSrv.URL+"/scim/v2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,11 +50,10 @@ func TestEveryRequestNamesIdpctl(t *testing.T) {
 		registered(w, r)
 	})
 	s.on(http.MethodPut, "/api/v1/roles/ada@contoso.com", answer(204, "", ""))
-	h, err := NewHTTP(s.URL+"/api/", secret.New(backendToken), WithUserAgent(s.Client(), testUserAgent))
+	h, err := NewHTTP(s.URL+"/api/", secret.New(backendToken), WithUserAgent(s.Client(), testUserAgent), &sleeper{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.pacer = pacer{sleep: (&sleeper{}).sleep}
 	if _, err := h.Register(ctx, registration()); err != nil {
 		t.Fatal(errText(t, err))
 	}

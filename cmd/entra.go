@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
@@ -127,7 +128,7 @@ func (o *entraOptions) check() error {
 		return usageErrorf("--app-name is empty: give the name setup used, e.g. --app-name %q", steps.DefaultAppName)
 	}
 	switch o.Backend {
-	case "", steps.BackendManual, steps.BackendHTTP:
+	case "", backend.NameManual, backend.NameHTTP:
 	default:
 		return usageErrorf("--backend %q: use manual or http", o.Backend)
 	}
@@ -215,7 +216,7 @@ func (o *entraOptions) connect(ctx context.Context, writes bool, adjust func(in 
 		run.close()
 		return nil, err
 	}
-	in := steps.Inputs{AppName: o.AppName, RedirectURI: steps.DefaultRedirectURI, Backend: steps.BackendManual, SecretExpiry: steps.DefaultSecretExpiry}
+	in := steps.Inputs{AppName: o.AppName, RedirectURI: steps.DefaultRedirectURI, Backend: backend.NameManual, SecretExpiry: steps.DefaultSecretExpiry}
 	if setup := state.Get().Setup; setup != nil {
 		in, run.fromState = *setup, true
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
 )
@@ -89,7 +90,7 @@ func (o *setupOptions) adoptPlan(flags *pflag.FlagSet) error {
 	}
 	planned := plan.Inputs
 	planned.SCIMToken, planned.BackendToken = o.Inputs.SCIMToken, o.Inputs.BackendToken
-	if planned.Backend == steps.BackendHTTP {
+	if planned.Backend == backend.NameHTTP {
 		planned.SCIMToken = secret.Value{} // the backend hands out the SCIM token (see resolve)
 	}
 	o.Inputs, o.savedPlan = planned, plan

@@ -10,6 +10,16 @@ import (
 	"github.com/idpctl/idpctl/steps"
 )
 
+// wroteExactly fails the test unless the tenant received exactly the writes want (see writes) since the
+// last reset.
+func (tn *tenant) wroteExactly(what string, want []string) {
+	tn.t.Helper()
+	slices.Sort(want)
+	if got := tn.writes(); !slices.Equal(got, want) {
+		tn.t.Errorf("%s wrote\n  %s\nwant exactly\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
 // writes lists the writes the tenant received since the last reset, ids replaced by {id}, sorted.
 func (tn *tenant) writes() []string {
 	ids := regexp.MustCompile(`scim\.[^/]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
@@ -80,9 +90,7 @@ func TestSavedPlanAppliesExactlyThePlannedWrites(t *testing.T) {
 		"PUT /servicePrincipals/{id}/synchronization/jobs/{id}/schema",
 		"PUT /servicePrincipals/{id}/synchronization/secrets",
 	}
-	if got := tn.writes(); !slices.Equal(got, want) {
-		t.Errorf("applying the plan wrote\n  %s\nwant exactly\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	tn.wroteExactly("applying the plan", want)
 	tn.app() // exactly one application, service principal and job
 
 	tn.reset()
@@ -140,9 +148,7 @@ func TestStalePlanIsRefused(t *testing.T) {
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/provisionOnDemand",
 		"POST /servicePrincipals/{id}/synchronization/jobs/{id}/provisionOnDemand",
 	}
-	if got := tn.writes(); !slices.Equal(got, want) {
-		t.Errorf("applying the plan wrote\n  %s\nwant exactly\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
-	}
+	tn.wroteExactly("applying the plan", want)
 }
 
 // Setup flags given with --plan must agree with it; flags the plan does not fix are refused.

@@ -149,7 +149,7 @@ func rotateEntra(ctx context.Context, opts *rotateOptions) error {
 		return err
 	}
 	result, err := opts.applySteps(ctx, run, "rotate-secret", steps.RotateSecret(in), true)
-	if err != nil || opts.DryRun || in.Backend != steps.BackendManual || result.Error != "" {
+	if err != nil || opts.DryRun || in.Backend != backend.NameManual || result.Error != "" {
 		return err
 	}
 	// The secret is in the file: once the admin has pasted it into the SaaS, the old one can go. Asked here, on

@@ -149,7 +149,7 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 	fl.StringVar(&in.SCIMURL, "scim-url", "", "SCIM base URL the SaaS gave you (--backend manual)")
 	fl.StringVar(&opts.SCIMTokenFile, "scim-token-file", "", "file holding the SCIM token (or set IDPCTL_SCIM_TOKEN)")
 	fl.BoolVar(&in.SCIMCompliant, "scim-compliant", false, `save the SCIM URL with Entra's aadOptscim062020 flag, for SCIM servers that refuse "active": "False" (Entra then sends SCIM-compliant PATCH requests)`)
-	fl.StringVar(&in.Backend, "backend", steps.BackendManual, "how the SaaS gets the OIDC values: manual or http")
+	fl.StringVar(&in.Backend, "backend", backend.NameManual, "how the SaaS gets the OIDC values: manual or http")
 	fl.StringVar(&in.BackendURL, "backend-url", "", "base URL of the SaaS's registration API (--backend http; token in IDPCTL_BACKEND_TOKEN)")
 	fl.StringVar(&in.SecretOut, "secret-out", "", "file (mode 0600) that receives the client secret when no backend takes it")
 	fl.StringVar(&opts.SecretExpiry, "secret-expiry", "180d", "lifetime of the client secret: e.g. 180d, 1y, 2y")
@@ -198,7 +198,7 @@ func (o *setupOptions) resolve() error {
 	o.Inputs.SecretExpiry = d
 	// With --backend http the SCIM token comes from the backend; an IDPCTL_SCIM_TOKEN left in the environment
 	// (idpctl sandbox prints one) is not an instruction then.
-	if v := o.Getenv("IDPCTL_SCIM_TOKEN"); v != "" && o.Inputs.Backend != steps.BackendHTTP {
+	if v := o.Getenv("IDPCTL_SCIM_TOKEN"); v != "" && o.Inputs.Backend != backend.NameHTTP {
 		if o.SCIMTokenFile != "" {
 			return usageErrorf("the SCIM token is given twice (IDPCTL_SCIM_TOKEN and --scim-token-file): keep one")
 		}
@@ -278,9 +278,9 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 		opts.GraphURL, opts.Auth, accessToken = sb.GraphURL, "token", sb.AccessToken
 		opts.Inputs.TenantID = sb.TenantID
-		if opts.Inputs.Backend == steps.BackendManual && opts.Inputs.SCIMURL == "" {
+		if opts.Inputs.Backend == backend.NameManual && opts.Inputs.SCIMURL == "" {
 			// The simulated SaaS takes the registration over its API, like a backend that supports it.
-			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = steps.BackendHTTP, sb.BackendURL, sb.BackendToken
+			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = backend.NameHTTP, sb.BackendURL, sb.BackendToken
 			opts.Inputs.SCIMToken = secret.Value{}
 		}
 		if opts.Output == "text" {
@@ -292,7 +292,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	// or the secret file are still missing; scripted runs, JSON output and --debug (whose log lines would tear
 	// the view) keep the plain lines.
 	terminal := opts.Output == "text" && !opts.NonInteractive && !opts.Debug && opts.IO.CanPrompt()
-	opts.Inputs.HandOffAtTerminal = terminal && opts.Inputs.Backend == steps.BackendManual &&
+	opts.Inputs.HandOffAtTerminal = terminal && opts.Inputs.Backend == backend.NameManual &&
 		(opts.Inputs.SCIMURL == "" || opts.Inputs.SecretOut == "")
 	if err := opts.Inputs.Check(); err != nil {
 		return err
@@ -322,7 +322,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	var handOff *wizard.HandOff
 	if opts.Inputs.HandOffAtTerminal {
 		handOff = &wizard.HandOff{RedirectURI: opts.Inputs.RedirectURI, Probe: func(ctx context.Context, s backend.SCIM) (string, error) {
-			report, err := backend.Probe(ctx, httpClient, s)
+			report, err := backend.Probe(ctx, httpClient, nil, s)
 			return strings.Join(report.Warnings, "; "), err
 		}}
 		if opts.Inputs.SCIMURL != "" {
@@ -502,8 +502,8 @@ func checkDestinations(ctx context.Context, opts *setupOptions, be backend.Backe
 // newBackend builds the backend the inputs name. The manual backend's SCIM values come from the hand-off at
 // the terminal when there is one, else from the inputs.
 func newBackend(in steps.Inputs, client *http.Client, handOff *wizard.HandOff) (backend.Backend, error) {
-	if in.Backend == steps.BackendHTTP {
-		return backend.NewHTTP(in.BackendURL, in.BackendToken, client)
+	if in.Backend == backend.NameHTTP {
+		return backend.NewHTTP(in.BackendURL, in.BackendToken, client, nil)
 	}
 	var source backend.SCIMSource = backend.GivenSCIM{BaseURL: in.SCIMURL, Token: in.SCIMToken}
 	if handOff != nil {

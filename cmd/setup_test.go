@@ -132,7 +132,7 @@ func planFile(t *testing.T) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "plan.json")
 	plan := &steps.Plan{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", Version: version, Steps: []steps.PlannedStep{{Step: "application"}},
-		Inputs: steps.Inputs{AppName: steps.DefaultAppName, Backend: steps.BackendManual, SecretExpiry: steps.DefaultSecretExpiry}}
+		Inputs: steps.Inputs{AppName: steps.DefaultAppName, Backend: backend.NameManual, SecretExpiry: steps.DefaultSecretExpiry}}
 	if err := steps.WritePlanFile(file, plan); err != nil {
 		t.Fatal(err)
 	}

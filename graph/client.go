@@ -35,6 +35,8 @@ import (
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	kiotaauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
+
+	"github.com/idpctl/idpctl/clock"
 )
 
 // DefaultBaseURL is the Graph v1.0 endpoint of the public cloud.
@@ -81,10 +83,9 @@ type Config struct {
 	// MaxAttempts bounds the attempts of one call answered 429/503/504 or 409 Directory_ConcurrencyViolation
 	// (default 6).
 	MaxAttempts int
-	// Now and Sleep are the clock and the wait between retries; tests replace them so that nothing sleeps.
-	// Sleep must return ctx.Err() when ctx ends first. Defaults: time.Now and a timer.
-	Now   func() time.Time
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock tells the time and waits between retries; tests inject one so that nothing sleeps. Default: the
+	// system clock.
+	Clock clock.Clock
 }
 
 // Client calls Microsoft Graph. It is safe for concurrent use.
@@ -94,8 +95,7 @@ type Client struct {
 	baseURL           string
 	obs               *observer
 	log               *slog.Logger
-	now               func() time.Time
-	sleep             func(context.Context, time.Duration) error
+	clock             clock.Clock
 	maxAttempts       int
 	replicationReads  int
 	replicationWindow time.Duration
@@ -142,8 +142,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		baseURL:           base,
 		log:               cfg.Logger,
-		now:               cfg.Now,
-		sleep:             cfg.Sleep,
+		clock:             clock.Or(cfg.Clock),
 		maxAttempts:       cfg.MaxAttempts,
 		replicationReads:  cfg.ReplicationReads,
 		replicationWindow: cfg.ReplicationWindow,
@@ -151,12 +150,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.sleep == nil {
-		c.sleep = sleepContext
 	}
 	if c.maxAttempts <= 0 {
 		c.maxAttempts = 6
@@ -234,17 +227,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Stats returns how many HTTP requests the client has sent so far.

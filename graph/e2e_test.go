@@ -17,7 +17,7 @@ import (
 	"github.com/idpctl/idpctl/secret"
 )
 
-// clock is the client's Now and Sleep: waits are recorded and pass at once.
+// clock is the client's clock: waits are recorded and pass at once.
 type clock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -66,8 +66,7 @@ func TestSetupFlowAgainstSimulatedTenant(t *testing.T) {
 	c, err := graph.New(graph.Config{
 		BaseURL:    graphSrv.URL + "/v1.0",
 		Credential: graph.StaticToken(secret.New(demo.AdminToken)),
-		Now:        clk.Now,
-		Sleep:      clk.Sleep,
+		Clock:      clk,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -361,7 +360,7 @@ func TestConcurrentCallsShareOneClient(t *testing.T) {
 	srv := httptest.NewServer(tenant)
 	defer srv.Close()
 	clk := &clock{now: time.Now()}
-	c, err := graph.New(graph.Config{BaseURL: srv.URL + "/v1.0", Credential: graph.StaticToken(secret.New(demo.AdminToken)), Now: clk.Now, Sleep: clk.Sleep})
+	c, err := graph.New(graph.Config{BaseURL: srv.URL + "/v1.0", Credential: graph.StaticToken(secret.New(demo.AdminToken)), Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
+	"github.com/idpctl/idpctl/clock"
 	"github.com/idpctl/idpctl/secret"
 )
 
@@ -173,7 +173,10 @@ func (c *Client) newError(cl call, err error, x *exchange, attempt int) error {
 				e.Date = t.UTC()
 			}
 		}
-		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), c.now())
+		// A wait of more than a day is as good as no answer (zero): the caller backs off on its own.
+		if wait, ok := clock.RetryAfter(header.Get("Retry-After"), c.clock.Now()); ok && wait <= 24*time.Hour {
+			e.RetryAfter = wait
+		}
 	}
 	e.Message = secret.Scrub(e.Message, cl.secrets...)
 	return e
@@ -256,29 +259,6 @@ func fromResponseHeaders(h *abstractions.ResponseHeaders) http.Header {
 		}
 	}
 	return out
-}
-
-// parseRetryAfter reads Retry-After as seconds (Graph sends fractions such as "2.128") or as an HTTP date. A wait
-// of more than a day, in either form, is as good as no answer (0): the caller backs off on its own.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	const longest = 24 * time.Hour
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		// !(secs > 0) also refuses NaN, which converts to a negative Duration.
-		if !(secs > 0) || secs > longest.Seconds() {
-			return 0
-		}
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 && d <= longest {
-			return d
-		}
-	}
-	return 0
 }
 
 func deref[T any](p *T) T {

@@ -11,6 +11,8 @@ import (
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/idpctl/idpctl/clock"
 )
 
 func TestErrorFromGraphEnvelope(t *testing.T) {
@@ -75,7 +77,7 @@ func TestErrorWithoutUsableBody(t *testing.T) {
 }
 
 func TestNewErrorIsNilSafe(t *testing.T) {
-	c := &Client{now: time.Now}
+	c := &Client{clock: clock.System{}}
 	cl := call{op: "GET /x"}
 	withStatus := func(e *odataerrors.ODataError) *odataerrors.ODataError {
 		e.ResponseStatusCode = 409
@@ -145,23 +147,5 @@ func TestClassifiers(t *testing.T) {
 	}
 	if Code(wrapped(e(400, "Request_BadRequest", ""))) != "Request_BadRequest" || Code(errors.New("x")) != "" {
 		t.Error("Code does not unwrap")
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
-		"2.128":                         2128 * time.Millisecond, // Graph's fractional seconds (DOCS throttling.md)
-		"120":                           2 * time.Minute,
-		" 7 ":                           7 * time.Second,
-		"Sun, 29 Nov 2026 10:00:30 GMT": 30 * time.Second,
-		"Sun, 29 Nov 2026 09:59:00 GMT": 0, // in the past: use backoff
-		"":                              0,
-		"soon":                          0,
-		"-5":                            0,
-	} {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
 	}
 }

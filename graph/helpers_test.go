@@ -183,7 +183,7 @@ func graphError(code, message, requestID string) string {
 		code, message, requestID, requestID)
 }
 
-// fakeClock is Now and Sleep for the client: sleeping records the wait and moves the clock, at once.
+// fakeClock is the client's clock: sleeping records the wait and moves the clock, at once.
 type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -224,8 +224,7 @@ func newTestClient(t *testing.T, f *fakeGraph, change ...func(*Config)) (*Client
 	cfg := Config{
 		BaseURL:    f.baseURL(),
 		Credential: StaticToken(secret.New(testToken)),
-		Now:        clock.Now,
-		Sleep:      clock.Sleep,
+		Clock:      clock,
 		Logger:     slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, ch := range change {

@@ -46,7 +46,7 @@ func waitReplicated[T any](ctx context.Context, c *Client, what, object string, 
 		inARow = 0
 		wait := backoff(replicationBase, replicationCap, misses)
 		notifyWait(ctx, Wait{Reason: WaitReplication, Object: object, RetryIn: wait})
-		if err := c.sleep(ctx, wait); err != nil {
+		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return zero, fmt.Errorf("%s is still not readable after %d reads (replication can take minutes; run again to continue): %w",
 				what, misses+1, err)
 		}

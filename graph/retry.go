@@ -116,7 +116,7 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 		}
 		waited = &Wait{Reason: why, RetryIn: wait}
 		notifyWait(ctx, *waited)
-		if c.sleep(ctx, wait) != nil {
+		if c.clock.Sleep(ctx, wait) != nil {
 			return zero, err
 		}
 		c.retries.Add(1)
@@ -161,7 +161,7 @@ func backoff(base, max time.Duration, n int) time.Duration {
 // track records objects this client just created together (an application, its appId and its service
 // principal), so that calls referencing them ride out replication.
 func (c *Client) track(ids ...string) {
-	now := c.now()
+	now := c.clock.Now()
 	var group []string
 	for _, id := range ids {
 		if id != "" {
@@ -191,7 +191,7 @@ func (c *Client) forget(id string) {
 
 // replicating reports whether one of ids was created by this client less than ReplicationWindow ago.
 func (c *Client) replicating(ids []string) bool {
-	now := c.now()
+	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, id := range ids {

@@ -252,17 +252,25 @@ func TestWaitIsBoundedByContext(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	sleeps := 0
 	c, _ := newTestClient(t, &fakeGraph{srv: srv}, func(cfg *Config) {
-		cfg.Sleep = func(ctx context.Context, _ time.Duration) error {
-			if sleeps++; sleeps == 3 {
-				cancel()
-			}
-			return ctx.Err()
-		}
+		cfg.Clock = &cancellingClock{fakeClock: newFakeClock(), after: 3, cancel: cancel}
 	})
 	_, err := c.WaitForApplication(ctx, appObjectID)
 	if err == nil || !strings.Contains(err.Error(), "still not readable after 3 reads") || ctx.Err() == nil {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// cancellingClock cancels the run at its nth wait, as an interrupt would.
+type cancellingClock struct {
+	*fakeClock
+	after  int
+	cancel context.CancelFunc
+}
+
+func (c *cancellingClock) Sleep(ctx context.Context, _ time.Duration) error {
+	if c.after--; c.after == 0 {
+		c.cancel()
+	}
+	return ctx.Err()
 }

@@ -132,13 +132,13 @@ func (s *application) Apply(ctx context.Context, env *Env, change Change) error 
 	setup := env.Inputs.withoutSecrets().clone()
 	if found := p.Found; found != nil {
 		env.Out().App.Set(*found)
-		return env.State.Update(env.now(), func(d *StateData) {
+		return env.State.Update(env.clock().Now(), func(d *StateData) {
 			d.ApplicationObjectID, d.AppID, d.ServicePrincipalID = found.App.ObjectID, found.App.AppID, found.SP.ID
 			d.Setup = &setup
 		})
 	}
 	tempName := env.Inputs.AppName + pendingMarker + randomSuffix() + "]"
-	if err := env.State.Update(env.now(), func(d *StateData) { d.PendingDisplayName, d.Setup = tempName, &setup }); err != nil {
+	if err := env.State.Update(env.clock().Now(), func(d *StateData) { d.PendingDisplayName, d.Setup = tempName, &setup }); err != nil {
 		return err
 	}
 	app, sp, err := env.Graph.InstantiateTemplate(ctx, NonGalleryTemplateID, tempName)
@@ -153,7 +153,7 @@ func (s *application) Apply(ctx context.Context, env *Env, change Change) error 
 			return fmt.Errorf("creating the application: %w", err)
 		}
 	}
-	if err := env.State.Update(env.now(), func(d *StateData) {
+	if err := env.State.Update(env.clock().Now(), func(d *StateData) {
 		d.ApplicationObjectID, d.AppID, d.ServicePrincipalID = app.ObjectID, app.AppID, sp.ID
 	}); err != nil {
 		return err
@@ -183,7 +183,7 @@ func findCreated(ctx context.Context, env *Env, name string) (graph.Application,
 				return graph.Application{}, graph.ServicePrincipal{}, err
 			}
 		}
-		if err := env.sleep(ctx, delay); err != nil {
+		if err := env.clock().Sleep(ctx, delay); err != nil {
 			return graph.Application{}, graph.ServicePrincipal{}, fmt.Errorf("the application %q did not appear: %w", name, err)
 		}
 	}

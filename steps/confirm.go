@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/clock"
 	"github.com/idpctl/idpctl/graph"
 )
 
@@ -181,7 +182,7 @@ func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
 	if err != nil {
 		return err
 	}
-	since := env.now().Add(-time.Minute)
+	since := env.clock().Now().Add(-time.Minute)
 	results := s.provision(ctx, env, app.SP.ID, job.ID, mappings.RuleID, assigned, targets)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -280,7 +281,7 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 // It honours the documented 5-calls-per-10-seconds limit and retries a user Entra does not see as assigned
 // yet. The result is keyed by user id.
 func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID string, assigned []Principal, targets []target) map[string]graph.OnDemandResult {
-	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, now: env.now, sleep: env.sleep,
+	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, clock: env.clock(),
 		waiting: func(w Wait) { w.Object = "on-demand provisioning"; env.waiting(s, w) }}
 	results := map[string]graph.OnDemandResult{}
 	var mu sync.Mutex
@@ -313,7 +314,7 @@ func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID s
 	var wg sync.WaitGroup
 	for _, sub := range calls {
 		wg.Go(func() {
-			deadline := env.now().Add(assignmentLag)
+			deadline := env.clock().Now().Add(assignmentLag)
 			for delay := 5 * time.Second; ; delay = min(2*delay, time.Minute) {
 				if err := limiter.wait(ctx); err != nil {
 					return
@@ -324,14 +325,14 @@ func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID s
 					record(sub.users, graph.OnDemandResult{Result: "Failure", Reason: err.Error()})
 					return
 				}
-				if !notInScopeYet(r) || env.now().Add(delay).After(deadline) {
+				if !notInScopeYet(r) || env.clock().Now().Add(delay).After(deadline) {
 					record(sub.users, r)
 					return
 				}
 				// Entra honours a new assignment in on-demand provisioning only after a replication delay.
 				inScope := Wait{Reason: WaitReplication, Object: "the assignment of " + sub.label, RetryIn: delay}
 				env.waiting(s, inScope)
-				slept := env.sleep(ctx, delay)
+				slept := env.clock().Sleep(ctx, delay)
 				inScope.RetryIn, inScope.Over = 0, true
 				env.waiting(s, inScope)
 				if slept != nil {
@@ -364,7 +365,7 @@ func notInScopeYet(r graph.OnDemandResult) bool {
 
 // verify reads every target back from the SCIM endpoint and compares the attributes with the mappings.
 func verify(ctx context.Context, env *Env, scim backend.SCIM, targets []target, onDemand map[string]graph.OnDemandResult) (Confirmation, error) {
-	reader, err := backend.NewReader(env.SCIMClient, scim)
+	reader, err := backend.NewReader(env.SCIMClient, env.clock(), scim)
 	if err != nil {
 		return Confirmation{}, err
 	}
@@ -410,7 +411,7 @@ func verify(ctx context.Context, env *Env, scim backend.SCIM, targets []target, 
 // whose latest entry is a success, or a skip because the SaaS already matches, has arrived.
 func fromLogs(ctx context.Context, env *Env, spID, jobID string, targets []target) (Confirmation, error) {
 	events, err := env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{
-		ServicePrincipalID: spID, JobID: jobID, Since: env.now().Add(-30 * 24 * time.Hour),
+		ServicePrincipalID: spID, JobID: jobID, Since: env.clock().Now().Add(-30 * 24 * time.Hour),
 	})
 	if err != nil {
 		return Confirmation{}, err
@@ -533,8 +534,7 @@ type rateLimiter struct {
 	n       int
 	window  time.Duration
 	calls   []time.Time
-	now     func() time.Time
-	sleep   func(context.Context, time.Duration) error
+	clock   clock.Clock
 	waiting func(Wait) // told when a call has to wait for the window, and when that wait is over
 }
 
@@ -547,7 +547,7 @@ func (l *rateLimiter) wait(ctx context.Context) error {
 	}()
 	for {
 		l.mu.Lock()
-		now := l.now()
+		now := l.clock.Now()
 		for len(l.calls) > 0 && now.Sub(l.calls[0]) >= l.window {
 			l.calls = l.calls[1:]
 		}
@@ -560,7 +560,7 @@ func (l *rateLimiter) wait(ctx context.Context) error {
 		l.mu.Unlock()
 		waited = true
 		l.waiting(Wait{Reason: WaitRateLimit, RetryIn: next})
-		if err := l.sleep(ctx, next); err != nil {
+		if err := l.clock.Sleep(ctx, next); err != nil {
 			return err
 		}
 	}

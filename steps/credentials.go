@@ -254,7 +254,7 @@ func secretSet(creds, saved []graph.SyncSecret) []graph.SyncSecret {
 }
 
 func (s *provisioningCredentials) probe(ctx context.Context, env *Env, scim backend.SCIM) (backend.ProbeReport, error) {
-	report, err := backend.Probe(ctx, env.SCIMClient, scim)
+	report, err := backend.Probe(ctx, env.SCIMClient, env.clock(), scim)
 	if err != nil {
 		return report, fmt.Errorf("testing the SCIM endpoint: %w", err)
 	}
@@ -340,5 +340,5 @@ func saveCredentials(ctx context.Context, env *Env, step Step, spID, jobID, tena
 	if err := env.Graph.ValidateJobCredentials(ctx, spID, jobID, nil); err != nil {
 		return fmt.Errorf("Entra's connection test with the saved credentials failed (fix the SCIM endpoint and run again): %w", err)
 	}
-	return env.State.Update(env.now(), func(d *StateData) { d.ProvisioningCredentials = fingerprint(tenantURL, token) })
+	return env.State.Update(env.clock().Now(), func(d *StateData) { d.ProvisioningCredentials = fingerprint(tenantURL, token) })
 }

@@ -195,7 +195,7 @@ func TestNewSCIMTokenKeepsAdminSettings(t *testing.T) {
 	}})
 
 	// The SaaS issues a new SCIM token (a second registration gets its own), and the admin runs idpctl with it.
-	reg, err := backend.NewHTTP(h.sb.BackendURL, h.sb.BackendToken, nil)
+	reg, err := backend.NewHTTP(h.sb.BackendURL, h.sb.BackendToken, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

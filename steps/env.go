@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/clock"
 	"github.com/idpctl/idpctl/graph"
 )
 
@@ -67,9 +68,9 @@ type Env struct {
 	SCIMClient *http.Client
 	State      *State
 	Reporter   Reporter
-	Now        func() time.Time
-	// Sleep waits between polls while Graph says "not yet"; tests shorten it. Default: a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock tells the time and waits between polls while Graph says "not yet"; tests inject one whose waits
+	// pass at once. Default: the system clock.
+	Clock clock.Clock
 
 	out *Outputs
 
@@ -103,26 +104,7 @@ func (e *Env) Out() *Outputs { return e.out }
 
 func (e *Env) resetOutputs() { e.out = &Outputs{} }
 
-func (e *Env) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
-	}
-	return time.Now()
-}
-
-func (e *Env) sleep(ctx context.Context, d time.Duration) error {
-	if e.Sleep != nil {
-		return e.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (e *Env) clock() clock.Clock { return clock.Or(e.Clock) }
 
 func (e *Env) report() Reporter {
 	if e.Reporter == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/secret"
 )
@@ -59,11 +60,11 @@ func FuzzInputsCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tenant, appName, appID, group, user, redirect, url, token string, viaHTTP bool) {
 		in := Inputs{
 			TenantID: tenant, AppName: appName, AppID: appID, AssignGroups: []string{group}, AssignUsers: []string{user},
-			RedirectURI: redirect, SecretOut: "secret.txt", SecretExpiry: DefaultSecretExpiry, Backend: BackendManual,
+			RedirectURI: redirect, SecretOut: "secret.txt", SecretExpiry: DefaultSecretExpiry, Backend: backend.NameManual,
 			SCIMURL: url, SCIMToken: secret.New(token),
 		}
 		if viaHTTP {
-			in.Backend, in.BackendURL, in.BackendToken, in.SCIMURL, in.SCIMToken = BackendHTTP, url, secret.New(token), "", secret.Value{}
+			in.Backend, in.BackendURL, in.BackendToken, in.SCIMURL, in.SCIMToken = backend.NameHTTP, url, secret.New(token), "", secret.Value{}
 		}
 		err := in.Check()
 		if err == nil {

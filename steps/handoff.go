@@ -8,8 +8,9 @@ import (
 )
 
 // handoff gives the SaaS what it needs for single sign-on (documented step 2, "In Smallstep") and gets back the
-// SCIM URL and token for provisioning (step 3.1). With --backend http that is one call to the backend; with
-// --backend manual the client secret goes to --secret-out and the SCIM endpoint comes from the inputs.
+// SCIM URL and token for provisioning (step 3.1), through env.Backend: one call to a backend's API, or the
+// values for the admin to paste, with the client secret in a file or shown at the terminal, and the SCIM
+// endpoint the admin gave or enters there.
 type handoff struct{}
 
 // handoffPlan is the hand-off step's payload.
@@ -34,15 +35,6 @@ func MetadataURL(loginHost, tenantID string) string {
 	return fmt.Sprintf("https://%s/%s/v2.0/.well-known/openid-configuration", loginHost, tenantID)
 }
 
-// givenSCIM is the SCIM endpoint the inputs give, or nil when the backend (or the admin at the hand-off)
-// supplies it while applying.
-func (s *handoff) givenSCIM(env *Env) *backend.SCIM {
-	if env.Inputs.Backend != BackendManual || env.Inputs.SCIMURL == "" {
-		return nil
-	}
-	return &backend.SCIM{BaseURL: env.Inputs.SCIMURL, Token: env.Inputs.SCIMToken}
-}
-
 // askSCIM reports that the hand-off at the terminal must ask for the SCIM endpoint although no new secret goes
 // out: an earlier run stopped after the admin had the secret but before the SCIM values were saved.
 func (s *handoff) askSCIM(env *Env) bool {
@@ -50,7 +42,7 @@ func (s *handoff) askSCIM(env *Env) bool {
 }
 
 func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
-	env.Out().SCIM.Set(s.givenSCIM(env))
+	env.Out().SCIM.Set(env.Backend.KnownSCIM())
 	newSecret, err := env.Out().NewSecret.Wait(ctx)
 	if err != nil {
 		return Change{}, err
@@ -70,20 +62,20 @@ func (s *handoff) Plan(ctx context.Context, env *Env) (Change, error) {
 		Value("OIDC metadata URL", MetadataURL(env.LoginHost, env.TenantID)),
 		Sensitive("client secret"),
 	}
-	if env.Inputs.Backend == BackendHTTP {
-		r := Resource{Action: Create, Type: "backend registration", Name: env.Inputs.BackendURL, Attrs: append(attrs, Later("SCIM URL"), Later("SCIM token"))}
-		if !p.Register {
-			r = Resource{Action: NoOp, Type: "backend registration", Name: env.Inputs.BackendURL}
-		}
-		return Change{Payload: p, Resources: []Resource{r}}, nil
+	dest := env.Backend.Destination()
+	var r Resource
+	switch {
+	case dest.URL != "":
+		r = Resource{Action: Create, Type: "backend registration", Name: dest.URL, Attrs: append(attrs, Later("SCIM URL"), Later("SCIM token"))}
+	case dest.File != "":
+		r = Resource{Action: Create, Type: "secret file", Name: dest.File, Attrs: append(attrs, Value("mode", "0600")),
+			Note: "paste these values into your SaaS; the secret is in the file"}
 	}
-	r := Resource{Action: Create, Type: "secret file", Name: env.Inputs.SecretOut, Attrs: append(attrs, Value("mode", "0600")),
-		Note: "paste these values into your SaaS; the secret is in the file"}
 	switch {
 	case p.AskSCIM:
 		r = Resource{Action: Run, Type: "hand-off", Name: "at this terminal", Attrs: attrs[:3],
 			Note: "you have the client secret from the earlier run; idpctl takes the SCIM URL and token your SaaS shows"}
-	case env.Inputs.SecretOut == "":
+	case dest.URL == "" && dest.File == "":
 		r = Resource{Action: Run, Type: "hand-off", Name: "at this terminal", Attrs: attrs,
 			Note: "idpctl shows these values to paste into your SaaS, the client secret once when you ask, then takes the SCIM URL and token your SaaS shows"}
 	}
@@ -98,7 +90,7 @@ func (s *handoff) Apply(ctx context.Context, env *Env, change Change) error {
 	if err != nil {
 		return err
 	}
-	given := s.givenSCIM(env)
+	given := env.Backend.KnownSCIM()
 	if given != nil {
 		env.Out().SCIM.Set(given) // known now: provisioning need not wait for the secret
 	}
@@ -130,7 +122,7 @@ func (s *handoff) Apply(ctx context.Context, env *Env, change Change) error {
 	if err != nil {
 		return fmt.Errorf("handing the registration to the %s backend: %w", env.Backend.Name(), err)
 	}
-	if err := env.State.Update(env.now(), func(d *StateData) {
+	if err := env.State.Update(env.clock().Now(), func(d *StateData) {
 		if newSecret != nil && d.Secret != nil && d.Secret.KeyID == newSecret.KeyID {
 			d.Secret.DeliveredTo = destination(env)
 		}

@@ -118,7 +118,7 @@ func (h *harness) manual() steps.Inputs {
 	return steps.Inputs{
 		TenantID: h.sb.TenantID, AppName: steps.DefaultAppName, RedirectURI: steps.DefaultRedirectURI,
 		AssignGroups: []string{"Smallstep Users"}, AssignUsers: []string{"grady.archie@" + h.sb.Demo.Domain},
-		Backend: steps.BackendManual, SCIMURL: h.sb.SCIMURL, SCIMToken: h.sb.SCIMToken, SecretOut: h.secretOut,
+		Backend: backend.NameManual, SCIMURL: h.sb.SCIMURL, SCIMToken: h.sb.SCIMToken, SecretOut: h.secretOut,
 		SecretExpiry: steps.DefaultSecretExpiry,
 	}
 }
@@ -126,7 +126,7 @@ func (h *harness) manual() steps.Inputs {
 // viaAPI is a backend that takes the registration over its API.
 func (h *harness) viaAPI() steps.Inputs {
 	in := h.manual()
-	in.Backend, in.BackendURL, in.BackendToken = steps.BackendHTTP, h.sb.BackendURL, h.sb.BackendToken
+	in.Backend, in.BackendURL, in.BackendToken = backend.NameHTTP, h.sb.BackendURL, h.sb.BackendToken
 	in.SCIMURL, in.SCIMToken, in.SecretOut = "", secret.Value{}, ""
 	return in
 }
@@ -134,7 +134,7 @@ func (h *harness) viaAPI() steps.Inputs {
 func (h *harness) client() *graph.Client {
 	cfg := graph.Config{BaseURL: h.sb.GraphURL, Credential: graph.StaticToken(h.sb.AccessToken), HTTPClient: h.httpClient}
 	if h.clock != nil {
-		cfg.Now, cfg.Sleep = h.clock.Now, h.clock.Sleep
+		cfg.Clock = h.clock
 	}
 	c, err := graph.New(cfg)
 	if err != nil {
@@ -162,14 +162,14 @@ func (h *harness) env(in steps.Inputs) *steps.Env {
 		Reporter: h.reporter,
 	}
 	if h.clock != nil {
-		env.Now, env.Sleep = h.clock.Now, h.clock.Sleep
+		env.Clock = h.clock
 	}
 	return env
 }
 
 func (h *harness) backend(in steps.Inputs) (backend.Backend, error) {
-	if in.Backend == steps.BackendHTTP {
-		return backend.NewHTTP(in.BackendURL, in.BackendToken, nil)
+	if in.Backend == backend.NameHTTP {
+		return backend.NewHTTP(in.BackendURL, in.BackendToken, nil, nil)
 	}
 	if in.HandOffAtTerminal {
 		return &backend.Manual{SecretOut: in.SecretOut, SCIM: h.handOff}, nil
@@ -343,7 +343,7 @@ func (h *harness) secretDelivered(in steps.Inputs, appID string, cred entra.Pass
 		}
 		return
 	}
-	if in.Backend == steps.BackendManual {
+	if in.Backend == backend.NameManual {
 		info, err := os.Stat(in.SecretOut)
 		if err != nil {
 			h.t.Fatal(err)

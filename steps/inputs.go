@@ -23,7 +23,7 @@ type Inputs struct {
 	AssignUsers  []string `json:"assignUsers,omitempty"`  // user principal names or object ids
 	RedirectURI  string   `json:"redirectUri"`
 
-	Backend      string        `json:"backend"` // BackendManual or BackendHTTP
+	Backend      string        `json:"backend"` // backend.NameManual or backend.NameHTTP
 	BackendURL   string        `json:"backendUrl,omitempty"`
 	BackendToken secret.Value  `json:"-"`
 	SCIMURL      string        `json:"scimUrl,omitempty"`
@@ -80,12 +80,6 @@ func (in Inputs) clone() Inputs {
 	in.AssignGroups, in.AssignUsers = slices.Clone(in.AssignGroups), slices.Clone(in.AssignUsers)
 	return in
 }
-
-// Backend kinds.
-const (
-	BackendManual = "manual"
-	BackendHTTP   = "http"
-)
 
 // Defaults from the contract for scripts.
 const (
@@ -153,7 +147,7 @@ func (in Inputs) Check() error {
 	add(CheckRedirectURI(in.RedirectURI))
 
 	switch in.Backend {
-	case BackendManual:
+	case backend.NameManual:
 		switch {
 		case in.SCIMURL != "":
 			add(backend.ValidateSCIMURL(in.SCIMURL))
@@ -172,7 +166,7 @@ func (in Inputs) Check() error {
 		if in.SecretOut == "" && !in.HandOffAtTerminal {
 			addf("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
 		}
-	case BackendHTTP:
+	case backend.NameHTTP:
 		problems = append(problems, in.backendAPIProblems()...)
 		if in.SCIMURL != "" || !in.SCIMToken.IsZero() {
 			addf("--scim-url and the SCIM token come from the backend with --backend http: drop them, or use --backend manual")
@@ -210,9 +204,9 @@ func (in Inputs) backendAPIProblems() []string {
 func (in Inputs) CheckDelivery() error {
 	var problems []string
 	switch in.Backend {
-	case BackendHTTP:
+	case backend.NameHTTP:
 		problems = in.backendAPIProblems()
-	case BackendManual:
+	case backend.NameManual:
 		if in.SecretOut == "" {
 			problems = append(problems, "--secret-out is missing: with --backend manual the new client secret is written to a file (mode 0600) for you to paste into your SaaS")
 		}

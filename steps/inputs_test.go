@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/secret"
 )
 
 func validManual() Inputs {
 	return Inputs{
 		TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", AppName: DefaultAppName, RedirectURI: DefaultRedirectURI,
-		AssignGroups: []string{"Smallstep Users"}, Backend: BackendManual,
+		AssignGroups: []string{"Smallstep Users"}, Backend: backend.NameManual,
 		SCIMURL: "https://scim.example.com/scim/v2", SCIMToken: secret.New("a-long-scim-token-value"), SecretOut: "secret.txt",
 		SecretExpiry: DefaultSecretExpiry,
 	}
@@ -40,10 +41,10 @@ func TestInputsCheck(t *testing.T) {
 		{"secret lifetime too long", func(in *Inputs) { in.SecretExpiry = 3 * 365 * 24 * time.Hour }, []string{"--secret-expiry"}},
 		{"unknown backend", func(in *Inputs) { in.Backend = "smtp" }, []string{"--backend", "manual or http"}},
 		{"http backend without URL", func(in *Inputs) {
-			in.Backend, in.SCIMURL, in.SCIMToken, in.BackendToken = BackendHTTP, "", secret.Value{}, secret.New("backend-token-1234")
+			in.Backend, in.SCIMURL, in.SCIMToken, in.BackendToken = backend.NameHTTP, "", secret.Value{}, secret.New("backend-token-1234")
 		}, []string{"--backend-url"}},
 		{"http backend given SCIM values", func(in *Inputs) {
-			in.Backend, in.BackendURL, in.BackendToken = BackendHTTP, "https://api.example.com", secret.New("backend-token-1234")
+			in.Backend, in.BackendURL, in.BackendToken = backend.NameHTTP, "https://api.example.com", secret.New("backend-token-1234")
 		}, []string{"--scim-url", "come from the backend"}},
 	}
 	for _, c := range cases {
@@ -91,7 +92,7 @@ func TestInputsCheckNeverEchoesCredentials(t *testing.T) {
 			"--redirect-uri": func(in *Inputs) { in.RedirectURI = raw },
 			"--scim-url":     func(in *Inputs) { in.SCIMURL = raw },
 			"--backend-url": func(in *Inputs) {
-				in.Backend, in.BackendURL, in.SCIMURL, in.SCIMToken = BackendHTTP, raw, "", secret.Value{}
+				in.Backend, in.BackendURL, in.SCIMURL, in.SCIMToken = backend.NameHTTP, raw, "", secret.Value{}
 			},
 		} {
 			in := validManual()

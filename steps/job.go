@@ -95,7 +95,7 @@ func (s *provisioningJob) Apply(ctx context.Context, env *Env, change Change) er
 		}
 		return fmt.Errorf("creating the provisioning job: %w", err)
 	}
-	if err := env.State.Update(env.now(), func(d *StateData) { d.ProvisioningJobID = job.ID }); err != nil {
+	if err := env.State.Update(env.clock().Now(), func(d *StateData) { d.ProvisioningJobID = job.ID }); err != nil {
 		return err
 	}
 	env.Out().Job.Set(&job)

@@ -1,7 +1,5 @@
 package steps
 
-import "github.com/idpctl/idpctl/backend"
-
 // Result is the outcome of a run in the shape of the contract for scripts: `--output json` prints it as is.
 type Result struct {
 	// Command is the day-2 command that ran ("rotate-secret", "teardown", ...); empty for setup.
@@ -39,17 +37,18 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 		ProvisioningJobID:   st.ProvisioningJobID,
 		OIDCMetadataURL:     MetadataURL(env.LoginHost, env.TenantID),
 		RedirectURI:         env.Inputs.RedirectURI,
-		Backend:             env.Inputs.Backend,
+		Backend:             env.Backend.Name(),
 		StateFile:           env.State.Path(),
 		Steps:               report,
 		Users:               []UserResult{},
 	}
+	dest := env.Backend.Destination()
 	switch {
-	case env.Inputs.Backend != BackendManual:
-	case env.Inputs.SecretOut == "":
+	case dest.URL != "":
+	case dest.File == "":
 		r.SecretHandedOver = st.Secret != nil && st.Secret.DeliveredTo == destination(env)
 	case secretInFile(env, st):
-		r.SecretFile = env.Inputs.SecretOut
+		r.SecretFile = dest.File
 	}
 	if out := env.Out(); out != nil {
 		if app, ok := out.App.Get(); ok && app.Exists {
@@ -86,6 +85,6 @@ func secretInFile(env *Env, st StateData) bool {
 	if st.Secret == nil || st.Secret.DeliveredTo != destination(env) {
 		return false
 	}
-	hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
-	return ok && hint == st.Secret.Hint
+	hint, known := env.Backend.HeldSecretHint()
+	return known && hint != "" && hint == st.Secret.Hint
 }

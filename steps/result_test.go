@@ -17,13 +17,14 @@ func TestResultNamesTheSecretFileOnlyWhenWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{Inputs: in, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", LoginHost: "login.microsoftonline.com", State: state}
+	env := &Env{Inputs: in, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", LoginHost: "login.microsoftonline.com", State: state,
+		Backend: &backend.Manual{SecretOut: in.SecretOut}}
 	const value = "Abc8Q~clientsecretvalue-0123456789abcdefg"
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
 	// Created, but the run stopped before the hand-off.
 	state.Update(now, func(d *StateData) { d.Secret = &SecretRecord{KeyID: "k1", Hint: "Abc", Created: now} })
-	if r := NewResult(env, nil, Report{}, nil); r.SecretFile != "" || r.Backend != BackendManual {
+	if r := NewResult(env, nil, Report{}, nil); r.SecretFile != "" || r.Backend != backend.NameManual {
 		t.Errorf("not written yet: secretFile %q, backend %q", r.SecretFile, r.Backend)
 	}
 	// Recorded as delivered, but the file holds another secret (or none).

@@ -14,7 +14,7 @@ import (
 // answering the registration, and the old secrets idpctl created are removed in the same run. A secret file
 // cannot say when the admin has pasted it into the SaaS, so then the old secrets stay until FinishRotation.
 func RotateSecret(in Inputs) []Step {
-	manual := in.Backend == BackendManual
+	manual := in.Backend == backend.NameManual
 	return []Step{
 		&existing{}, // the application setup made
 		&clientSecret{rotate: true, keepOld: manual}, // a new client secret; the old ones removed once it is delivered
@@ -61,7 +61,7 @@ func (s *secretHandover) Sets(phase Phase, out *Outputs) []Slot {
 }
 
 func (s *secretHandover) Plan(ctx context.Context, env *Env) (Change, error) {
-	if env.Inputs.Backend == BackendHTTP {
+	if env.Inputs.Backend == backend.NameHTTP {
 		return Change{Payload: handoverPlan{}, Resources: []Resource{{
 			Action: Update, Type: "backend registration", Name: env.Inputs.BackendURL,
 			Attrs: []Attr{Sensitive("client secret")},
@@ -89,7 +89,7 @@ func (s *secretHandover) Apply(ctx context.Context, env *Env, change Change) err
 	if err != nil {
 		return err
 	}
-	if env.Inputs.Backend == BackendHTTP {
+	if env.Inputs.Backend == backend.NameHTTP {
 		scim, err := env.Backend.Register(ctx, backend.Registration{
 			TenantID: env.TenantID, ClientID: app.App.AppID, ClientSecret: newSecret.Value, DiscoveryURL: MetadataURL(env.LoginHost, env.TenantID),
 		})
@@ -118,7 +118,7 @@ func (s *secretHandover) Apply(ctx context.Context, env *Env, change Change) err
 
 // delivered records where the new secret went, so status knows which secret is in use and --finish which to keep.
 func (s *secretHandover) delivered(env *Env, newSecret *NewSecret) error {
-	return env.State.Update(env.now(), func(d *StateData) {
+	return env.State.Update(env.clock().Now(), func(d *StateData) {
 		if d.Secret != nil && d.Secret.KeyID == newSecret.KeyID {
 			d.Secret.DeliveredTo = destination(env)
 		}
@@ -148,7 +148,7 @@ func (s *secretCleanup) Plan(ctx context.Context, env *Env) (Change, error) {
 	keep := deliveredSecret(env, env.State.Get(), ours)
 	if keep == nil {
 		where := "the secret file " + env.Inputs.SecretOut
-		if env.Inputs.Backend == BackendHTTP {
+		if env.Inputs.Backend == backend.NameHTTP {
 			where = "the state file (it records which secret the backend took)"
 		}
 		return Change{}, fmt.Errorf("cannot tell which client secret the SaaS uses: %s names none of the %s idpctl created; give the --secret-out file the rotation wrote, or run idpctl rotate-secret entra again", where, plural(len(ours), "secret"))
@@ -180,7 +180,7 @@ func (s *secretCleanup) Apply(ctx context.Context, env *Env, change Change) erro
 			return fmt.Errorf("removing the old client secret %q: %w", cred.DisplayName, err)
 		}
 	}
-	return env.State.Update(env.now(), func(d *StateData) {
+	return env.State.Update(env.clock().Now(), func(d *StateData) {
 		d.Secret = &SecretRecord{KeyID: p.Keep.KeyID, Hint: p.Keep.Hint, Created: p.Keep.Start.UTC(), DeliveredTo: destination(env)}
 	})
 }

@@ -51,7 +51,7 @@ func (r *Runner) Plan(ctx context.Context, env *Env) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{TenantID: env.TenantID, Inputs: env.Inputs.withoutSecrets(), CreatedAt: env.now().UTC()}
+	plan := &Plan{TenantID: env.TenantID, Inputs: env.Inputs.withoutSecrets(), CreatedAt: env.clock().Now().UTC()}
 	for i, s := range r.Steps {
 		plan.Steps = append(plan.Steps, PlannedStep{Step: s.String(), Change: changes[i]})
 	}

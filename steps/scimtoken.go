@@ -109,7 +109,7 @@ func followSCIM(ctx context.Context, env *Env, step Step, app AppRef, scim backe
 	if env.State.Get().ProvisioningCredentials == fingerprint(tenantURL, scim.Token) {
 		return nil
 	}
-	if _, err := backend.Probe(ctx, env.SCIMClient, scim); err != nil {
+	if _, err := backend.Probe(ctx, env.SCIMClient, env.clock(), scim); err != nil {
 		return fmt.Errorf("the backend took the new client secret but answered with a SCIM endpoint that does not work, so provisioning keeps the saved one: %w", err)
 	}
 	env.progress(step, "the backend answered with another SCIM endpoint or token: saving it for provisioning")

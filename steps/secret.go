@@ -3,11 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/graph"
 )
 
@@ -45,19 +43,7 @@ func (s *clientSecret) Sets(_ Phase, out *Outputs) []Slot {
 }
 
 // destination names where a client secret goes in this run.
-func destination(env *Env) string {
-	switch {
-	case env.Inputs.Backend == BackendHTTP:
-		return "backend " + env.Inputs.BackendURL
-	case env.Inputs.SecretOut == "":
-		return "the admin at the hand-off"
-	}
-	abs, err := filepath.Abs(env.Inputs.SecretOut)
-	if err != nil {
-		abs = env.Inputs.SecretOut
-	}
-	return "file " + abs
-}
+func destination(env *Env) string { return env.Backend.Destination().String() }
 
 func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 	app, err := env.Out().App.Wait(ctx)
@@ -65,7 +51,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 		return Change{}, err
 	}
 	st := env.State.Get()
-	now := env.now()
+	now := env.clock().Now()
 	var ours []graph.PasswordCredential
 	for _, p := range app.App.Passwords {
 		if strings.HasPrefix(p.DisplayName, secretPrefix) {
@@ -130,7 +116,7 @@ func secretResource(action Action, p graph.PasswordCredential, note string) Reso
 // secret, cannot be asked, so the state file must say the secret was handed over, together with the SCIM
 // credentials saved since.
 func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now time.Time) *graph.PasswordCredential {
-	if !fromSecretFile(env) && st.ProvisioningCredentials == "" {
+	if _, fromFile := env.Backend.HeldSecretHint(); !fromFile && st.ProvisioningCredentials == "" {
 		return nil
 	}
 	p := deliveredSecret(env, st, ours)
@@ -140,20 +126,14 @@ func keptSecret(env *Env, st StateData, ours []graph.PasswordCredential, now tim
 	return p
 }
 
-// fromSecretFile reports whether the secret goes to a secret file, which tells by itself which secret it holds.
-func fromSecretFile(env *Env) bool {
-	return env.Inputs.Backend == BackendManual && env.Inputs.SecretOut != ""
-}
-
 // deliveredSecret is the secret idpctl created that the SaaS has, as far as idpctl can tell: the one whose hint
-// the secret file starts with, or the one the state file records as handed to this backend (or shown to the
-// admin).
+// the backend reports (a secret file tells by itself), or the one the state file records as handed to this
+// backend (or shown to the admin).
 func deliveredSecret(env *Env, st StateData, ours []graph.PasswordCredential) *graph.PasswordCredential {
-	if fromSecretFile(env) {
-		hint, ok := backend.SecretFileHint(env.Inputs.SecretOut)
+	if hint, known := env.Backend.HeldSecretHint(); known {
 		var match []graph.PasswordCredential
 		for _, p := range ours {
-			if ok && p.Hint == hint {
+			if hint != "" && p.Hint == hint {
 				match = append(match, p)
 			}
 		}
@@ -189,7 +169,7 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, change Change) error
 		if _, err := env.Out().AppSettled.Wait(ctx); err != nil {
 			return err
 		}
-		now := env.now()
+		now := env.clock().Now()
 		created, err := env.Graph.AddPassword(ctx, app.App.ObjectID, secretName(now), now.Add(env.Inputs.SecretExpiry))
 		if err != nil {
 			return fmt.Errorf("creating the client secret: %w", err)
@@ -207,7 +187,7 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, change Change) error
 		}
 	} else {
 		keep := *p.Keep
-		if err := env.State.Update(env.now(), func(d *StateData) {
+		if err := env.State.Update(env.clock().Now(), func(d *StateData) {
 			d.Secret = &SecretRecord{KeyID: keep.KeyID, Hint: keep.Hint, Created: keep.Start.UTC(), DeliveredTo: destination(env)}
 		}); err != nil {
 			return err

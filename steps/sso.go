@@ -175,7 +175,7 @@ func (s *ssoSettings) Apply(ctx context.Context, env *Env, change Change) error 
 			return fmt.Errorf("renaming the enterprise application: %w", err)
 		}
 	}
-	if err := env.State.Update(env.now(), func(d *StateData) { d.PendingDisplayName = "" }); err != nil {
+	if err := env.State.Update(env.clock().Now(), func(d *StateData) { d.PendingDisplayName = "" }); err != nil {
 		return err
 	}
 	env.Out().AppSettled.Set(struct{}{})

@@ -160,7 +160,7 @@ func driftSteps() []Step {
 // ReadStatus reads the integration's health. It only reads. compared says what Env.Inputs are: the setup
 // recorded in the state file, or defaults; the drift report names it.
 func ReadStatus(ctx context.Context, env *Env, compared string) (Health, error) {
-	h := Health{TenantID: env.TenantID, CheckedAt: env.now().UTC(), Problems: []string{}, Secrets: []SecretHealth{}, Failures: []FailureGroup{}}
+	h := Health{TenantID: env.TenantID, CheckedAt: env.clock().Now().UTC(), Problems: []string{}, Secrets: []SecretHealth{}, Failures: []FailureGroup{}}
 	app, err := findExisting(ctx, env)
 	var missing *NotSetUpError
 	if errors.As(err, &missing) {
@@ -190,7 +190,7 @@ func ReadStatus(ctx context.Context, env *Env, compared string) (Health, error) 
 	if readLogs {
 		wg.Go(func() {
 			events, logErr = env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{
-				ServicePrincipalID: app.SP.ID, Since: env.now().Add(-failureWindow), Top: failureEntries,
+				ServicePrincipalID: app.SP.ID, Since: env.clock().Now().Add(-failureWindow), Top: failureEntries,
 			})
 		})
 	}
@@ -265,7 +265,7 @@ func differences(p *Plan) []Difference {
 
 // secretHealth lists the application's client secrets, soonest expiry first, and marks the one in use.
 func secretHealth(env *Env, creds []graph.PasswordCredential) []SecretHealth {
-	now := env.now()
+	now := env.clock().Now()
 	out := []SecretHealth{}
 	for _, c := range creds {
 		out = append(out, SecretHealth{
@@ -390,7 +390,7 @@ func jobNotes(env *Env, j *JobHealth) []string {
 	if !j.SteadyState && j.Quarantine == nil && strings.EqualFold(j.Schedule, "Active") {
 		out = append(out, "the initial provisioning cycle has not finished yet (Entra's first cycle can take up to 40 minutes; idpctl provision entra provisions users now)")
 	}
-	if q := j.Quarantine; q != nil && !q.NextAttempt.IsZero() && q.NextAttempt.After(env.now()) {
+	if q := j.Quarantine; q != nil && !q.NextAttempt.IsZero() && q.NextAttempt.After(env.clock().Now()) {
 		out = append(out, fmt.Sprintf("while in quarantine Entra tries again less and less often; next attempt %s", q.NextAttempt.UTC().Format(time.RFC3339)))
 	}
 	return out

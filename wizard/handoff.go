@@ -41,6 +41,9 @@ func (h *HandOff) Answered() bool {
 	return h.answered
 }
 
+// Known is the SCIM endpoint given up front, or nil when the hand-off asks for it.
+func (h *HandOff) Known() *backend.SCIM { return h.Given }
+
 // attach routes the hand-off to the program that shows progress.
 func (h *HandOff) attach(p *tea.Program) {
 	h.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/steps"
 )
 
@@ -194,7 +195,7 @@ func secretWhere(r steps.Result) string {
 	switch {
 	case r.SecretFile != "":
 		return "in " + r.SecretFile + " (mode 0600)"
-	case r.Backend == steps.BackendHTTP:
+	case r.Backend == backend.NameHTTP:
 		return "handed to the backend"
 	case r.SecretHandedOver:
 		return "handed to you at the hand-off (idpctl keeps no copy)"

@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
 )
@@ -23,7 +24,7 @@ func applied() steps.Result {
 		OIDCMetadataURL:     "https://login.microsoftonline.com/3b321653-975d-483d-b6de-ef7ea74cbd99/v2.0/.well-known/openid-configuration",
 		ProvisioningJobID:   "scim.ea291dc7c6c1da32c03a78f9c0d4621e.3b321653-975d-483d-b6de-ef7ea74cbd99",
 		RedirectURI:         steps.DefaultRedirectURI,
-		Backend:             steps.BackendManual,
+		Backend:             backend.NameManual,
 		SecretFile:          "./client-secret",
 		Steps:               steps.Report{{Step: "application", Status: steps.StatusApplied, Summary: `created enterprise application "Smallstep"`}},
 		Users: []steps.UserResult{
@@ -109,7 +110,7 @@ func TestWriteResult(t *testing.T) {
 
 func TestWriteResultBackendAndNoUsers(t *testing.T) {
 	r := applied()
-	r.SecretFile, r.Users, r.Notes, r.ProvisioningJobID, r.Backend = "", nil, nil, "", steps.BackendHTTP
+	r.SecretFile, r.Users, r.Notes, r.ProvisioningJobID, r.Backend = "", nil, nil, "", backend.NameHTTP
 	var b bytes.Buffer
 	if err := wizard.WriteResult(&b, r, wizard.ResultOptions{}); err != nil {
 		t.Fatal(err)
@@ -129,7 +130,7 @@ func TestWriteResultBackendAndNoUsers(t *testing.T) {
 // a secret handed over at the terminal is said to be with the admin.
 func TestWriteResultSecretNotWritten(t *testing.T) {
 	r := applied()
-	r.SecretFile, r.Backend = "", steps.BackendManual
+	r.SecretFile, r.Backend = "", backend.NameManual
 	var b bytes.Buffer
 	if err := wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 120}); err != nil {
 		t.Fatal(err)
