@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/idpctl/idpctl/clock"
 )
 
 // LockHolder says which run holds a setup's lock: enough for a person to find it (ps, the host) or wait.
@@ -65,13 +67,10 @@ func LockState(ctx context.Context, dir, tenantID, appName string, waiting func(
 			waiting(holder)
 			told = true
 		}
-		t := time.NewTimer(lockPoll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		// The system clock, not the run's: the holder is another process, which no test clock moves.
+		if (clock.System{}).Sleep(ctx, lockPoll) != nil {
 			f.Close()
 			return nil, &LockedError{Holder: holder, Path: path, Err: context.Cause(ctx)}
-		case <-t.C:
 		}
 	}
 	host, _ := os.Hostname()
