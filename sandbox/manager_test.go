@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idpctl/idpctl/sandbox"
 	"github.com/idpctl/idpctl/sandbox/refbackend"
@@ -321,5 +322,39 @@ func TestFailedManagerUpdateIsAReferenceEscrow(t *testing.T) {
 	}
 	if last := e.jobStatus()["lastExecution"].(map[string]any); last["state"] != "Succeeded" {
 		t.Errorf("lastExecution after the retry %v", last)
+	}
+}
+
+// TestFailedManagerUpdateOfAUserThatLeftScopeIsDropped: a manager update that failed is not retried for a user
+// the service no longer provisions (unassigned: disabled, and no longer managed, ENTRA how-provisioning-works.md
+// known limitations), so later cycles leave that user alone.
+func TestFailedManagerUpdateOfAUserThatLeftScopeIsDropped(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	adele, lee := e.sb.Demo.Users[0], e.sb.Demo.Users[1]
+	e.configure(adele.ID, lee.ID)
+	// A 400 is not transient: the escrow is retried 6 hours later (ENTRA quarantine-status, Retry duration).
+	e.sb.Backend.SetFaults(refbackend.Faults{Rules: []refbackend.FaultRule{
+		{Method: http.MethodPatch, Path: "/Users/", Status: http.StatusBadRequest, Times: 1},
+	}})
+	e.start()
+	e.nextCycle()
+	if m := e.managerOf(lee.UserPrincipalName); m != "" {
+		t.Fatalf("Lee's manager %q although the PATCH failed", m)
+	}
+	e.unassign(lee.ID)
+	e.nextCycle()
+	if e.target(lee.UserPrincipalName).Active() {
+		t.Fatal("Lee was not disabled when unassigned")
+	}
+	e.requests()
+	logged := len(logFor(e.provisioningLog(), lee.UserPrincipalName))
+	if n := e.cycle(7 * time.Hour); n != 1 {
+		t.Fatalf("%d cycles", n)
+	}
+	if got := summaries(e.requests()); len(got) != 1 {
+		t.Errorf("a cycle after the retry time sent %v, want only the probe", got)
+	}
+	if entries := logFor(e.provisioningLog(), lee.UserPrincipalName); len(entries) != logged {
+		t.Errorf("the cycle after the retry time processed Lee again: %v", entries[logged:])
 	}
 }

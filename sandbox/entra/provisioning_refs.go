@@ -89,13 +89,14 @@ func (r *runner) syncReferences(u object, refs []attrMapping) *provisioningEvent
 	m := r.rule.users
 	id, upn := str(u, "id"), str(u, "userPrincipalName")
 	linked := r.j.users[id]
-	if _, failed := r.j.escrows[id]; linked == nil || failed {
-		// Not in the target, or its own export failed: its references wait for it.
+	if _, failed := r.j.escrows[id]; failed && linked != nil {
+		// Its own export failed: its references wait for it.
 		return nil
 	}
 	scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
-	entitled := scope.inScope && boolean(u, "accountEnabled") && !r.src.softDeleted[id]
-	if !entitled {
+	if linked == nil || !scope.inScope || !boolean(u, "accountEnabled") || r.src.softDeleted[id] {
+		// Not in the target, or no longer provisioned: a reference update that failed is moot.
+		delete(r.j.escrows, "reference:"+id)
 		return nil
 	}
 	env := r.src.env(u, "User", false, scope)
