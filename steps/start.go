@@ -15,7 +15,11 @@ import (
 // quarantine, DOCS synchronization-synchronizationjob-start.md). This run has just saved working credentials
 // and mappings, the usual causes. A job quarantined for too many deletions is left alone: Microsoft says not to
 // restart it before the deletions are understood (ENTRA accidental-deletions.md), and only an admin can allow them.
-type startProvisioning struct{}
+type startProvisioning struct {
+	// restartScope is set by idpctl restart entra: restart with it whatever the job's state (planRestart). Empty:
+	// setup's start, which restarts only a quarantined job.
+	restartScope string
+}
 
 // startPlan is the start step's payload: what apply sends, restart first when both are set.
 type startPlan struct {
@@ -43,6 +47,9 @@ func (s *startProvisioning) Sets(phase Phase, out *Outputs) []Slot {
 }
 
 func (s *startProvisioning) Plan(ctx context.Context, env *Env) (Change, error) {
+	if s.restartScope != "" {
+		return s.planRestart(ctx, env)
+	}
 	job, err := env.Out().Job.Wait(ctx)
 	if err != nil {
 		return Change{}, err
@@ -81,12 +88,15 @@ func (s *startProvisioning) Apply(ctx context.Context, env *Env, change Change) 
 	if err != nil {
 		return err
 	}
-	for _, wait := range []func(context.Context) error{
-		func(ctx context.Context) error { _, err := env.Out().Credentials.Wait(ctx); return err },
-		func(ctx context.Context) error { _, err := env.Out().Mappings.Wait(ctx); return err },
-	} {
-		if err := wait(ctx); err != nil {
-			return err
+	// In setup the job starts once its credentials and mappings are saved; restart changes neither.
+	if s.restartScope == "" {
+		for _, wait := range []func(context.Context) error{
+			func(ctx context.Context) error { _, err := env.Out().Credentials.Wait(ctx); return err },
+			func(ctx context.Context) error { _, err := env.Out().Mappings.Wait(ctx); return err },
+		} {
+			if err := wait(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	if p.Restart || p.Start {
