@@ -38,7 +38,7 @@ type factory struct {
 
 // Execute runs idpctl with os.Args and returns the process exit code.
 func Execute() int {
-	f := &factory{IO: wizard.System(os.Getenv), Getenv: os.Getenv}
+	f := &factory{IO: wizard.System(os.Environ()), Getenv: os.Getenv}
 	intr, ctx := newInterrupts(context.Background(), f.IO.ErrOut, os.Exit)
 	stop := intr.listen()
 	defer stop()

@@ -4,12 +4,14 @@
 package wizard
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"os"
 	"strings"
 	"sync"
 
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 )
 
@@ -20,38 +22,63 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	inTTY, outTTY, errTTY bool
-	color                 bool
+	profile               colorprofile.Profile // what stderr can show
 	width                 int
+	accessible            bool
 	errMu                 sync.Mutex // serialises ErrWriter's writes
+
+	linesOnce sync.Once
+	lines     io.Reader // LineIn's reader over In
 }
 
-// System returns the process's streams. Colour follows NO_COLOR, TERM=dumb and whether stderr is a terminal.
-func System(getenv func(string) string) *IOStreams {
+// System returns the process's streams. What stderr can show is charm's colour profile detection over the
+// environment (environ, as os.Environ gives it): NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM=dumb and whether
+// stderr is a terminal.
+func System(environ []string) *IOStreams {
 	s := &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		inTTY:  term.IsTerminal(os.Stdin.Fd()),
-		outTTY: term.IsTerminal(os.Stdout.Fd()),
-		errTTY: term.IsTerminal(os.Stderr.Fd()),
-		width:  80,
+		inTTY:   term.IsTerminal(os.Stdin.Fd()),
+		outTTY:  term.IsTerminal(os.Stdout.Fd()),
+		errTTY:  term.IsTerminal(os.Stderr.Fd()),
+		profile: colorprofile.Detect(os.Stderr, environ),
+		width:   80,
 	}
 	if w, _, err := term.GetSize(os.Stderr.Fd()); err == nil && w > 0 {
 		s.width = w
 	}
-	s.color = s.errTTY && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "NO_COLOR="); ok && v != "" && s.profile > colorprofile.ASCII {
+			// no-color.org: any non-empty value, and over CLICOLOR_FORCE. colorprofile documents that precedence
+			// but takes only boolean values and lets CLICOLOR_FORCE win when stderr is not a terminal.
+			s.profile = colorprofile.ASCII
+		}
+	}
 	return s
 }
 
 // Test returns streams backed by buffers, none of them a terminal.
 func Test() (s *IOStreams, in *bytes.Buffer, out *bytes.Buffer, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, width: 80, profile: colorprofile.NoTTY}, in, out, errOut
 }
 
 // SetTTY marks the streams as terminals (for tests of interactive behaviour).
 func (s *IOStreams) SetTTY(in, out, err bool) { s.inTTY, s.outTTY, s.errTTY = in, out, err }
 
-// SetColor turns colour on or off.
-func (s *IOStreams) SetColor(on bool) { s.color = on }
+// SetColor turns colour on (256 colours) or off (no escape codes at all), for tests.
+func (s *IOStreams) SetColor(on bool) {
+	s.profile = colorprofile.NoTTY
+	if on {
+		s.profile = colorprofile.ANSI256
+	}
+}
+
+// SetAccessible switches to accessible mode (--accessible): line prompts instead of screens, which screen
+// readers can follow and which read answers piped on stdin.
+func (s *IOStreams) SetAccessible(on bool) { s.accessible = on }
+
+// Accessible reports whether accessible mode is on.
+func (s *IOStreams) Accessible() bool { return s.accessible }
 
 // SetWidth sets the terminal width used for wrapping.
 func (s *IOStreams) SetWidth(w int) { s.width = w }
@@ -60,7 +87,68 @@ func (s *IOStreams) SetWidth(w int) { s.width = w }
 func (s *IOStreams) CanPrompt() bool { return s.inTTY && s.errTTY }
 
 // ColorEnabled reports whether output on stderr may use ANSI colours.
-func (s *IOStreams) ColorEnabled() bool { return s.color }
+func (s *IOStreams) ColorEnabled() bool { return s.profile >= colorprofile.ANSI }
+
+// ColorProfile is what stderr can show, for programs and writers that downsample their styles to it.
+func (s *IOStreams) ColorProfile() colorprofile.Profile { return s.profile }
+
+// LineIn reads stdin one line per Read. Line prompts (accessible mode, a confirmation) each wrap stdin in their
+// own scanner; with answers piped on stdin, a scanner that read ahead would swallow the answers meant for the
+// next questions. Every line prompt reads through this one reader. On a terminal it also has stdin's Fd, so a
+// prompt can read a secret without echo.
+func (s *IOStreams) LineIn() io.Reader {
+	s.linesOnce.Do(func() {
+		r := &lineReader{src: bufio.NewReader(s.In)}
+		if f, ok := s.In.(*os.File); ok && s.inTTY {
+			s.lines = &terminalLineReader{lineReader: r, fd: f.Fd()}
+			return
+		}
+		s.lines = r
+	})
+	return s.lines
+}
+
+// lineReader hands out its source one line (or less) per Read.
+type lineReader struct {
+	src     *bufio.Reader
+	pending []byte
+	eof     bool
+}
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	if len(r.pending) == 0 {
+		line, err := r.src.ReadSlice('\n')
+		if len(line) == 0 && err != nil {
+			if err != bufio.ErrBufferFull {
+				r.eof = true
+			}
+			return 0, err
+		}
+		r.pending = line
+	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[n:]
+	return n, nil
+}
+
+// terminalLineReader is a lineReader on a terminal.
+type terminalLineReader struct {
+	*lineReader
+	fd uintptr
+}
+
+func (r *terminalLineReader) Fd() uintptr { return r.fd }
+
+// AtEOF reports whether a line prompt found stdin at its end: a piped answer list ran out.
+func (s *IOStreams) AtEOF() bool {
+	switch r := s.LineIn().(type) {
+	case *lineReader:
+		return r.eof
+	case *terminalLineReader:
+		return r.eof
+	}
+	return false
+}
 
 // Width is the terminal width, 80 when unknown.
 func (s *IOStreams) Width() int { return s.width }

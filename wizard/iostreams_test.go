@@ -1,6 +1,8 @@
 package wizard_test
 
 import (
+	"bufio"
+	"slices"
 	"testing"
 
 	"github.com/idpctl/idpctl/wizard"
@@ -40,5 +42,44 @@ func TestStreamsDefaults(t *testing.T) {
 	ios.SetWidth(120)
 	if !ios.ColorEnabled() || ios.Width() != 120 {
 		t.Errorf("after SetColor/SetWidth: colour %v width %d", ios.ColorEnabled(), ios.Width())
+	}
+}
+
+// Line prompts each wrap stdin in a scanner of their own; through LineIn, each gets its own answer.
+func TestLineInHandsOutOneLinePerRead(t *testing.T) {
+	ios, in, _, _ := wizard.Test()
+	in.WriteString("first\nsecond answer\n\nlast")
+	var got []string
+	for range 5 {
+		sc := bufio.NewScanner(ios.LineIn())
+		if !sc.Scan() {
+			break
+		}
+		got = append(got, sc.Text())
+	}
+	if want := []string{"first", "second answer", "", "last"}; !slices.Equal(got, want) {
+		t.Errorf("answers %q, want %q", got, want)
+	}
+	if !ios.AtEOF() {
+		t.Error("AtEOF is false after the last line")
+	}
+}
+
+// Colour follows charm's profile detection: NO_COLOR and TERM=dumb turn it off, CLICOLOR_FORCE on even when
+// stderr is not a terminal (as under go test).
+func TestSystemColourProfile(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		want bool
+	}{
+		{[]string{"TERM=xterm-256color"}, false}, // stderr is not a terminal here
+		{[]string{"TERM=xterm-256color", "CLICOLOR_FORCE=1"}, true},
+		{[]string{"TERM=xterm-256color", "CLICOLOR_FORCE=1", "NO_COLOR=1"}, false},
+		{[]string{"TERM=xterm-256color", "CLICOLOR_FORCE=1", "NO_COLOR=yes"}, false},
+		{[]string{"TERM=dumb"}, false},
+	} {
+		if got := wizard.System(c.env).ColorEnabled(); got != c.want {
+			t.Errorf("%v: colour %v, want %v", c.env, got, c.want)
+		}
 	}
 }
