@@ -39,6 +39,11 @@ type Inputs struct {
 	// shown to the admin once, on request (or saved where they say). Scripted runs leave it false. A saved plan
 	// does not record it: whoever applies the plan decides.
 	HandOffAtTerminal bool `json:"-"`
+
+	// Owners and Admins get those roles in the SaaS, through backends that can set roles (user principal
+	// names or object ids; --owner, --admin).
+	Owners []string `json:"owners,omitempty"`
+	Admins []string `json:"admins,omitempty"`
 }
 
 // inputsJSON is Inputs in JSON: every input but the secrets, with the secret's lifetime as Go writes durations.
@@ -109,39 +114,57 @@ func IsGUID(s string) bool { return guidPattern.MatchString(s) }
 // Check reports every problem found in the inputs at once, before anything reaches the tenant. The URL and
 // token rules come from the backend package, which knows what Entra and the SaaS accept.
 func (in Inputs) Check() error {
-	var problems []string
+	invalid, missing := in.problems()
+	return inputError(append(invalid, missing...))
+}
+
+// CheckGiven reports the problems of the values the inputs hold and none about what is missing: what a run
+// that will ask for the missing inputs checks before it signs in.
+func (in Inputs) CheckGiven() error {
+	invalid, _ := in.problems()
+	return inputError(invalid)
+}
+
+func inputError(problems []string) error {
+	if len(problems) > 0 {
+		return &InputError{Problems: problems}
+	}
+	return nil
+}
+
+// problems lists what is wrong with the values given (invalid) and what is not given (missing).
+func (in Inputs) problems() (invalid, missing []string) {
 	add := func(err error) {
 		if err != nil {
-			problems = append(problems, err.Error())
+			invalid = append(invalid, err.Error())
 		}
 	}
-	addf := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	addf := func(format string, args ...any) { invalid = append(invalid, fmt.Sprintf(format, args...)) }
+	lacks := func(format string, args ...any) { missing = append(missing, fmt.Sprintf(format, args...)) }
 
 	if in.TenantID != "" && !IsGUID(in.TenantID) {
 		addf("--tenant-id %q: not a tenant id; use the Directory (tenant) ID, a GUID shown on the Entra admin center's Overview page", in.TenantID)
 	}
-	switch name := in.AppName; {
-	case strings.TrimSpace(name) == "":
-		addf("--app-name is empty: give the enterprise application a name, e.g. --app-name %q", DefaultAppName)
-	case name != strings.TrimSpace(name):
-		addf("--app-name %q: remove the leading or trailing spaces", name)
-	case len(name) > 120:
-		addf("--app-name: %d characters is too long; use at most 120", len(name))
-	}
+	add(CheckAppName(in.AppName))
 	if in.AppID != "" && !IsGUID(in.AppID) {
 		addf("--app-id %q: not an application id; use the Application (client) ID, a GUID", in.AppID)
 	}
 	if len(in.AssignGroups) == 0 && len(in.AssignUsers) == 0 {
-		addf("nothing to assign: give at least one --assign-group or --assign-user, so that someone is provisioned")
+		lacks("nothing to assign: give at least one --assign-group or --assign-user, so that someone is provisioned")
 	}
-	for _, g := range in.AssignGroups {
-		if strings.TrimSpace(g) == "" {
-			addf("--assign-group: an empty value; give a group name or object id")
-		}
-	}
-	for _, u := range in.AssignUsers {
-		if strings.TrimSpace(u) == "" {
-			addf("--assign-user: an empty value; give a user principal name or object id")
+	for _, list := range []struct {
+		flag, what string
+		values     []string
+	}{
+		{"--assign-group", "a group name or object id", in.AssignGroups},
+		{"--assign-user", "a user principal name or object id", in.AssignUsers},
+		{"--owner", "a user principal name or object id", in.Owners},
+		{"--admin", "a user principal name or object id", in.Admins},
+	} {
+		for _, v := range list.values {
+			if strings.TrimSpace(v) == "" {
+				addf("%s: an empty value; give %s", list.flag, list.what)
+			}
 		}
 	}
 	add(CheckRedirectURI(in.RedirectURI))
@@ -152,22 +175,23 @@ func (in Inputs) Check() error {
 		case in.SCIMURL != "":
 			add(backend.ValidateSCIMURL(in.SCIMURL))
 		case !in.HandOffAtTerminal:
-			addf("--scim-url is missing: with --backend manual, give the SCIM URL your SaaS shows (Smallstep: Settings › Identity provider)")
+			lacks("--scim-url is missing: with --backend manual, give the SCIM URL your SaaS shows (Smallstep: Settings › Identity provider)")
 		}
 		switch {
 		case !in.SCIMToken.IsZero():
 			add(backend.ValidateToken("the SCIM token (IDPCTL_SCIM_TOKEN or --scim-token-file)", in.SCIMToken))
 		case !in.HandOffAtTerminal:
-			addf("the SCIM token is missing: with --backend manual, set IDPCTL_SCIM_TOKEN or pass --scim-token-file")
+			lacks("the SCIM token is missing: with --backend manual, set IDPCTL_SCIM_TOKEN or pass --scim-token-file")
 		}
 		if in.HandOffAtTerminal && (in.SCIMURL == "") != in.SCIMToken.IsZero() {
-			addf("the SCIM URL and token come together: give both (--scim-url and IDPCTL_SCIM_TOKEN or --scim-token-file), or neither to be asked for them")
+			lacks("the SCIM URL and token come together: give both (--scim-url and IDPCTL_SCIM_TOKEN or --scim-token-file), or neither to be asked for them")
 		}
 		if in.SecretOut == "" && !in.HandOffAtTerminal {
-			addf("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
+			lacks("--secret-out is missing: with --backend manual, the client secret must be written to a file (mode 0600) so you can paste it into your SaaS")
 		}
 	case backend.NameHTTP:
-		problems = append(problems, in.backendAPIProblems()...)
+		bad, lack := in.backendAPIProblems()
+		invalid, missing = append(invalid, bad...), append(missing, lack...)
 		if in.SCIMURL != "" || !in.SCIMToken.IsZero() {
 			addf("--scim-url and the SCIM token come from the backend with --backend http: drop them, or use --backend manual")
 		}
@@ -177,26 +201,36 @@ func (in Inputs) Check() error {
 	if in.SecretExpiry < 24*time.Hour || in.SecretExpiry > MaxSecretExpiry {
 		addf("--secret-expiry %s: use a lifetime between 1 day and 2 years, e.g. 180d or 1y", in.SecretExpiry)
 	}
-	if len(problems) > 0 {
-		return &InputError{Problems: problems}
+	return invalid, missing
+}
+
+// CheckAppName applies the rules for the enterprise application's display name.
+func CheckAppName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return fmt.Errorf("--app-name is empty: give the enterprise application a name, e.g. --app-name %q", DefaultAppName)
+	case name != strings.TrimSpace(name):
+		return fmt.Errorf("--app-name %q: remove the leading or trailing spaces", name)
+	case len(name) > 120:
+		return fmt.Errorf("--app-name: %d characters is too long; use at most 120", len(name))
 	}
 	return nil
 }
 
-// backendAPIProblems checks what --backend http needs: the backend's URL and its token.
-func (in Inputs) backendAPIProblems() []string {
-	var problems []string
+// backendAPIProblems checks what --backend http needs: the backend's URL and its token, either invalid or
+// missing (a run that asks for the rest reports only the invalid ones).
+func (in Inputs) backendAPIProblems() (invalid, missing []string) {
 	if in.BackendURL == "" {
-		problems = append(problems, "--backend-url is missing: with --backend http, give the backend's base URL")
+		missing = append(missing, "--backend-url is missing: with --backend http, give the backend's base URL")
 	} else if err := backend.ValidateBackendURL(in.BackendURL); err != nil {
-		problems = append(problems, err.Error())
+		invalid = append(invalid, err.Error())
 	}
 	if in.BackendToken.IsZero() {
-		problems = append(problems, "IDPCTL_BACKEND_TOKEN is not set: with --backend http, set it to the backend's API token")
+		missing = append(missing, "IDPCTL_BACKEND_TOKEN is not set: with --backend http, set it to the backend's API token")
 	} else if err := backend.ValidateToken("IDPCTL_BACKEND_TOKEN", in.BackendToken); err != nil {
-		problems = append(problems, err.Error())
+		invalid = append(invalid, err.Error())
 	}
-	return problems
+	return invalid, missing
 }
 
 // CheckDelivery reports, before anything changes, what would keep a new client secret from reaching the SaaS:
@@ -205,7 +239,8 @@ func (in Inputs) CheckDelivery() error {
 	var problems []string
 	switch in.Backend {
 	case backend.NameHTTP:
-		problems = in.backendAPIProblems()
+		invalid, missing := in.backendAPIProblems()
+		problems = append(invalid, missing...)
 	case backend.NameManual:
 		if in.SecretOut == "" {
 			problems = append(problems, "--secret-out is missing: with --backend manual the new client secret is written to a file (mode 0600) for you to paste into your SaaS")

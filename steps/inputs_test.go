@@ -128,3 +128,21 @@ func TestInputsCheckHandOffAtTerminal(t *testing.T) {
 		t.Errorf("http SCIM URL: %v", err)
 	}
 }
+
+// A run that will ask for what is missing checks the values it was given before signing in, and nothing else;
+// what is missing is not its business.
+func TestInputsCheckGiven(t *testing.T) {
+	empty := Inputs{AppName: DefaultAppName, RedirectURI: DefaultRedirectURI, Backend: backend.NameManual, SecretExpiry: DefaultSecretExpiry}
+	if err := empty.CheckGiven(); err != nil {
+		t.Errorf("nothing given but defaults: %v", err)
+	}
+	if err := empty.Check(); err == nil || !strings.Contains(err.Error(), "--scim-url is missing") || !strings.Contains(err.Error(), "nothing to assign") {
+		t.Errorf("Check of missing inputs: %v", err)
+	}
+	bad := empty
+	bad.SCIMURL, bad.Owners = "http://scim.example.com/scim/v2", []string{" "}
+	err := bad.CheckGiven()
+	if err == nil || !strings.Contains(err.Error(), "--scim-url") || !strings.Contains(err.Error(), "--owner: an empty value") || strings.Contains(err.Error(), "missing") {
+		t.Errorf("CheckGiven of a bad URL and owner: %v", err)
+	}
+}
