@@ -80,6 +80,21 @@ const (
 	groupsCollection directoryName = "groups"
 )
 
+// readDirectory answers GET /users and /groups, and their /$count.
+func (t *Tenant) readDirectory(c *call, name directoryName, read readKind) response {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	col := userCollection("users")
+	if name == groupsCollection {
+		col = groupCollection("groups")
+	}
+	items := t.directoryItems(c, name, col, read)
+	if read == readCount {
+		return t.count(c, col, items)
+	}
+	return t.page(c, col, items)
+}
+
 // directoryItems returns the objects a read of a directory collection works on, in creation order and without
 // copying them (call with t.mu held; page and count copy only what they answer). Replication lag is applied as
 // store.list does. With a $search the index narrows the objects to its candidates first.

@@ -15,18 +15,10 @@ func groupCollection(context string) collection {
 	}
 }
 
-func (t *Tenant) listGroups(c *call) response {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	col := groupCollection("groups")
-	return t.page(c, col, t.directoryItems(c, groupsCollection, col, readPage))
-}
+func (t *Tenant) listGroups(c *call) response { return t.readDirectory(c, groupsCollection, readPage) }
 
 func (t *Tenant) countGroups(c *call) response {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	col := groupCollection("groups")
-	return t.count(c, col, t.directoryItems(c, groupsCollection, col, readCount))
+	return t.readDirectory(c, groupsCollection, readCount)
 }
 
 func (t *Tenant) getGroup(c *call) response {

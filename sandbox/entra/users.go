@@ -16,19 +16,9 @@ func userCollection(context string) collection {
 	}
 }
 
-func (t *Tenant) listUsers(c *call) response {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	col := userCollection("users")
-	return t.page(c, col, t.directoryItems(c, usersCollection, col, readPage))
-}
+func (t *Tenant) listUsers(c *call) response { return t.readDirectory(c, usersCollection, readPage) }
 
-func (t *Tenant) countUsers(c *call) response {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	col := userCollection("users")
-	return t.count(c, col, t.directoryItems(c, usersCollection, col, readCount))
-}
+func (t *Tenant) countUsers(c *call) response { return t.readDirectory(c, usersCollection, readCount) }
 
 // findUser resolves a user by object id or userPrincipalName (both address /users/{id}). Call with t.mu held.
 func (t *Tenant) findUser(idOrUPN string) (*record, bool) {
