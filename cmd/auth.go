@@ -119,7 +119,11 @@ func preflight(ctx context.Context, s *session, opts *setupOptions, tenantID str
 		return fmt.Errorf("preflight: %w", err)
 	}
 	if opts.Output == "text" {
-		for _, line := range report.Summary() {
+		lines := report.Summary()
+		if opts.identityShown {
+			lines = lines[1:] // the wizard said who is signed in where; the warnings are still news
+		}
+		for _, line := range lines {
 			fmt.Fprintln(opts.IO.ErrWriter(), line)
 		}
 	}

@@ -34,6 +34,8 @@ type factory struct {
 	// ConfirmPlan asks whether to apply a day-2 command's plan on a terminal; nil is wizard.ConfirmPlan, the
 	// plan screen. Tests answer in its place.
 	ConfirmPlan func(ctx context.Context, ios *wizard.IOStreams, plan *steps.Plan) (bool, error)
+	// Prompter, when set, asks instead of the forms wherever someone can answer (tests).
+	Prompter wizard.Prompter
 }
 
 // Execute runs idpctl with os.Args and returns the process exit code.

@@ -25,6 +25,8 @@ type invocation struct {
 	// asked about is appended to asked.
 	answers []bool
 	asked   *[]*steps.Plan
+	// prompter, when set, stands in for the forms.
+	prompter wizard.Prompter
 }
 
 // outcome is what a person or script sees of one run.
@@ -47,7 +49,7 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 		ios.SetTTY(true, false, true)
 	}
 	ios.SetColor(inv.color)
-	f := &factory{IO: ios, Getenv: getenvFrom(inv.env)}
+	f := &factory{IO: ios, Getenv: getenvFrom(inv.env), Prompter: inv.prompter}
 	if inv.answers != nil {
 		answers := inv.answers
 		f.ConfirmPlan = func(_ context.Context, _ *wizard.IOStreams, plan *steps.Plan) (bool, error) {

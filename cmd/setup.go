@@ -50,6 +50,18 @@ type setupOptions struct {
 	Timeout          time.Duration
 	PlanOut          string // --plan-out: save the plan here
 	PlanFile         string // --plan: apply the plan saved here
+	Accessible       bool   // --accessible, IDPCTL_ACCESSIBLE or ACCESSIBLE: line prompts instead of screens
+
+	// Prompter asks for the inputs flags and the environment left open (resolve picks it).
+	Prompter wizard.Prompter
+	// given reports whether a flag or its environment variable set an input, rather than its default.
+	given func(flag string) bool
+	// sandboxSCIM is the simulated SaaS's SCIM endpoint, offered when the wizard's admin chooses the manual
+	// backend in the sandbox.
+	sandboxSCIM *backend.SCIM
+	// identityShown records that the wizard already said who is signed in where; authAnswered that the
+	// sign-in method was chosen in it.
+	identityShown, authAnswered bool
 
 	savedPlan *steps.Plan // read from PlanFile
 }
@@ -60,7 +72,7 @@ func newSetupCmd(f *factory) *cobra.Command {
 
 // newSetupEntraCmd parses and checks the flags; runF does the work (tests replace it to check parsing alone).
 func newSetupEntraCmd(f *factory, runF func(context.Context, *setupOptions) error) *cobra.Command {
-	opts := &setupOptions{IO: f.IO, Getenv: f.Getenv, Interrupt: f.Interrupt}
+	opts := &setupOptions{IO: f.IO, Getenv: f.Getenv, Interrupt: f.Interrupt, Prompter: f.Prompter}
 	cmd := &cobra.Command{
 		Use:   "entra",
 		Short: "set up Microsoft Entra ID single sign-on and SCIM provisioning",
@@ -124,6 +136,7 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 				return err
 			}
 			opts.StateDirGiven = cmd.Flags().Changed("state-dir")
+			opts.given = cmd.Flags().Changed
 			if err := opts.resolve(); err != nil {
 				return err
 			}
@@ -168,6 +181,9 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up after this long")
 	fl.StringVar(&opts.PlanOut, "plan-out", "", "save the plan (JSON, no secrets) to this file; with --dry-run, do nothing else")
 	fl.StringVar(&opts.PlanFile, "plan", "", "apply exactly the plan saved with --plan-out, refusing it if the tenant changed since")
+	fl.StringArrayVar(&in.Owners, "owner", nil, "user who becomes an Owner in the SaaS, by user principal name or object ID (repeatable; backends that can set roles)")
+	fl.StringArrayVar(&in.Admins, "admin", nil, "user who becomes an Admin in the SaaS, by user principal name or object ID (repeatable; backends that can set roles)")
+	fl.BoolVar(&opts.Accessible, "accessible", false, "ask with plain line prompts, for screen readers and answers piped on stdin (also ACCESSIBLE=1)")
 	return usageErrors(cmd)
 }
 
@@ -214,7 +230,22 @@ func (o *setupOptions) resolve() error {
 	if v := o.Getenv("IDPCTL_BACKEND_TOKEN"); v != "" {
 		o.Inputs.BackendToken = secret.New(v)
 	}
+	o.choosePrompter()
 	return nil
+}
+
+// atTerminal says whether a person at the terminal sees the progress view, and takes the manual hand-off there
+// when the SCIM values or the secret file are still missing; scripted runs, JSON output and --debug (whose log
+// lines would tear the view) keep the plain lines.
+func (o *setupOptions) atTerminal() bool {
+	return o.Output == "text" && !o.NonInteractive && !o.Debug && o.IO.CanPrompt()
+}
+
+// handOffAtTerminal decides whether the manual hand-off happens at the terminal; the wizard's answers (the
+// backend, the SCIM values, where the secret goes) can change that, so it is decided again after them.
+func (o *setupOptions) handOffAtTerminal() {
+	in := &o.Inputs
+	in.HandOffAtTerminal = o.atTerminal() && in.Backend == backend.NameManual && (in.SCIMURL == "" || in.SecretOut == "")
 }
 
 // defaultStateDir follows the XDG base directory convention: $XDG_STATE_HOME/idpctl, ~/.local/state/idpctl.
@@ -261,6 +292,8 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		accessToken = secret.New(opts.Getenv("IDPCTL_ACCESS_TOKEN"))
 		httpClient  = backend.WithUserAgent(&http.Client{Timeout: 2 * time.Minute}, currentBuild().UserAgent())
 	)
+	// Flags that make a whole setup are not questioned; the sandbox's defaults below do not count.
+	complete := opts.Inputs.Check() == nil
 	if opts.Sandbox {
 		sb, err := sandbox.Start(ctx, sandbox.Options{})
 		if err != nil {
@@ -283,28 +316,40 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = backend.NameHTTP, sb.BackendURL, sb.BackendToken
 			opts.Inputs.SCIMToken = secret.Value{}
 		}
+		opts.sandboxSCIM = &backend.SCIM{BaseURL: sb.SCIMURL, Token: sb.SCIMToken}
+		if len(opts.Inputs.AssignGroups) == 0 && len(opts.Inputs.AssignUsers) == 0 {
+			// The demo directory's group, so that the sandbox needs no flags (the wizard's picker preselects it).
+			opts.Inputs.AssignGroups = []string{sb.Demo.SmallstepUsers.DisplayName}
+		}
 		if opts.Output == "text" {
 			// In JSON mode stderr carries only errors; the result names the tenant.
 			fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
 		}
 	}
-	// A person at the terminal sees the progress view, and takes the manual hand-off there when the SCIM values
-	// or the secret file are still missing; scripted runs, JSON output and --debug (whose log lines would tear
-	// the view) keep the plain lines.
-	terminal := opts.Output == "text" && !opts.NonInteractive && !opts.Debug && opts.IO.CanPrompt()
-	opts.Inputs.HandOffAtTerminal = terminal && opts.Inputs.Backend == backend.NameManual &&
-		(opts.Inputs.SCIMURL == "" || opts.Inputs.SecretOut == "")
-	if err := opts.Inputs.Check(); err != nil {
+	opts.handOffAtTerminal()
+	if err := opts.Prompter.Precheck(opts.Inputs); err != nil {
 		return err
 	}
 
 	session, err := signIn(ctx, opts.signInRequest(), accessToken, requestLogger(opts.IO, opts.Debug))
+	for err != nil && ctx.Err() == nil {
+		// A terminal offers the other ways to sign in; a script stops here.
+		method, stop := opts.Prompter.SignInFailed(ctx, err)
+		if stop != nil {
+			return stop
+		}
+		opts.Auth, opts.authAnswered = string(method), true
+		session, err = signIn(ctx, opts.signInRequest(), accessToken, requestLogger(opts.IO, opts.Debug))
+	}
 	if err != nil {
 		return err
 	}
 	client := session.client
 	tenantID, err := signedInTenant(ctx, session, opts.Inputs.TenantID)
 	if err != nil {
+		return err
+	}
+	if err := fillInputs(ctx, opts, complete, session, tenantID, httpClient); err != nil {
 		return err
 	}
 	if saved := opts.savedPlan; saved != nil && !strings.EqualFold(saved.TenantID, tenantID) {
@@ -406,7 +451,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		report steps.Report
 		runErr error
 	)
-	if terminal {
+	if opts.atTerminal() {
 		report, runErr = wizard.ShowProgress(ctx, opts.IO, plan, handOff, opts.Interrupt, func(ctx context.Context, r steps.Reporter) (steps.Report, error) {
 			env.Reporter = r
 			return runner.Apply(ctx, env, plan)

@@ -1,0 +1,340 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/graph"
+	"github.com/idpctl/idpctl/secret"
+	"github.com/idpctl/idpctl/steps"
+)
+
+// defaults are the inputs before any flag: what the flags' defaults give.
+func defaultInputs() steps.Inputs {
+	return steps.Inputs{AppName: steps.DefaultAppName, RedirectURI: steps.DefaultRedirectURI, Backend: backend.NameManual,
+		SecretExpiry: steps.DefaultSecretExpiry}
+}
+
+func testCommandLine(in steps.Inputs) ([]string, []string) {
+	argv := []string{"idpctl", "setup", "entra", "--app-name", in.AppName}
+	for _, g := range in.AssignGroups {
+		argv = append(argv, "--assign-group", g)
+	}
+	return append(argv, "--non-interactive", "--yes"), []string{"IDPCTL_SCIM_TOKEN"}
+}
+
+func nothingGiven(string) bool { return false }
+
+// Accessible mode: every question is a line prompt, answered here from stdin as a pipe would; the answers fill
+// the inputs, the transcript has no escape code, and the summary gives the command to run it without questions.
+func TestAccessibleFillFromPipedAnswers(t *testing.T) {
+	ios, in, out, errOut := Test()
+	ios.SetAccessible(true)
+	ios.SetColor(true) // accessible mode writes plain lines even where colour is possible
+	secretFile := filepath.Join(t.TempDir(), "client-secret")
+	in.WriteString(strings.Join([]string{
+		"Contoso SSO", // application name
+		"smalstep",    // a misspelt search: did you mean…
+		"1",           // …Smallstep Users
+		"adele",       // another search
+		"1",           // Adele Vance
+		"",            // continue with both
+		"",            // backend: manual (the default)
+		"",            // SCIM URL and token: not yet (the default)
+		"2",           // client secret: to a file
+		secretFile,    // the file
+		"3",           // lifetime: 1 year
+	}, "\n") + "\n")
+	inputs := defaultInputs()
+	f := NewForms(ios)
+	err := f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: nothingGiven, Directory: demoDirectory(), CommandLine: testCommandLine, HandOff: true,
+		SignedIn: func(context.Context) ([]string, error) {
+			return []string{"Signed in as admin@contoso.onmicrosoft.com in tenant Contoso: role Global Administrator"}, nil
+		}})
+	transcript := errOut.String()
+	t.Log(transcript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaultInputs()
+	want.AppName, want.AssignGroups, want.AssignUsers = "Contoso SSO", []string{"Smallstep Users"}, []string{"adele.vance@contoso.onmicrosoft.com"}
+	want.HandOffAtTerminal, want.SecretOut, want.SecretExpiry = true, secretFile, 365*24*time.Hour
+	if !reflect.DeepEqual(inputs, want) {
+		t.Errorf("inputs\n%+v\nwant\n%+v", inputs, want)
+	}
+	for _, line := range []string{
+		"Signed in as admin@contoso.onmicrosoft.com in tenant Contoso: role Global Administrator\n",
+		"Name of the enterprise application (Enter for Smallstep) Contoso SSO\n",
+		"Search for a group or user (Enter to continue): smalstep\n",
+		"No match for \"smalstep\". Did you mean:\n1. [ ] Smallstep Users (group · 3 members)\n",
+		"Selected: Smallstep Users (group), Adele Vance (user)\n",
+		"How does the SaaS get the single sign-on settings? (Enter for: I paste them into the SaaS myself (Smallstep today))",
+		"Owners and Admins: set them in the SaaS after the first sign-in",
+		"To run this setup again without questions:\n  idpctl setup entra --app-name 'Contoso SSO' --assign-group 'Smallstep Users' \\\n    --non-interactive --yes\n",
+		"with the secrets in the environment: IDPCTL_SCIM_TOKEN\n",
+	} {
+		if !strings.Contains(transcript, line) {
+			t.Errorf("transcript lacks %q", line)
+		}
+	}
+	if strings.Contains(transcript, "\x1b") {
+		t.Error("escape codes in accessible mode")
+	}
+	if out.Len() != 0 {
+		t.Errorf("questions on stdout: %q", out)
+	}
+}
+
+// Stdin that ends before a required answer is an error naming the question, not a run with a made-up answer.
+func TestAccessibleFillStdinEnds(t *testing.T) {
+	ios, in, _, _ := Test()
+	ios.SetAccessible(true)
+	in.WriteString("\n") // the name's default, then nothing
+	inputs := defaultInputs()
+	err := NewForms(ios).Fill(t.Context(), FillRequest{Inputs: &inputs, Given: nothingGiven, Directory: demoDirectory()})
+	if err == nil || !strings.Contains(err.Error(), "stdin ended") || !strings.Contains(err.Error(), "choose at least one group or user") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// A SCIM token pasted in accessible mode is tested at once and never echoed; a failing probe's diagnosis is
+// shown and the admin may enter the values again.
+func TestAccessibleSCIMProbe(t *testing.T) {
+	ios, in, _, errOut := Test()
+	ios.SetAccessible(true)
+	const token = "scim-token-9f8e7d6c5b4a"
+	in.WriteString(strings.Join([]string{
+		"https://scim.example.com/scim/v2/", // URL (no hand-off at this terminal: asked at once)
+		"wrong-token",                       // token
+		"n",                                 // enter them again? no: keep… (Confirm: n is "Keep them")
+	}, "\n") + "\n")
+	_ = token
+	inputs := defaultInputs()
+	inputs.AssignGroups = []string{"Smallstep Users"}
+	probes := 0
+	given := func(flag string) bool { return flag == "backend" || flag == "secret-out" || flag == "secret-expiry" }
+	inputs.SecretOut = "client-secret"
+	err := NewForms(ios).Fill(t.Context(), FillRequest{Inputs: &inputs, Given: func(flag string) bool {
+		return given(flag) || flag == "app-name" || flag == "assign-group"
+	}, Directory: demoDirectory(),
+		ProbeSCIM: func(_ context.Context, scim backend.SCIM) (backend.ProbeReport, error) {
+			probes++
+			if scim.Token.Reveal() != "wrong-token" || scim.BaseURL != "https://scim.example.com/scim/v2/" {
+				t.Errorf("probed %s with another token", scim.BaseURL)
+			}
+			return backend.ProbeReport{BaseURL: scim.BaseURL, Checks: []backend.ProbeCheck{{Name: "user filter", Request: "GET " + scim.BaseURL + "Users?filter=...", Status: 401, Result: backend.CheckFailed, Problem: "the token was refused"}}},
+				fmt.Errorf("the SCIM endpoint refused the token (401): copy the token again from the SaaS")
+		}})
+	transcript := errOut.String()
+	t.Log(transcript)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probes != 1 || inputs.SCIMToken.Reveal() != "wrong-token" || inputs.SCIMURL != "https://scim.example.com/scim/v2/" {
+		t.Errorf("probes %d, inputs %+v", probes, inputs)
+	}
+	for _, s := range []string{"Testing the SCIM endpoint", "failed  user filter", "the token was refused", "copy the token again"} {
+		if !strings.Contains(transcript, s) {
+			t.Errorf("transcript lacks %q", s)
+		}
+	}
+	if strings.Contains(transcript, "wrong-token") {
+		t.Error("the token was echoed")
+	}
+	_ = secret.Value{}
+}
+
+// key presses as a terminal sends them.
+func keyEnter() tea.Msg { return tea.KeyPressMsg{Code: tea.KeyEnter} }
+func keyTab() tea.Msg   { return tea.KeyPressMsg{Code: tea.KeyTab} }
+func keyDown() tea.Msg  { return tea.KeyPressMsg{Code: tea.KeyDown} }
+
+func typedKeys(s string) []tea.Msg {
+	var out []tea.Msg
+	for _, r := range s {
+		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+	return out
+}
+
+// drive runs a command and what it leads to, as a program would, without a terminal: batches and sequences are
+// run in order, and a command that does not answer at once (a cursor's blink, a timer) is left out, so a
+// formScreen's view does not depend on time.
+func driveForm(m huh.Model, cmd tea.Cmd) huh.Model {
+	if cmd == nil {
+		return m
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(100 * time.Millisecond):
+		return m
+	}
+	if msg == nil {
+		return m
+	}
+	if batch, ok := msg.(tea.BatchMsg); ok {
+		for _, c := range batch {
+			m = driveForm(m, c)
+		}
+		return m
+	}
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
+		for i := range v.Len() {
+			m = driveForm(m, v.Index(i).Interface().(tea.Cmd))
+		}
+		return m
+	}
+	next, cmd := m.Update(msg)
+	return driveForm(next, cmd)
+}
+
+// formScreen is what a test does on one form: the keys before the snapshot, then the keys that answer it.
+type formScreen struct {
+	keys   []tea.Msg
+	answer []tea.Msg
+}
+
+// scriptedForms runs each form of Fill from a script, at a width and colour, and collects each formScreen as a
+// terminal would show it just before it is answered.
+func scriptedForms(t *testing.T, f *Forms, width int, color bool, script []formScreen, shots *strings.Builder) {
+	n := 0
+	f.runForm = func(ctx context.Context, form *huh.Form) error {
+		if n >= len(script) {
+			t.Fatalf("screen %d was not expected", n+1)
+		}
+		s := script[n]
+		n++
+		var m huh.Model = form
+		m, cmd := m.Update(tea.WindowSizeMsg{Width: width, Height: 24})
+		m = driveForm(m, cmd)
+		m = driveForm(m, form.Init())
+		for _, k := range s.keys {
+			next, cmd := m.Update(k)
+			m = driveForm(next, cmd)
+		}
+		profile := colorprofile.NoTTY
+		if color {
+			profile = colorprofile.ANSI256
+		}
+		var b strings.Builder
+		w := &colorprofile.Writer{Forward: &b, Profile: profile}
+		fmt.Fprint(w, form.View())
+		fmt.Fprintf(shots, "=== screen %d\n%s\n", n, strings.TrimRight(b.String(), " \n"))
+		for _, line := range strings.Split(b.String(), "\n") {
+			if lipgloss.Width(line) > width {
+				t.Errorf("screen %d: a line of %d columns at width %d: %q", n, lipgloss.Width(line), width, line)
+			}
+		}
+		for _, k := range s.answer {
+			next, cmd := m.Update(k)
+			m = driveForm(next, cmd)
+		}
+		if form.State != huh.StateCompleted {
+			return fmt.Errorf("screen %d was not answered:\n%s", n, form.View())
+		}
+		return nil
+	}
+	t.Cleanup(func() {
+		if n != len(script) {
+			t.Errorf("%d screens shown, the script has %d", n, len(script))
+		}
+	})
+}
+
+// The forms on a terminal, driven by key presses without one, at 40, 80 and 120 columns with and without
+// colour: the application name, the picker searching as the admin types (a group preselected, member counts,
+// UPNs), the backend, the SCIM question, where the secret goes and its lifetime.
+func TestFormScreensGolden(t *testing.T) {
+	for _, width := range []int{40, 80, 120} {
+		for _, color := range []bool{false, true} {
+			t.Run(fmt.Sprintf("w%d-color-%v", width, color), func(t *testing.T) {
+				ios, _, _, errOut := Test()
+				ios.SetWidth(width)
+				ios.SetColor(color)
+				f := NewForms(ios)
+				f.Debounce = 0
+				dir := demoDirectory()
+				var shots strings.Builder
+				scriptedForms(t, f, width, color, []formScreen{
+					{answer: []tea.Msg{keyEnter()}},                                             // the name: Smallstep
+					{keys: typedKeys("sm"), answer: []tea.Msg{keyDown(), keyTab(), keyEnter()}}, // + Smallstep Admins
+					{answer: []tea.Msg{keyEnter()}},                                             // backend: manual
+					{answer: []tea.Msg{keyEnter()}},                                             // SCIM: not yet
+					{answer: []tea.Msg{keyEnter()}},                                             // secret: on formScreen
+					{keys: []tea.Msg{keyDown()}, answer: []tea.Msg{keyEnter()}},                 // lifetime: 1 year
+				}, &shots)
+				inputs := defaultInputs()
+				inputs.AssignGroups = []string{"Smallstep Users"} // the sandbox's default, preselected
+				err := f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: nothingGiven, Directory: dir, CommandLine: testCommandLine, HandOff: true})
+				if err != nil {
+					t.Fatalf("%v\n%s", err, errOut)
+				}
+				golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
+				if got := strings.Join(inputs.AssignGroups, ","); got != "Smallstep Users,Smallstep Admins" {
+					t.Errorf("groups %q", got)
+				}
+				if !inputs.HandOffAtTerminal || inputs.SecretOut != "" || inputs.SecretExpiry != 365*24*time.Hour {
+					t.Errorf("inputs %+v", inputs)
+				}
+				if hasEscapes := strings.Contains(shots.String()+errOut.String(), "\x1b"); hasEscapes != color {
+					t.Errorf("colour %v, escape codes %v", color, hasEscapes)
+				}
+			})
+		}
+	}
+}
+
+// Answers given as flags are not asked again: with everything given, Fill asks nothing and prints nothing.
+func TestFillAsksOnlyWhatIsMissing(t *testing.T) {
+	ios, _, _, errOut := Test()
+	f := NewForms(ios)
+	f.runForm = func(context.Context, *huh.Form) error {
+		t.Error("a form was shown although every input was given")
+		return nil
+	}
+	inputs := defaultInputs()
+	inputs.AssignGroups, inputs.SCIMURL, inputs.SCIMToken, inputs.SecretOut = []string{"Engineering"}, "https://scim.example.com/v2", secret.New("tok-123456"), "s.txt"
+	err := f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: func(string) bool { return true }, Directory: demoDirectory(), CommandLine: testCommandLine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("printed %q", errOut)
+	}
+}
+
+// Several applications share the name: the admin chooses one, which becomes --app-id.
+func TestFillSameNameApplications(t *testing.T) {
+	ios, in, _, _ := Test()
+	ios.SetAccessible(true)
+	dir := demoDirectory()
+	dir.apps = []graph.Application{
+		{DisplayName: "Smallstep", AppID: "aaaaaaaa-0000-0000-0000-000000000001", Tags: []string{steps.Tag}},
+		{DisplayName: "Smallstep", AppID: "aaaaaaaa-0000-0000-0000-000000000002"},
+	}
+	in.WriteString("\n2\n")
+	inputs := defaultInputs()
+	given := func(flag string) bool { return flag != "app-name" && flag != "app-id" }
+	inputs.AssignGroups, inputs.SCIMURL, inputs.SCIMToken, inputs.SecretOut = []string{"Engineering"}, "https://scim.example.com/v2", secret.New("tok-123456"), "s.txt"
+	if err := NewForms(ios).Fill(t.Context(), FillRequest{Inputs: &inputs, Given: given, Directory: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if inputs.AppID != "aaaaaaaa-0000-0000-0000-000000000002" {
+		t.Errorf("app id %q", inputs.AppID)
+	}
+}

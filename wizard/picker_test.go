@@ -1,0 +1,197 @@
+package wizard
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/huh/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/idpctl/idpctl/graph"
+)
+
+// cancelWatch is a directory that records the searches that were called off.
+type cancelWatch struct {
+	*fakeDirectory
+	mu        sync.Mutex
+	cancelled []string
+}
+
+func (c *cancelWatch) SearchUserPage(ctx context.Context, s graph.Search) (graph.UserPage, error) {
+	if ctx.Err() != nil {
+		c.mu.Lock()
+		c.cancelled = append(c.cancelled, s.Text)
+		c.mu.Unlock()
+	}
+	return c.fakeDirectory.SearchUserPage(ctx, s)
+}
+
+func newTestPicker(t *testing.T, dir Directory, value *[]Principal) *Picker {
+	p := NewPicker(t.Context(), dir, true, value).Title("Who?").Debounce(0)
+	p.WithWidth(80)
+	p.Focus()
+	return p
+}
+
+func pickerPress(p *Picker, msg tea.Msg) tea.Cmd {
+	_, cmd := p.Update(msg)
+	return cmd
+}
+
+func pickerView(p *Picker) string { return ansi.Strip(p.View()) }
+
+// run runs a command and returns the messages it leads to, batches opened, without giving them to anyone.
+func run(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	switch msg := cmd().(type) {
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range msg {
+			out = append(out, run(c)...)
+		}
+		return out
+	default:
+		return []tea.Msg{msg}
+	}
+}
+
+// only keeps the picker's own messages (its pauses and answers), dropping the text cursor's.
+func only(msgs []tea.Msg) []tea.Msg {
+	return slices.DeleteFunc(msgs, func(m tea.Msg) bool {
+		switch m.(type) {
+		case pickerDue, pickerSearched:
+			return false
+		}
+		return true
+	})
+}
+
+// Each keystroke waits for the next: only the last one's search runs, and a search still running when a key
+// arrives is cancelled and its answer dropped.
+func TestPickerDebouncesAndCancels(t *testing.T) {
+	dir := &cancelWatch{fakeDirectory: demoDirectory()}
+	var chosen []Principal
+	p := newTestPicker(t, dir, &chosen)
+	driveForm(p, p.Init())
+	dir.searches = nil
+
+	first := pickerPress(p, typedKeys("a")[0])  // its pause…
+	second := pickerPress(p, typedKeys("d")[0]) // …is over only after this key
+	for _, m := range only(run(first)) {
+		if cmd := pickerPress(p, m); cmd != nil {
+			t.Errorf("the first key's pause started a search (%T)", m)
+		}
+	}
+	var search tea.Cmd
+	for _, m := range only(run(second)) {
+		search = pickerPress(p, m) // the second pause ends: the search for "ad"
+	}
+	third := pickerPress(p, typedKeys("e")[0]) // a key while that search runs cancels it
+	for _, m := range only(run(search)) {
+		pickerPress(p, m) // the cancelled answer is dropped
+	}
+	driveForm(p, third)
+
+	dir.mu.Lock()
+	got := slices.Sorted(slices.Values(dir.searches))
+	dir.mu.Unlock()
+	if want := []string{"groups:ade", "users:ade"}; !slices.Equal(got, want) {
+		t.Errorf("searches answered %q, want %q (none for \"a\"; \"ad\" called off)", got, want)
+	}
+	if !slices.Equal(dir.cancelled, []string{"ad"}) {
+		t.Errorf("cancelled %q, want the search for \"ad\"", dir.cancelled)
+	}
+	if v := pickerView(p); !strings.Contains(v, "Adele Vance") || strings.Contains(v, "Diego") {
+		t.Errorf("list after \"ade\":\n%s", v)
+	}
+}
+
+// A long list loads page by page as the cursor reaches its end, and never more than one page a time.
+func TestPickerPagesAtTheEnd(t *testing.T) {
+	dir := demoDirectory()
+	for i := range 25 {
+		upn := fmt.Sprintf("temp.worker%02d@contoso.onmicrosoft.com", i)
+		dir.users = append(dir.users, graph.User{ID: fmt.Sprintf("20000000-0000-0000-0000-0000000000%02d", i), DisplayName: fmt.Sprintf("Temp Worker %02d", i), UserPrincipalName: upn})
+	}
+	var chosen []Principal
+	p := newTestPicker(t, dir, &chosen)
+	driveForm(p, p.Init())
+	for _, k := range typedKeys("temp") {
+		before := dir.usersFetched
+		driveForm(p, pickerPress(p, k))
+		if n := dir.usersFetched - before; n > pickerUserPage {
+			t.Errorf("a keystroke read %d users; a page is %d", n, pickerUserPage)
+		}
+	}
+	if v := pickerView(p); !strings.Contains(v, "1–8 of 10 · ↓ for more") {
+		t.Errorf("status:\n%s", v)
+	}
+	before := dir.usersFetched
+	for range 9 {
+		driveForm(p, pickerPress(p, keyDown()))
+	}
+	if len(p.rows()) != 20 || dir.usersFetched-before != 10 {
+		t.Errorf("%d rows after reaching the end, %d more users read; want 20 and 10", len(p.rows()), dir.usersFetched-before)
+	}
+	for range 15 {
+		driveForm(p, pickerPress(p, keyDown()))
+	}
+	if v := pickerView(p); len(p.rows()) != 25 || !strings.Contains(v, "18–25 of 25") || strings.Contains(v, "↓ for more") {
+		t.Errorf("%d rows at the very end:\n%s", len(p.rows()), v)
+	}
+}
+
+// An application's existing assignment is preselected and marked; unselecting it is refused with the reason.
+// Enter with nothing chosen takes the highlighted entry.
+func TestPickerAssignedAndEnter(t *testing.T) {
+	assigned := Principal{Kind: KindGroup, ID: "10000000-0000-0000-0000-000000000002", Name: "Engineering", Members: 3, Assigned: true}
+	chosen := []Principal{assigned}
+	p := newTestPicker(t, demoDirectory(), &chosen)
+	driveForm(p, p.Init())
+	v := pickerView(p)
+	if !strings.Contains(v, "> [x] Engineering") || !strings.Contains(v, "group · 3 members · assigned") {
+		t.Errorf("the assignment is not first and marked:\n%s", v)
+	}
+	driveForm(p, pickerPress(p, keyTab()))
+	if len(chosen) != 1 || !strings.Contains(pickerView(p), "never removes assignments") {
+		t.Errorf("unselected an assignment: %v\n%s", chosen, pickerView(p))
+	}
+
+	var none []Principal
+	q := newTestPicker(t, demoDirectory(), &none)
+	driveForm(q, q.Init())
+	for _, k := range typedKeys("grady") {
+		driveForm(q, pickerPress(q, k))
+	}
+	if cmd := pickerPress(q, keyEnter()); cmd == nil || cmd() != huh.NextField() {
+		t.Error("enter did not continue")
+	}
+	if len(none) != 1 || none[0].UPN != "grady.archie@contoso.onmicrosoft.com" {
+		t.Errorf("enter chose %v", none)
+	}
+}
+
+// A search that finds nothing offers the close names instead ("did you mean"), selectable as any result.
+func TestPickerDidYouMean(t *testing.T) {
+	var chosen []Principal
+	p := newTestPicker(t, demoDirectory(), &chosen)
+	driveForm(p, p.Init())
+	for _, k := range typedKeys("enginering") {
+		driveForm(p, pickerPress(p, k))
+	}
+	v := pickerView(p)
+	if !strings.Contains(v, `No match for "enginering". Did you mean:`) || !strings.Contains(v, "> [ ] Engineering") {
+		t.Errorf("no suggestion:\n%s", v)
+	}
+	driveForm(p, pickerPress(p, keyTab()))
+	if len(chosen) != 1 || chosen[0].Name != "Engineering" {
+		t.Errorf("chose %v", chosen)
+	}
+}
