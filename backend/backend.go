@@ -53,6 +53,11 @@ type Backend interface {
 	// SetRole tells the SaaS which role a provisioned user has. It returns ErrUnsupported when the backend
 	// cannot do that, and the admin has to set the role in the SaaS itself.
 	SetRole(ctx context.Context, userName string, role Role) error
+	// Unregister removes the registration of the tenant and client from the SaaS: single sign-on with that
+	// application stops and its SCIM token is revoked. A registration that is not there is no error, so a
+	// teardown can run again. It returns ErrUnsupported when the backend cannot do that, and the admin has to
+	// remove the connection in the SaaS itself.
+	Unregister(ctx context.Context, tenantID, clientID string) error
 }
 
 // Destination is where a client secret goes: a file the admin copies it from, the SaaS's API, or (neither)

@@ -23,6 +23,8 @@ import (
 //	POST {url}/v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}};
 //	                                          idempotent for the same tenant and client
 //	PUT  {url}/v1/roles/{userName}          {role: owner|admin|member}
+//	DELETE {url}/v1/identity-providers/entra/{tenantId}/{clientId}
+//	                                        → 204; 404 {"error": {"code": "notFound"}} when there is none
 type HTTP struct {
 	url    *url.URL
 	token  secret.Value
@@ -167,6 +169,39 @@ func (h *HTTP) SetRole(ctx context.Context, userName string, role Role) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
+}
+
+// Unregister removes the registration of tenantID and clientID. 404 means there is none: a teardown run
+// again, or a registration removed in the SaaS, is done already. A backend without the endpoint (405, 501)
+// yields ErrUnsupported.
+func (h *HTTP) Unregister(ctx context.Context, tenantID, clientID string) error {
+	op := "removing the registration from the backend"
+	target := h.endpoint("v1", "identity-providers", "entra", tenantID, clientID)
+	resp, err := h.send(ctx, http.MethodDelete, target, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch {
+	case resp.Status == http.StatusNotFound && isContractNotFound(resp.Body):
+		return nil
+	case resp.Status == http.StatusMethodNotAllowed || resp.Status == http.StatusNotImplemented:
+		return fmt.Errorf("%s: %w (the backend answered %s); remove the Entra ID connection in your SaaS's dashboard", op, ErrUnsupported, statusText(resp.Status))
+	}
+	if err := h.check(resp, secret.Scrub(string(resp.Body), h.token), "DELETE "+target, "the backend does not implement DELETE /v1/identity-providers/entra/{tenantId}/{clientId}; remove the Entra ID connection in your SaaS's dashboard"); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// isContractNotFound tells the contract's own 404, {"error": {"code": "notFound"}}, from a path the server does
+// not know at all: only the first says the registration is gone.
+func isContractNotFound(body []byte) bool {
+	var doc struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	return json.Unmarshal(body, &doc) == nil && doc.Error.Code == "notFound"
 }
 
 // endpoint joins the base URL with path segments, escaping each.

@@ -136,6 +136,11 @@ func (m *Manual) SetRole(context.Context, string, Role) error {
 	return fmt.Errorf("setting roles: %w; give users the Owner or Admin role in your SaaS's dashboard", ErrUnsupported)
 }
 
+// Unregister is not possible without an API: the admin removes the connection in the SaaS's dashboard.
+func (m *Manual) Unregister(context.Context, string, string) error {
+	return fmt.Errorf("removing the registration: %w; remove the Entra ID connection in your SaaS's dashboard", ErrUnsupported)
+}
+
 // Instructions are the values the admin pastes into the SaaS's "Connect an Entra ID IdP" form. The client secret
 // itself is never part of them, only the file it was written to ("" when there is none).
 type Instructions struct {

@@ -234,3 +234,47 @@ func TestProbeTellsAStrictServer(t *testing.T) {
 		}
 	}
 }
+
+// Unregister removes the registration and revokes its SCIM token; a second call finds nothing and succeeds, so a
+// teardown can run again. A server without the endpoint is not taken for one whose registration is gone.
+func TestUnregisterAgainstReferenceBackend(t *testing.T) {
+	ref := refbackend.New(refbackend.Options{BackendToken: secret.New(backendToken)})
+	srv := httptest.NewServer(ref.Handler())
+	defer srv.Close()
+	ctx := context.Background()
+	h, err := NewHTTP(srv.URL, secret.New(backendToken), srv.Client(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registration()
+	scim, err := h.Register(ctx, reg)
+	if err != nil {
+		t.Fatal(errText(t, err))
+	}
+	if err := h.Unregister(ctx, reg.TenantID, reg.ClientID); err != nil {
+		t.Fatalf("Unregister: %v", errText(t, err))
+	}
+	if regs := ref.Registrations(); len(regs) != 0 {
+		t.Errorf("registrations after Unregister: %d", len(regs))
+	}
+	if _, err := Probe(ctx, srv.Client(), nil, scim); err == nil {
+		t.Error("the SCIM token of the removed registration still works")
+	}
+	if err := h.Unregister(ctx, reg.TenantID, reg.ClientID); err != nil {
+		t.Errorf("Unregister again: %v", errText(t, err))
+	}
+
+	// A server that knows nothing of the path answers a bare 404: that is no proof the registration is gone.
+	bare := httptest.NewServer(http.NotFoundHandler())
+	defer bare.Close()
+	other, err := NewHTTP(bare.URL, secret.New(backendToken), bare.Client(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Unregister(ctx, reg.TenantID, reg.ClientID); err == nil || !strings.Contains(err.Error(), "does not implement DELETE") {
+		t.Errorf("Unregister on a server without the endpoint: %v", err)
+	}
+	if err := (&Manual{}).Unregister(ctx, reg.TenantID, reg.ClientID); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("the manual backend: %v, want ErrUnsupported", err)
+	}
+}

@@ -72,6 +72,8 @@ func secretRows() []secretRow {
 		{command: "restart", run: simpleRun("restart")},
 		{command: "restart entra", run: afterSetup("restart", "entra", "--debug", "--yes")},
 		{command: "restart entra", run: afterSetup("restart", "entra", "--debug", "--dry-run", "--output", "json")},
+		{command: "teardown", run: simpleRun("teardown")},
+		{command: "teardown entra", run: runTeardown},
 		{command: "sandbox", run: runSandbox},
 		{command: "version", run: simpleRun("version")},
 		{command: "help", run: simpleRun("help", "setup", "entra")},
@@ -238,6 +240,27 @@ func runRotation(t *testing.T, tn *tenant) secretRun {
 		t.Fatalf("backend registrations after rotation: %+v", regs)
 	}
 	r.secrets["rotated client secret"] = regs[0].ClientSecret.Reveal()
+	return r
+}
+
+// runTeardown removes a setup done through the backend's API, with --debug. The setup's files are looked at as
+// teardown leaves them: the state file is gone.
+func runTeardown(t *testing.T, tn *tenant) secretRun {
+	setup := runSetup(t, tn, "--backend", "http")
+	args := tn.day2("teardown", "--debug", "--yes", "--non-interactive")
+	o := tn.run(invocation{}, args...)
+	if o.code != 0 {
+		t.Fatalf("teardown: %v", o)
+	}
+	r := secretRun{args: args, stdout: o.stdout, stderr: o.stderr, files: map[string]string{}, secrets: setup.secrets}
+	for path := range setup.files {
+		if raw, err := os.ReadFile(path); err == nil {
+			r.files[path] = string(raw)
+		}
+	}
+	if regs := tn.sb.Backend.Registrations(); len(regs) != 0 {
+		t.Fatalf("backend registrations after teardown: %d", len(regs))
+	}
 	return r
 }
 

@@ -115,6 +115,18 @@ func (c *Client) DeleteAppRoleAssignment(ctx context.Context, spID, assignmentID
 	return err
 }
 
+// DeleteServicePrincipal deletes a service principal (an enterprise application). Entra keeps it in the
+// deleted items for 30 days, restorable (DOCS serviceprincipal-delete.md; ENTRA delete-recover-faq.md).
+func (c *Client) DeleteServicePrincipal(ctx context.Context, id string) error {
+	_, err := send(ctx, c, call{op: "DELETE /servicePrincipals/{id}", refs: []string{id}}, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, c.sdk.ServicePrincipals().ByServicePrincipalId(id).Delete(ctx, nil)
+	})
+	if err == nil {
+		c.forget(id)
+	}
+	return err
+}
+
 // ListPermissionGrants lists the delegated permission grants of a client service principal.
 func (c *Client) ListPermissionGrants(ctx context.Context, clientID string) ([]PermissionGrant, error) {
 	filter := "clientId eq " + quote(clientID)
@@ -167,6 +179,17 @@ func (c *Client) UpdatePermissionGrantScope(ctx context.Context, id, scope strin
 	_, err := send(ctx, c, call{op: "PATCH /oauth2PermissionGrants/{id}", refs: []string{id}}, func(ctx context.Context) (models.OAuth2PermissionGrantable, error) {
 		return c.sdk.Oauth2PermissionGrants().ByOAuth2PermissionGrantId(id).Patch(ctx, body, nil)
 	})
+	return err
+}
+
+// DeletePermissionGrant revokes a delegated permission grant (DOCS oauth2permissiongrant-delete.md).
+func (c *Client) DeletePermissionGrant(ctx context.Context, id string) error {
+	_, err := send(ctx, c, call{op: "DELETE /oauth2PermissionGrants/{id}", refs: []string{id}}, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, c.sdk.Oauth2PermissionGrants().ByOAuth2PermissionGrantId(id).Delete(ctx, nil)
+	})
+	if err == nil {
+		c.forget(id)
+	}
 	return err
 }
 

@@ -33,6 +33,18 @@ func (e *NotSetUpError) Error() string {
 	return msg
 }
 
+// nothingToRemove says the same for a teardown, which then has nothing to do.
+func (e *NotSetUpError) nothingToRemove() string {
+	if e.AppID != "" {
+		return fmt.Sprintf("nothing removed: --app-id %s names %q, which idpctl did not create (it has no %q tag); idpctl never changes it", e.AppID, e.Foreign[0].DisplayName, Tag)
+	}
+	msg := fmt.Sprintf("nothing removed: tenant %s holds no application named %q made by idpctl", e.TenantID, e.AppName)
+	if n := len(e.Foreign); n > 0 {
+		msg += fmt.Sprintf(" (%d application%s named %q exist%s without idpctl's tag; idpctl never changes those)", n, pluralS(n), e.AppName, singularS(n))
+	}
+	return msg
+}
+
 func pluralS(n int) string {
 	if n == 1 {
 		return ""
@@ -121,7 +133,8 @@ func findJob(ctx context.Context, env *Env, spID string) (*graph.SyncJob, error)
 // existing finds the integration setup made: the application carrying idpctl's tag (or the one --app-id
 // names, if it carries the tag), its service principal and its provisioning job. It changes nothing.
 type existing struct {
-	// optional makes "nothing found" a plan with nothing to do instead of an error (teardown run twice).
+	// optional makes "nothing found" a plan with nothing to do instead of an error (teardown run twice); the
+	// result's notes say why.
 	optional bool
 }
 
@@ -129,7 +142,7 @@ type existing struct {
 type existingPlan struct {
 	App *AppRef        `json:"app,omitempty"` // nil: nothing found (only when optional)
 	Job *graph.SyncJob `json:"job,omitempty"`
-	// Missing explains an empty App.
+	// Missing explains an empty App, for the result's notes.
 	Missing string `json:"missing,omitempty"`
 }
 
@@ -143,7 +156,7 @@ func (s *existing) Plan(ctx context.Context, env *Env) (Change, error) {
 	app, err := findExisting(ctx, env)
 	var missing *NotSetUpError
 	if s.optional && errors.As(err, &missing) {
-		p := existingPlan{Missing: missing.Error()}
+		p := existingPlan{Missing: missing.nothingToRemove()}
 		s.set(env, p)
 		return Change{Payload: p}, nil
 	}
@@ -180,6 +193,9 @@ func (s *existing) Apply(_ context.Context, env *Env, change Change) error {
 		return err
 	}
 	s.set(env, p)
+	if p.Missing != "" {
+		env.Note(p.Missing)
+	}
 	return nil
 }
 

@@ -24,6 +24,7 @@ type Graph interface {
 	UpdateApplication(ctx context.Context, objectID string, u graph.ApplicationUpdate) error
 	AddPassword(ctx context.Context, objectID, displayName string, end time.Time) (graph.NewPassword, error)
 	RemovePassword(ctx context.Context, objectID, keyID string) error
+	DeleteApplication(ctx context.Context, objectID string) error
 
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (graph.ServicePrincipal, error)
 	UpdateServicePrincipal(ctx context.Context, id string, u graph.ServicePrincipalUpdate) error
@@ -32,6 +33,9 @@ type Graph interface {
 	ListPermissionGrants(ctx context.Context, clientID string) ([]graph.PermissionGrant, error)
 	CreatePermissionGrant(ctx context.Context, g graph.PermissionGrant) (graph.PermissionGrant, error)
 	UpdatePermissionGrantScope(ctx context.Context, id, scope string) error
+	DeleteAppRoleAssignment(ctx context.Context, spID, assignmentID string) error
+	DeletePermissionGrant(ctx context.Context, id string) error
+	DeleteServicePrincipal(ctx context.Context, id string) error
 
 	ResolveUser(ctx context.Context, upnOrID string) (graph.User, error)
 	SearchUsers(ctx context.Context, text string, top int) ([]graph.User, error)
@@ -42,6 +46,7 @@ type Graph interface {
 	ListSyncJobs(ctx context.Context, spID string) ([]graph.SyncJob, error)
 	ListSyncTemplates(ctx context.Context, spID string) ([]graph.SyncTemplate, error)
 	CreateSyncJob(ctx context.Context, spID, templateID string) (graph.SyncJob, error)
+	DeleteSyncJob(ctx context.Context, spID, jobID string) error
 	ValidateCredentials(ctx context.Context, spID, templateID string, creds []graph.SyncSecret) error
 	ValidateJobCredentials(ctx context.Context, spID, jobID string, creds []graph.SyncSecret) error
 	GetSyncSecrets(ctx context.Context, spID string) ([]graph.SyncSecret, error)

@@ -220,19 +220,29 @@ func (p *panickyStep) explode() {
 	_ = env.Inputs
 }
 
-// Every output has exactly one step that declares it when applying, so a forgotten Set is always caught.
+// Every output has exactly one step that declares it when applying, in setup's flow or (the outputs only
+// teardown uses) in teardown's, so a forgotten Set is always caught.
 func TestFlowDeclaresEveryOutputOnce(t *testing.T) {
 	out := &Outputs{}
-	declared := map[string][]string{}
-	for _, s := range Flow() {
-		for _, slot := range s.Sets(Applying, out) {
-			declared[out.nameOf(slot)] = append(declared[out.nameOf(slot)], s.String())
+	seen := map[string]bool{}
+	for flow, list := range map[string][]Step{"setup": Flow(), "teardown": Teardown(false)} {
+		declared := map[string][]string{}
+		for _, s := range list {
+			for _, slot := range s.Sets(Applying, out) {
+				declared[out.nameOf(slot)] = append(declared[out.nameOf(slot)], s.String())
+				seen[out.nameOf(slot)] = true
+			}
+		}
+		for name, by := range declared {
+			if len(by) != 1 {
+				t.Errorf("%s: output %s is declared by %v, want exactly one step", flow, name, by)
+			}
 		}
 	}
 	v := reflect.TypeOf(out).Elem()
 	for i := range v.NumField() {
-		if name := v.Field(i).Name; len(declared[name]) != 1 {
-			t.Errorf("output %s is declared by %v, want exactly one step", name, declared[name])
+		if name := v.Field(i).Name; !seen[name] {
+			t.Errorf("output %s is declared by no step", name)
 		}
 	}
 }

@@ -135,6 +135,20 @@ func (s *State) Update(now time.Time, change func(*StateData)) error {
 	return writeFileAtomic(s.path, append(raw, '\n'))
 }
 
+// Clear forgets the setup: the state file is removed, so the tenant and application start afresh (teardown).
+func (s *State) Clear() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = StateData{Version: stateVersion, TenantID: s.data.TenantID, AppName: s.data.AppName}
+	if s.path == "" {
+		return nil
+	}
+	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing the state file: %w", err)
+	}
+	return nil
+}
+
 // writeFileAtomic writes a 0600 file through a temporary file and a rename, so a crash never leaves half a file.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)

@@ -25,6 +25,7 @@ import (
 //	POST /v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}}
 //	PUT  /v1/roles/{userName}          {role: owner|admin|member} → 204
 //	GET  /v1/roles                     → {roles: [{userName, role}]}
+//	DELETE /v1/identity-providers/entra/{tenantId}/{clientId} → 204; 404 notFound when there is none
 //
 // all with Authorization: Bearer <backend token>. Errors are JSON: {"error": {"code", "field", "message"}}.
 //
@@ -87,6 +88,7 @@ func (s *Server) contractMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/registration", s.withBackendToken(s.registrationInfo))
 	mux.HandleFunc("POST /v1/identity-providers/entra", s.withBackendToken(s.registerEntra))
+	mux.HandleFunc("DELETE /v1/identity-providers/entra/{tenantId}/{clientId}", s.withBackendToken(s.unregisterEntra))
 	mux.HandleFunc("PUT /v1/roles/{userName}", s.withBackendToken(s.putRole))
 	mux.HandleFunc("GET /v1/roles", s.withBackendToken(s.listRoles))
 	return mux
@@ -263,6 +265,27 @@ func (s *Server) register(req registrationRequest) (Registration, bool, error) {
 	s.registrations = append(s.registrations, reg)
 	s.scimTokens = append(s.scimTokens, scimToken{token: token, registrationID: reg.ID})
 	return *reg, true, nil
+}
+
+// unregisterEntra removes a registration and revokes the SCIM token it was issued: the app no longer signs in
+// and provisioning into the SaaS stops. The users provisioned stay, as the SaaS's own records.
+func (s *Server) unregisterEntra(w http.ResponseWriter, r *http.Request) {
+	tenantID, clientID := r.PathValue("tenantId"), r.PathValue("clientId")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.registrations, func(reg *Registration) bool {
+		return strings.EqualFold(reg.TenantID, tenantID) && strings.EqualFold(reg.ClientID, clientID)
+	})
+	if i < 0 {
+		writeContractError(w, http.StatusNotFound, contractError{
+			Code: "notFound", Message: fmt.Sprintf("no registration of client %q in tenant %q", clientID, tenantID),
+		})
+		return
+	}
+	id := s.registrations[i].ID
+	s.registrations = slices.Delete(s.registrations, i, i+1)
+	s.scimTokens = slices.DeleteFunc(s.scimTokens, func(t scimToken) bool { return t.registrationID == id })
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // newToken returns 256 random bits, URL-safe.
