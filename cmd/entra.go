@@ -135,6 +135,31 @@ func (o *entraOptions) check() error {
 	return nil
 }
 
+// scimToken is the SCIM token from IDPCTL_SCIM_TOKEN or the --scim-token-file file, checked; zero when neither
+// gives one.
+func (o *entraOptions) scimToken(file string) (secret.Value, error) {
+	env := o.Getenv("IDPCTL_SCIM_TOKEN")
+	var tok secret.Value
+	switch {
+	case env != "" && file != "":
+		return secret.Value{}, usageErrorf("the SCIM token is given twice (IDPCTL_SCIM_TOKEN and --scim-token-file): keep one")
+	case file != "":
+		t, err := backend.ReadTokenFile(file)
+		if err != nil {
+			return secret.Value{}, &usageError{err}
+		}
+		tok = t
+	case env != "":
+		tok = secret.New(env)
+	default:
+		return secret.Value{}, nil
+	}
+	if err := backend.ValidateToken("the SCIM token (IDPCTL_SCIM_TOKEN or --scim-token-file)", tok); err != nil {
+		return secret.Value{}, &usageError{err}
+	}
+	return tok, nil
+}
+
 func (o *entraOptions) signInRequest() signInRequest {
 	return signInRequest{
 		IO: o.IO, Getenv: o.Getenv, Auth: o.Auth, ClientID: o.ClientID, Cloud: o.Cloud, GraphURL: o.GraphURL,

@@ -90,24 +90,14 @@ func (o *rotateOptions) check() error {
 				return &usageError{err}
 			}
 		}
-		env := o.Getenv("IDPCTL_SCIM_TOKEN")
-		switch {
-		case env != "" && o.SCIMTokenFile != "":
-			return usageErrorf("the SCIM token is given twice (IDPCTL_SCIM_TOKEN and --scim-token-file): keep one")
-		case o.SCIMTokenFile != "":
-			tok, err := backend.ReadTokenFile(o.SCIMTokenFile)
-			if err != nil {
-				return &usageError{err}
-			}
-			o.token = tok
-		case env != "":
-			o.token = secret.New(env)
-		default:
+		tok, err := o.scimToken(o.SCIMTokenFile)
+		if err != nil {
+			return err
+		}
+		if tok.IsZero() {
 			return usageErrorf("the new SCIM token is missing: set IDPCTL_SCIM_TOKEN or pass --scim-token-file")
 		}
-		if err := backend.ValidateToken("the SCIM token (IDPCTL_SCIM_TOKEN or --scim-token-file)", o.token); err != nil {
-			return &usageError{err}
-		}
+		o.token = tok
 	}
 	if o.SecretExpiry != "" {
 		d, err := parseLifetime(o.SecretExpiry)

@@ -149,20 +149,27 @@ func (p Principal) label() string {
 // resolvePrincipals turns --assign-group and --assign-user values into directory objects. Every value that
 // matches nothing, or more than one object, is reported at once, with close matches where there are some.
 func resolvePrincipals(ctx context.Context, env *Env) ([]Principal, error) {
-	in := env.Inputs
+	return resolveNamed(ctx, env, env.Inputs.AssignGroups, env.Inputs.AssignUsers, "--assign-group", "--assign-user")
+}
+
+// resolveNamed turns group and user names (or object ids) into directory objects; a problem names the flag the
+// value came from.
+func resolveNamed(ctx context.Context, env *Env, groupNames, userNames []string, groupFlag, userFlag string) ([]Principal, error) {
 	type result struct {
 		principals []Principal
 		problem    string
 		err        error
 	}
-	results := make([]result, len(in.AssignGroups)+len(in.AssignUsers))
+	results := make([]result, len(groupNames)+len(userNames))
 	var wg sync.WaitGroup
-	for i, g := range in.AssignGroups {
-		wg.Go(func() { results[i].principals, results[i].problem, results[i].err = resolveGroup(ctx, env, g) })
+	for i, g := range groupNames {
+		wg.Go(func() {
+			results[i].principals, results[i].problem, results[i].err = resolveGroup(ctx, env, groupFlag, g)
+		})
 	}
-	for i, u := range in.AssignUsers {
-		i += len(in.AssignGroups)
-		wg.Go(func() { results[i].principals, results[i].problem, results[i].err = resolveUser(ctx, env, u) })
+	for i, u := range userNames {
+		i += len(groupNames)
+		wg.Go(func() { results[i].principals, results[i].problem, results[i].err = resolveUser(ctx, env, userFlag, u) })
 	}
 	wg.Wait()
 	var (
@@ -190,7 +197,7 @@ func resolvePrincipals(ctx context.Context, env *Env) ([]Principal, error) {
 	return out, nil
 }
 
-func resolveGroup(ctx context.Context, env *Env, nameOrID string) ([]Principal, string, error) {
+func resolveGroup(ctx context.Context, env *Env, flag, nameOrID string) ([]Principal, string, error) {
 	groups, err := env.Graph.ResolveGroup(ctx, nameOrID)
 	if err != nil && !graph.IsNotFound(err) {
 		return nil, "", err
@@ -200,7 +207,7 @@ func resolveGroup(ctx context.Context, env *Env, nameOrID string) ([]Principal, 
 		g := groups[0]
 		return []Principal{{Type: "Group", ID: g.ID, DisplayName: g.DisplayName}}, "", nil
 	case 0:
-		problem := fmt.Sprintf("--assign-group %q: no group with this name or object id", nameOrID)
+		problem := fmt.Sprintf("%s %q: no group with this name or object id", flag, nameOrID)
 		similar, err := SimilarGroups(ctx, env.Graph, nameOrID)
 		if err != nil {
 			return nil, "", err
@@ -216,7 +223,7 @@ func resolveGroup(ctx context.Context, env *Env, nameOrID string) ([]Principal, 
 		}
 		return nil, problem, nil
 	default:
-		lines := []string{fmt.Sprintf("--assign-group %q: %d groups have this name; pass the object id of the one to assign:", nameOrID, len(groups))}
+		lines := []string{fmt.Sprintf("%s %q: %d groups have this name; pass the object id of the one meant:", flag, nameOrID, len(groups))}
 		for _, g := range groups {
 			lines = append(lines, fmt.Sprintf("    %s  %s", g.ID, g.DisplayName))
 		}
@@ -224,7 +231,7 @@ func resolveGroup(ctx context.Context, env *Env, nameOrID string) ([]Principal, 
 	}
 }
 
-func resolveUser(ctx context.Context, env *Env, upnOrID string) ([]Principal, string, error) {
+func resolveUser(ctx context.Context, env *Env, flag, upnOrID string) ([]Principal, string, error) {
 	u, err := env.Graph.ResolveUser(ctx, upnOrID)
 	if err == nil {
 		return []Principal{{Type: "User", ID: u.ID, DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName}}, "", nil
@@ -232,7 +239,7 @@ func resolveUser(ctx context.Context, env *Env, upnOrID string) ([]Principal, st
 	if !graph.IsNotFound(err) {
 		return nil, "", err
 	}
-	problem := fmt.Sprintf("--assign-user %q: no user with this user principal name or object id", upnOrID)
+	problem := fmt.Sprintf("%s %q: no user with this user principal name or object id", flag, upnOrID)
 	similar, err := SimilarUsers(ctx, env.Graph, upnOrID)
 	if err != nil {
 		return nil, "", err

@@ -182,22 +182,17 @@ func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
 	if err != nil {
 		return err
 	}
-	since := env.clock().Now().Add(-time.Minute)
-	results := s.provision(ctx, env, app.SP.ID, job.ID, mappings.RuleID, assigned, targets)
-	if err := ctx.Err(); err != nil {
+	c, err := provisionAndReadBack(ctx, env, s, onDemandRun{
+		spID: app.SP.ID, jobID: job.ID, ruleID: mappings.RuleID, subjects: assigned, targets: targets, scim: scim,
+		// Every subject was just assigned: "not in scope" is the assignment not replicated yet.
+		lag: func(Principal) time.Duration { return assignmentLag },
+	})
+	if err != nil {
 		return err
 	}
-	var c Confirmation
-	if scim != nil {
-		c, err = verify(ctx, env, *scim, targets, results)
-		if err != nil {
-			return err
-		}
-	} else {
-		c = fromOnDemand(targets, results)
+	if scim == nil {
 		c.Notes = append(c.Notes, "the backend kept its earlier registration, so idpctl has no SCIM token to read users back: results come from Entra's on-demand provisioning")
 	}
-	s.addLogReasons(ctx, env, app.SP.ID, job.ID, since, &c)
 	if n := c.Count(Pending); n > 0 {
 		c.Notes = append(c.Notes, fmt.Sprintf("%d group members were left to the provisioning cycle (on-demand provisioning takes at most %d members of a group per call); Entra's first cycle can take up to 40 minutes", n, onDemandGroupMembers))
 	}
@@ -206,6 +201,40 @@ func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
 		return &ConfirmError{Confirmation: c}
 	}
 	return nil
+}
+
+// onDemandRun is what on-demand provisioning works on: the job, the users and groups to send (subjects), the
+// users expected in the SaaS (targets), and the SCIM endpoint to read them back from (nil: none).
+type onDemandRun struct {
+	spID, jobID, ruleID string
+	subjects            []Principal
+	targets             []target
+	scim                *backend.SCIM
+	// lag is how long a subject Entra reports as not in scope is tried again: a fresh assignment takes minutes
+	// to be honoured; a subject that is not assigned at all is not tried again.
+	lag func(Principal) time.Duration
+}
+
+// provisionAndReadBack provisions the subjects on demand, then reads each target back from the SCIM endpoint
+// (or takes Entra's on-demand answers without one), with the provisioning logs' reasons for who did not
+// arrive. Setup's confirmation and idpctl provision entra both end here.
+func provisionAndReadBack(ctx context.Context, env *Env, step Step, r onDemandRun) (Confirmation, error) {
+	since := env.clock().Now().Add(-time.Minute)
+	results := provision(ctx, env, step, r)
+	if err := ctx.Err(); err != nil {
+		return Confirmation{}, err
+	}
+	var c Confirmation
+	if r.scim != nil {
+		var err error
+		if c, err = verify(ctx, env, *r.scim, r.targets, results); err != nil {
+			return Confirmation{}, err
+		}
+	} else {
+		c = fromOnDemand(r.targets, results)
+	}
+	addLogReasons(ctx, env, r.spID, r.jobID, since, &c)
+	return c, nil
 }
 
 // ConfirmError reports users that did not arrive although Entra tried to provision them.
@@ -277,56 +306,57 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 	return targets, nil
 }
 
-// provision runs the on-demand calls: one per directly assigned user, one per group with up to five members.
-// It honours the documented 5-calls-per-10-seconds limit and retries a user Entra does not see as assigned
-// yet. The result is keyed by user id.
-func (s *confirm) provision(ctx context.Context, env *Env, spID, jobID, ruleID string, assigned []Principal, targets []target) map[string]graph.OnDemandResult {
+// provision runs the on-demand calls: one per user subject, one per group subject with up to five members.
+// It honours the documented 5-calls-per-10-seconds limit and tries again, for the subject's lag, a user Entra
+// does not see as assigned yet. The result is keyed by user id.
+func provision(ctx context.Context, env *Env, s Step, r onDemandRun) map[string]graph.OnDemandResult {
 	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, clock: env.clock(),
 		waiting: func(w Wait) { w.Object = "on-demand provisioning"; env.waiting(s, w) }}
 	results := map[string]graph.OnDemandResult{}
 	var mu sync.Mutex
-	record := func(ids []string, r graph.OnDemandResult) {
+	record := func(ids []string, answer graph.OnDemandResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, id := range ids {
-			results[strings.ToLower(id)] = r
+			results[strings.ToLower(id)] = answer
 		}
 	}
 	var calls []onDemandCall
-	for _, p := range assigned {
+	for _, p := range r.subjects {
 		if p.Type != "Group" {
 			continue
 		}
 		subject := graph.OnDemandSubject{ObjectID: p.ID, ObjectTypeName: "Group"}
-		for _, t := range targets {
+		for _, t := range r.targets {
 			if t.via == "group "+p.DisplayName && t.onDemand {
 				subject.Members = append(subject.Members, t.user.ID)
 			}
 		}
-		calls = append(calls, onDemandCall{subject: subject, users: subject.Members, label: p.label()})
+		calls = append(calls, onDemandCall{subject: subject, users: subject.Members, label: p.label(), lag: r.lag(p)})
 	}
-	for _, t := range targets {
+	for _, t := range r.targets {
 		if t.via == "user" {
 			subject := graph.OnDemandSubject{ObjectID: t.user.ID, ObjectTypeName: "User"}
-			calls = append(calls, onDemandCall{subject: subject, users: []string{t.user.ID}, label: "user " + t.user.UserPrincipalName})
+			p := Principal{Type: "User", ID: t.user.ID, DisplayName: t.user.DisplayName, UserPrincipalName: t.user.UserPrincipalName}
+			calls = append(calls, onDemandCall{subject: subject, users: []string{t.user.ID}, label: p.label(), lag: r.lag(p)})
 		}
 	}
 	var wg sync.WaitGroup
 	for _, sub := range calls {
 		wg.Go(func() {
-			deadline := env.clock().Now().Add(assignmentLag)
+			deadline := env.clock().Now().Add(sub.lag)
 			for delay := 5 * time.Second; ; delay = min(2*delay, time.Minute) {
 				if err := limiter.wait(ctx); err != nil {
 					return
 				}
 				env.progress(s, "provisioning %s on demand", sub.label)
-				r, err := env.Graph.ProvisionOnDemand(ctx, spID, jobID, ruleID, sub.subject)
+				answer, err := env.Graph.ProvisionOnDemand(ctx, r.spID, r.jobID, r.ruleID, sub.subject)
 				if err != nil {
 					record(sub.users, graph.OnDemandResult{Result: "Failure", Reason: err.Error()})
 					return
 				}
-				if !notInScopeYet(r) || env.clock().Now().Add(delay).After(deadline) {
-					record(sub.users, r)
+				if !notInScopeYet(answer) || env.clock().Now().Add(delay).After(deadline) {
+					record(sub.users, answer)
 					return
 				}
 				// Entra honours a new assignment in on-demand provisioning only after a replication delay.
@@ -350,6 +380,7 @@ type onDemandCall struct {
 	subject graph.OnDemandSubject
 	users   []string
 	label   string
+	lag     time.Duration // how long "not in scope" is tried again
 }
 
 // notInScopeYet reports an on-demand result that says the subject is not assigned, which right after an
@@ -510,7 +541,7 @@ func attributeDiffs(u graph.User, got backend.SCIMUser) []string {
 
 // addLogReasons fills in why users were skipped or failed from the provisioning logs, which often say more
 // than the on-demand answer.
-func (s *confirm) addLogReasons(ctx context.Context, env *Env, spID, jobID string, since time.Time, c *Confirmation) {
+func addLogReasons(ctx context.Context, env *Env, spID, jobID string, since time.Time, c *Confirmation) {
 	events, err := env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{ServicePrincipalID: spID, JobID: jobID, Since: since})
 	if err != nil {
 		c.Notes = append(c.Notes, "the provisioning logs could not be read: "+err.Error())
@@ -522,9 +553,12 @@ func (s *confirm) addLogReasons(ctx context.Context, env *Env, spID, jobID strin
 		if !ok || u.Outcome == Arrived || u.Outcome == Pending {
 			continue
 		}
-		if detail := strings.TrimSpace(e.ErrorCode + " " + e.Reason); detail != "" && !strings.Contains(u.Reason, detail) {
-			c.Users[i].Reason = strings.TrimSpace(u.Reason + " (provisioning log: " + detail + ")")
+		// The on-demand answer often carries the log's own reason already: it is not said twice.
+		detail := strings.TrimSpace(e.ErrorCode + " " + e.Reason)
+		if detail == "" || strings.Contains(u.Reason, detail) || (e.Reason != "" && strings.Contains(u.Reason, e.Reason)) {
+			continue
 		}
+		c.Users[i].Reason = strings.TrimSpace(u.Reason + " (provisioning log: " + detail + ")")
 	}
 }
 

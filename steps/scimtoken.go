@@ -42,15 +42,9 @@ func (s *newSCIMToken) Plan(ctx context.Context, env *Env) (Change, error) {
 	if env.Inputs.SCIMToken.IsZero() {
 		return Change{}, &InputError{Problems: []string{"the new SCIM token is missing: set IDPCTL_SCIM_TOKEN or pass --scim-token-file"}}
 	}
-	url := env.Inputs.SCIMURL
-	if url == "" {
-		saved, err := env.Graph.GetSyncSecrets(ctx, app.SP.ID)
-		if err != nil {
-			return Change{}, fmt.Errorf("reading the saved provisioning secrets: %w", err)
-		}
-		if url = withoutCompliantFlag(secretValue(saved, secretBaseAddress)); url == "" {
-			return Change{}, &InputError{Problems: []string{"no SCIM URL is saved for provisioning: give the one your SaaS shows with --scim-url"}}
-		}
+	url, err := scimURL(ctx, env, app.SP.ID)
+	if err != nil {
+		return Change{}, err
 	}
 	p := newSCIMTokenPlan{BaseURL: url}
 	s.set(env, p)
@@ -70,6 +64,22 @@ func (s *newSCIMToken) Apply(_ context.Context, env *Env, change Change) error {
 func (s *newSCIMToken) set(env *Env, p newSCIMTokenPlan) {
 	env.Out().SCIM.Set(&backend.SCIM{BaseURL: p.BaseURL, Token: env.Inputs.SCIMToken})
 	env.Out().NewSecret.Set(nil)
+}
+
+// scimURL is the SCIM base URL requests go to: --scim-url, else the tenant URL saved for provisioning.
+func scimURL(ctx context.Context, env *Env, spID string) (string, error) {
+	if env.Inputs.SCIMURL != "" {
+		return env.Inputs.SCIMURL, nil
+	}
+	saved, err := env.Graph.GetSyncSecrets(ctx, spID)
+	if err != nil {
+		return "", fmt.Errorf("reading the saved provisioning secrets: %w", err)
+	}
+	url := withoutCompliantFlag(secretValue(saved, secretBaseAddress))
+	if url == "" {
+		return "", &InputError{Problems: []string{"no SCIM URL is saved for provisioning: give the one your SaaS shows with --scim-url"}}
+	}
+	return url, nil
 }
 
 // withoutCompliantFlag is a saved tenant URL without CompliantFlag: the SCIM base URL requests go to.
