@@ -64,7 +64,7 @@ func NewRootCmd(f *factory) *cobra.Command {
 	}
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newRotateCmd(f), newRestartCmd(f), newTeardownCmd(f), newSandboxCmd(f))
+	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newRotateCmd(f), newRestartCmd(f), newProvisionCmd(f), newTeardownCmd(f), newSandboxCmd(f))
 	return root
 }
 
