@@ -64,6 +64,7 @@ var wantApplication = Application{
 	DisplayName:         "Smallstep",
 	SignInAudience:      "AzureADMultipleOrgs",
 	Tags:                []string{"idpctl", "WindowsAzureActiveDirectoryIntegratedApp"},
+	Created:             time.Date(2026, 11, 29, 10, 0, 1, 0, time.UTC),
 	RedirectURIs:        []string{"https://api.smallstep.com/auth/openid/callback"},
 	HomePageURL:         "https://account.activedirectory.windowsazure.com:444/applications/default.aspx?metadata=customappsso|ISV9.1|primary|z",
 	IDTokenIssuance:     true,

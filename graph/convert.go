@@ -46,6 +46,9 @@ func toApplication(m models.Applicationable) Application {
 		SignInAudience: str(m.GetSignInAudience()),
 		Tags:           m.GetTags(),
 	}
+	if t := m.GetCreatedDateTime(); t != nil {
+		a.Created = *t
+	}
 	if web := m.GetWeb(); web != nil {
 		a.RedirectURIs = web.GetRedirectUris()
 		a.HomePageURL = str(web.GetHomePageUrl())

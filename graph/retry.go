@@ -160,8 +160,14 @@ func backoff(base, max time.Duration, n int) time.Duration {
 
 // track records objects this client just created together (an application, its appId and its service
 // principal), so that calls referencing them ride out replication.
-func (c *Client) track(ids ...string) {
-	now := c.clock.Now()
+func (c *Client) track(ids ...string) { c.TrackCreated(c.clock.Now(), ids...) }
+
+// TrackCreated records objects created together at a given time by an earlier run, which the state file or the
+// tenant tells of, as track does for objects this client creates: until ReplicationWindow after that time, the
+// answers replication causes on calls that reference them are waited out. A run that resumes a killed one
+// would otherwise take a new service principal's 403 from the provisioning service for a missing permission.
+func (c *Client) TrackCreated(at time.Time, ids ...string) {
+	now := at
 	var group []string
 	for _, id := range ids {
 		if id != "" {

@@ -274,3 +274,28 @@ func (c *cancellingClock) Sleep(ctx context.Context, _ time.Duration) error {
 	}
 	return ctx.Err()
 }
+
+// Issue 10 item 7: objects an earlier, killed run created are waited out like the client's own, within the
+// replication window after their creation; a 403 on an old service principal is still a permission problem.
+func TestTrackCreatedByAnEarlierRun(t *testing.T) {
+	templates := "/servicePrincipals/" + spObjectID + "/synchronization/templates"
+	denied := graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "r1")
+	f := newFakeGraph(t,
+		stub{method: "GET", path: templates, status: http.StatusForbidden, resp: denied},
+		stub{method: "GET", path: templates, resp: `{"value":[{"id":"scim","factoryTag":"scim"}]}`},
+		stub{method: "GET", path: templates, status: http.StatusForbidden, resp: denied},
+	)
+	c, clock := newTestClient(t, f, func(cfg *Config) { cfg.ReplicationWindow = 5 * time.Minute })
+	ctx := context.Background()
+	c.TrackCreated(clock.Now().Add(-time.Minute), appObjectID, appClientID, spObjectID) // a minute before this run
+	if got, err := c.ListSyncTemplates(ctx, spObjectID); err != nil || len(got) != 1 {
+		t.Fatalf("ListSyncTemplates = %v, %v; want the 403 waited out", got, err)
+	}
+	c.TrackCreated(clock.Now().Add(-10*time.Minute), appObjectID, appClientID, spObjectID) // long ago
+	if _, err := c.ListSyncTemplates(ctx, spObjectID); !IsForbidden(err) {
+		t.Errorf("a 403 on an old service principal: %v, want it returned", err)
+	}
+	if n := len(clock.Sleeps()); n != 1 {
+		t.Errorf("slept %d times, want 1", n)
+	}
+}

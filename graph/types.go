@@ -21,6 +21,7 @@ type Application struct {
 	DisplayName    string
 	SignInAudience string // AzureADMyOrg, AzureADMultipleOrgs, ...
 	Tags           []string
+	Created        time.Time // createdDateTime: within the replication window after it, a "not found" may be lag
 	// The web platform settings. RedirectURIs, HomePageURL, LogoutURL and the implicit-grant flags together are
 	// the whole web object, which UpdateApplication sends back as one piece.
 	RedirectURIs        []string
