@@ -48,9 +48,11 @@ type setupOptions struct {
 	Sandbox          bool
 	Debug            bool
 	Timeout          time.Duration
-	PlanOut          string // --plan-out: save the plan here
-	PlanFile         string // --plan: apply the plan saved here
-	Accessible       bool   // --accessible, IDPCTL_ACCESSIBLE or ACCESSIBLE: line prompts instead of screens
+	// LookupWindow is how long to look for an object a create without a clear answer may have made.
+	LookupWindow time.Duration
+	PlanOut      string // --plan-out: save the plan here
+	PlanFile     string // --plan: apply the plan saved here
+	Accessible   bool   // --accessible, IDPCTL_ACCESSIBLE or ACCESSIBLE: line prompts instead of screens
 
 	// Prompter asks for the inputs flags and the environment left open (resolve picks it).
 	Prompter wizard.Prompter
@@ -179,6 +181,8 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 	fl.BoolVar(&opts.Sandbox, "sandbox", false, "run against a simulated tenant and SaaS in this process (no Azure account needed)")
 	fl.BoolVar(&opts.Debug, "debug", false, "log each Graph request (never tokens or secrets) to stderr")
 	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up after this long")
+	fl.DurationVar(&opts.LookupWindow, "lookup-window", steps.DefaultLookupWindow,
+		"how long to look for an object that a create without a clear answer (a killed run, a lost answer, a 5xx) may have made: Graph may take that long to show it")
 	fl.StringVar(&opts.PlanOut, "plan-out", "", "save the plan (JSON, no secrets) to this file; with --dry-run, do nothing else")
 	fl.StringVar(&opts.PlanFile, "plan", "", "apply exactly the plan saved with --plan-out, refusing it if the tenant changed since")
 	fl.StringArrayVar(&in.Owners, "owner", nil, "user who becomes an Owner in the SaaS, by user principal name or object ID (repeatable; backends that can set roles)")
@@ -212,6 +216,9 @@ func (o *setupOptions) resolve() error {
 		return usageErrorf("--secret-expiry %q: use a lifetime between 1 day and 2 years, e.g. 180d or 1y", o.SecretExpiry)
 	}
 	o.Inputs.SecretExpiry = d
+	if o.LookupWindow <= 0 || o.LookupWindow > time.Hour {
+		return usageErrorf("--lookup-window %v: use a duration above 0 and at most 1h, e.g. the default 5m", o.LookupWindow)
+	}
 	// With --backend http the SCIM token comes from the backend; an IDPCTL_SCIM_TOKEN left in the environment
 	// (idpctl sandbox prints one) is not an instruction then.
 	if v := o.Getenv("IDPCTL_SCIM_TOKEN"); v != "" && o.Inputs.Backend != backend.NameHTTP {
@@ -387,6 +394,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 	env := &steps.Env{
 		Inputs: opts.Inputs, TenantID: tenantID, LoginHost: session.loginHost,
 		Graph: client, Backend: be, SCIMClient: httpClient, State: state, Reporter: reporter,
+		LookupWindow: opts.LookupWindow,
 	}
 	runner := &steps.Runner{Steps: steps.Flow()}
 	// Preflight, the destinations' check and the plan only read: they run side by side, and a failed check

@@ -126,6 +126,8 @@ func contractFlags(t *testing.T) []flagCase {
 		{flag: "accessible", value: "true", other: "false", get: boolean(func(o *setupOptions) bool { return o.Accessible })},
 		{flag: "timeout", value: "5m", other: "1h", get: str(func(o *setupOptions) string { return o.Timeout.String() }),
 			want: "5m0s", wantOr: "1h0m0s"},
+		{flag: "lookup-window", value: "10s", other: "10m", get: str(func(o *setupOptions) string { return o.LookupWindow.String() }),
+			want: "10s", wantOr: "10m0s"},
 		{flag: "plan-out", value: "plan.json", other: "/tmp/other-plan.json", get: str(func(o *setupOptions) string { return o.PlanOut })},
 		{flag: "plan", value: plan1, other: plan2, get: str(func(o *setupOptions) string { return o.PlanFile + " " + o.savedPlan.Inputs.AppName }),
 			want: plan1 + " " + steps.DefaultAppName, wantOr: plan2 + " " + steps.DefaultAppName},

@@ -37,7 +37,7 @@ func (s *assignments) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	var existing []graph.AppRoleAssignment
 	if app.Exists {
-		if existing, err = env.Graph.ListAppRoleAssignedTo(ctx, app.SP.ID); err != nil {
+		if existing, err = s.existing(ctx, env, app, wanted); err != nil {
 			return Change{}, err
 		}
 	}
@@ -68,6 +68,35 @@ func (s *assignments) Plan(ctx context.Context, env *Env) (Change, error) {
 	change.Payload = p
 	env.Out().Assigned.Set(p.Assigned)
 	return change, nil
+}
+
+// existing lists the application's assignments. Graph's list may not show an assignment made in the last
+// minutes yet: when the state file says idpctl made the missing ones, the list is read again until they show
+// or the lookup window after they were made has passed, so a run right after another plans no second one.
+func (s *assignments) existing(ctx context.Context, env *Env, app AppRef, wanted []Principal) ([]graph.AppRoleAssignment, error) {
+	st := env.State.Get()
+	list := func(ctx context.Context) ([]graph.AppRoleAssignment, bool, error) {
+		existing, err := env.Graph.ListAppRoleAssignedTo(ctx, app.SP.ID)
+		if err != nil {
+			return nil, false, err
+		}
+		shown := map[string]bool{}
+		for _, a := range existing {
+			shown[strings.ToLower(a.PrincipalID)] = true
+		}
+		for _, w := range wanted {
+			if id := strings.ToLower(w.ID); !shown[id] && slices.Contains(st.AssignedPrincipals, id) {
+				return existing, false, nil // made by idpctl, not listed yet
+			}
+		}
+		return existing, true, nil
+	}
+	if st.ServicePrincipalID != app.SP.ID {
+		existing, _, err := list(ctx)
+		return existing, err
+	}
+	existing, _, err := lookFor(ctx, env, st.AssignedAt, list)
+	return existing, err
 }
 
 // allAssigned is every principal assigned once the step applied: the wanted ones and the existing assignments.
@@ -119,6 +148,16 @@ func (s *assignments) Apply(ctx context.Context, env *Env, change Change) error 
 			if err != nil {
 				return err
 			}
+		}
+		if err := env.State.Update(env.clock().Now(), func(d *StateData) {
+			for _, m := range p.Missing {
+				if id := strings.ToLower(m.ID); !slices.Contains(d.AssignedPrincipals, id) {
+					d.AssignedPrincipals = append(d.AssignedPrincipals, id)
+				}
+			}
+			d.AssignedAt = env.clock().Now().UTC()
+		}); err != nil {
+			return err
 		}
 	}
 	env.Out().Assigned.Set(p.Assigned)

@@ -19,6 +19,8 @@ type Graph interface {
 	GetApplication(ctx context.Context, objectID string) (graph.Application, error)
 	GetApplicationByAppID(ctx context.Context, appID string) (graph.Application, error)
 	InstantiateTemplate(ctx context.Context, templateID, displayName string) (graph.Application, graph.ServicePrincipal, error)
+	// TrackCreated tells the client of objects an earlier run created, so it waits out their replication too.
+	TrackCreated(at time.Time, ids ...string)
 	WaitForApplication(ctx context.Context, objectID string) (graph.Application, error)
 	WaitForServicePrincipal(ctx context.Context, id string) (graph.ServicePrincipal, error)
 	UpdateApplication(ctx context.Context, objectID string, u graph.ApplicationUpdate) error
@@ -26,6 +28,7 @@ type Graph interface {
 	RemovePassword(ctx context.Context, objectID, keyID string) error
 	DeleteApplication(ctx context.Context, objectID string) error
 
+	GetServicePrincipal(ctx context.Context, id string) (graph.ServicePrincipal, error)
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (graph.ServicePrincipal, error)
 	UpdateServicePrincipal(ctx context.Context, id string, u graph.ServicePrincipalUpdate) error
 	ListAppRoleAssignedTo(ctx context.Context, spID string) ([]graph.AppRoleAssignment, error)
@@ -44,6 +47,7 @@ type Graph interface {
 	ListGroupMembers(ctx context.Context, groupID string) ([]graph.User, error)
 
 	ListSyncJobs(ctx context.Context, spID string) ([]graph.SyncJob, error)
+	GetSyncJob(ctx context.Context, spID, jobID string) (graph.SyncJob, error)
 	ListSyncTemplates(ctx context.Context, spID string) ([]graph.SyncTemplate, error)
 	CreateSyncJob(ctx context.Context, spID, templateID string) (graph.SyncJob, error)
 	DeleteSyncJob(ctx context.Context, spID, jobID string) error
@@ -76,6 +80,10 @@ type Env struct {
 	// Clock tells the time and waits between polls while Graph says "not yet"; tests inject one whose waits
 	// pass at once. Default: the system clock.
 	Clock clock.Clock
+	// LookupWindow is how long a run looks for an object that a create without a clear answer (a killed run, a
+	// lost answer, a 5xx) may have made: Graph may take that long to show a new object. Default
+	// DefaultLookupWindow.
+	LookupWindow time.Duration
 
 	out *Outputs
 
@@ -110,6 +118,18 @@ func (e *Env) Out() *Outputs { return e.out }
 func (e *Env) resetOutputs() { e.out = &Outputs{} }
 
 func (e *Env) clock() clock.Clock { return clock.Or(e.Clock) }
+
+// DefaultLookupWindow is the lookup window when Env does not set one, the graph client's replication window.
+// Microsoft documents no bound; it suggests polling a new application every 5-10 s, and terraform-provider-
+// azuread allows a create 10 minutes.
+const DefaultLookupWindow = 5 * time.Minute
+
+func (e *Env) lookupWindow() time.Duration {
+	if e.LookupWindow > 0 {
+		return e.LookupWindow
+	}
+	return DefaultLookupWindow
+}
 
 func (e *Env) report() Reporter {
 	if e.Reporter == nil {

@@ -153,6 +153,31 @@ func deliveredSecret(env *Env, st StateData, ours []graph.PasswordCredential) *g
 	return nil
 }
 
+// discardTimeout bounds the removal of a secret that was not handed over, which runs also when the run was
+// cancelled (Ctrl-C stops cleanly).
+const discardTimeout = 30 * time.Second
+
+// discard removes a client secret this run created that never reached its destination: a secret with nowhere to
+// go is one more live credential and nothing else. Only a destination that tells which secret it holds (a
+// secret file) can say the secret never got there; a backend whose answer was lost may have taken it, and an
+// admin at the terminal may have copied it, so those are left for the next run, which the state file tells
+// the secret was not confirmed. It is best effort: if it fails, the next run removes the secret.
+func (s *clientSecret) discard(ctx context.Context, env *Env, app AppRef, created graph.NewPassword) {
+	if hint, known := env.Backend.HeldSecretHint(); !known || hint == created.Hint {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	if err := env.Graph.RemovePassword(ctx, app.App.ObjectID, created.KeyID); err != nil && !graph.IsNotFound(err) {
+		return
+	}
+	_ = env.State.Update(env.clock().Now(), func(d *StateData) {
+		if d.Secret != nil && strings.EqualFold(d.Secret.KeyID, created.KeyID) && d.Secret.DeliveredTo == "" {
+			d.Secret = nil
+		}
+	})
+}
+
 func secretName(now time.Time) string { return secretPrefix + " " + now.UTC().Format(time.DateOnly) }
 
 func (s *clientSecret) Apply(ctx context.Context, env *Env, change Change) error {
@@ -183,6 +208,7 @@ func (s *clientSecret) Apply(ctx context.Context, env *Env, change Change) error
 		}
 		env.Out().NewSecret.Set(&NewSecret{KeyID: created.KeyID, Value: created.Secret})
 		if _, err := env.Out().Delivered.Wait(ctx); err != nil {
+			s.discard(ctx, env, app, created)
 			return err
 		}
 	} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/idpctl/idpctl/graph"
 )
@@ -175,7 +176,7 @@ func (s *ssoSettings) Apply(ctx context.Context, env *Env, change Change) error 
 			return fmt.Errorf("renaming the enterprise application: %w", err)
 		}
 	}
-	if err := env.State.Update(env.clock().Now(), func(d *StateData) { d.PendingDisplayName = "" }); err != nil {
+	if err := env.State.Update(env.clock().Now(), func(d *StateData) { d.PendingDisplayName, d.PendingSince = "", time.Time{} }); err != nil {
 		return err
 	}
 	env.Out().AppSettled.Set(struct{}{})

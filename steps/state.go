@@ -33,7 +33,25 @@ type StateData struct {
 	ProvisioningJobID   string `json:"provisioningJobId,omitempty"`
 	// PendingDisplayName is the unique temporary name of an application being created, kept until the
 	// application is found under its final name, so an interrupted create is found again instead of repeated.
-	PendingDisplayName string `json:"pendingDisplayName,omitempty"`
+	// PendingSince is when that create was sent: a later run looks for the name until the replication window
+	// has passed since then, as Graph's lists may not show a new application before.
+	PendingDisplayName string    `json:"pendingDisplayName,omitempty"`
+	PendingSince       time.Time `json:"pendingSince,omitzero"`
+	// AbandonedDisplayNames are earlier temporary names whose application had not appeared when the window
+	// passed. One that appears later (the create did happen) is an orphan of idpctl's, and is removed.
+	AbandonedDisplayNames []string `json:"abandonedDisplayNames,omitempty"`
+	// ApplicationCreated and ProvisioningJobCreated are when idpctl created the application and the job: until
+	// the replication window after them, a run that resumes a killed one waits out the answers replication
+	// causes, as the run that created them would have.
+	ApplicationCreated     time.Time `json:"applicationCreated,omitzero"`
+	ProvisioningJobCreated time.Time `json:"provisioningJobCreated,omitzero"`
+	// AssignedPrincipals are the users and groups idpctl assigned (lower-case object ids), AssignedAt when it
+	// last did: Graph may not list a new assignment for a while, and a run right after must not plan it again.
+	AssignedPrincipals []string  `json:"assignedPrincipals,omitempty"`
+	AssignedAt         time.Time `json:"assignedAt,omitzero"`
+	// ProvisioningJobPendingSince is when a create of the service principal's provisioning job was sent and not
+	// yet answered; a later run looks for that job until the replication window has passed since then.
+	ProvisioningJobPendingSince time.Time `json:"provisioningJobPendingSince,omitzero"`
 	// Secret records the client secret idpctl created (its key id, never its value).
 	Secret *SecretRecord `json:"clientSecret,omitempty"`
 	// ProvisioningCredentials is a one-way fingerprint (SHA-256) of the SCIM URL and token last saved in the
