@@ -470,22 +470,38 @@ func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Tim
 	}
 }
 
-// stoppedSummary is said once a stopped run has ended: what exists now and that running again resumes.
+// stoppedSummary is said once a stopped run has ended: what exists now and that running again resumes. A step
+// stopped part way may already have made something (the application, created before the wait for its
+// replication): its last progress report says what.
 func (v *progressView) stoppedSummary() string {
-	var made []string
+	var made, partly []string
 	for _, r := range v.report {
 		if r.Status == steps.StatusApplied {
 			made = append(made, r.Summary)
 		}
 	}
-	var b strings.Builder
-	if len(made) == 0 {
-		b.WriteString("Nothing was finished before the run stopped.\n")
-	} else {
-		b.WriteString("Done before the run stopped:\n")
-		for _, m := range made {
-			b.WriteString(wrapLines("  - "+m, v.width) + "\n")
+	for _, g := range v.groups {
+		for _, name := range g.steps {
+			if s := v.steps[name]; s.status() == stoppedStatus && s.detail != "" {
+				partly = append(partly, name+": "+s.detail)
+			}
 		}
+	}
+	var b strings.Builder
+	list := func(head string, items []string) {
+		b.WriteString(head + "\n")
+		for _, item := range items {
+			b.WriteString(wrapProse("  - "+item, v.width) + "\n")
+		}
+	}
+	if len(made) > 0 {
+		list("Done before the run stopped:", made)
+	}
+	if len(partly) > 0 {
+		list("Stopped part way:", partly)
+	}
+	if len(made) == 0 && len(partly) == 0 {
+		b.WriteString("Nothing was finished before the run stopped.\n")
 	}
 	b.WriteString(wrapLines("Run the same command again to resume: idpctl finds what it created, also in the steps that were stopped, and carries on from there.", v.width) + "\n")
 	return b.String()

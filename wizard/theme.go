@@ -5,6 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // theme paints the interactive screens. Without colour it paints nothing at all: no colour, no bold, no
@@ -52,8 +53,31 @@ func (t theme) button(label string, selected bool) string {
 // stay readable.
 func wrapLines(text string, width int) string { return wrapAt(text, width, "/-.@") }
 
-// wrapProse is wrapLines for sentences: lines break at spaces only (a word longer than the line is split).
+// wrapProse is wrapLines for sentences: lines break at spaces only (a word longer than the line is split), so
+// that an ID or a hyphenated name stays whole.
 func wrapProse(text string, width int) string { return wrapAt(text, width, "") }
+
+// wrapWords breaks text at spaces only, unlike lipgloss.Wrap, for which a hyphen is always a breakpoint (it
+// would break a GUID); a word longer than width is cut.
+func wrapWords(text string, width int) string {
+	var lines []string
+	line := ""
+	for i, word := range strings.Split(text, " ") {
+		switch {
+		case i == 0:
+			line = word
+		case lipgloss.Width(line)+1+lipgloss.Width(word) <= width:
+			line += " " + word
+		default:
+			lines, line = append(lines, line), word
+		}
+		for lipgloss.Width(line) > width {
+			first, rest, _ := strings.Cut(ansi.Hardwrap(line, width, false), "\n")
+			lines, line = append(lines, first), rest
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
+}
 
 func wrapAt(text string, width int, breakpoints string) string {
 	if width <= 0 {
@@ -68,7 +92,11 @@ func wrapAt(text string, width int, breakpoints string) string {
 		}
 		indent := len(line) - len(strings.TrimLeft(line, " "))
 		room := max(width-indent-2, 10)
-		for i, part := range strings.Split(lipgloss.Wrap(line[indent:], room, breakpoints), "\n") {
+		wrapped := wrapWords(line[indent:], room)
+		if breakpoints != "" {
+			wrapped = lipgloss.Wrap(line[indent:], room, breakpoints)
+		}
+		for i, part := range strings.Split(wrapped, "\n") {
 			pad := indent
 			if i > 0 {
 				pad += 2
