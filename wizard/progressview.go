@@ -537,9 +537,9 @@ func truncate(line string, width int) string {
 // wrapIndented wraps text to width, every line indented by indent columns.
 func wrapIndented(text string, indent, width int) string {
 	pad := strings.Repeat(" ", indent)
-	lines := strings.Split(lipgloss.Wrap(text, max(width-indent, 10), "/-.@"), "\n")
+	lines := strings.Split(wrapWords(text, max(width-indent, 10), "/.@"), "\n")
 	for i, l := range lines {
-		lines[i] = pad + strings.TrimRight(l, " ")
+		lines[i] = pad + l
 	}
 	return strings.Join(lines, "\n")
 }

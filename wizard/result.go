@@ -94,7 +94,10 @@ func WriteResult(w io.Writer, r steps.Result, opts ResultOptions) error {
 	}
 	b.WriteString("\n" + t.bold("Next") + "\n")
 	for i, step := range nextSteps(r, opts) {
-		line(fmt.Sprintf("  %d. %s", i+1, step))
+		// Continuation lines start under the step's text, not under its number.
+		number := fmt.Sprintf("  %d. ", i+1)
+		lines := strings.Split(wrapWords(step, max(width-len(number), 10), ""), "\n")
+		b.WriteString(number + strings.Join(lines, "\n"+strings.Repeat(" ", len(number))) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

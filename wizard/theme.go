@@ -1,7 +1,9 @@
 package wizard
 
 import (
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -48,36 +50,14 @@ func (t theme) button(label string, selected bool) string {
 	return " " + label + " "
 }
 
-// wrapLines fits text to width: a line too long is broken at spaces or at the / - . @ inside URLs and names,
-// never mid-word otherwise, and its continuation lines are indented two more than the line, so attributes
-// stay readable.
-func wrapLines(text string, width int) string { return wrapAt(text, width, "/-.@") }
+// wrapLines fits text to width: a line too long is broken at spaces or after the / . @ inside URLs and names,
+// never mid-word otherwise (a GUID stays whole), and its continuation lines are indented two more than the
+// line, so attributes stay readable.
+func wrapLines(text string, width int) string { return wrapAt(text, width, "/.@") }
 
 // wrapProse is wrapLines for sentences: lines break at spaces only (a word longer than the line is split), so
 // that an ID or a hyphenated name stays whole.
 func wrapProse(text string, width int) string { return wrapAt(text, width, "") }
-
-// wrapWords breaks text at spaces only, unlike lipgloss.Wrap, for which a hyphen is always a breakpoint (it
-// would break a GUID); a word longer than width is cut.
-func wrapWords(text string, width int) string {
-	var lines []string
-	line := ""
-	for i, word := range strings.Split(text, " ") {
-		switch {
-		case i == 0:
-			line = word
-		case lipgloss.Width(line)+1+lipgloss.Width(word) <= width:
-			line += " " + word
-		default:
-			lines, line = append(lines, line), word
-		}
-		for lipgloss.Width(line) > width {
-			first, rest, _ := strings.Cut(ansi.Hardwrap(line, width, false), "\n")
-			lines, line = append(lines, first), rest
-		}
-	}
-	return strings.Join(append(lines, line), "\n")
-}
 
 func wrapAt(text string, width int, breakpoints string) string {
 	if width <= 0 {
@@ -92,19 +72,79 @@ func wrapAt(text string, width int, breakpoints string) string {
 		}
 		indent := len(line) - len(strings.TrimLeft(line, " "))
 		room := max(width-indent-2, 10)
-		wrapped := wrapWords(line[indent:], room)
-		if breakpoints != "" {
-			wrapped = lipgloss.Wrap(line[indent:], room, breakpoints)
-		}
-		for i, part := range strings.Split(wrapped, "\n") {
+		for i, part := range strings.Split(wrapWords(line[indent:], room, breakpoints), "\n") {
 			pad := indent
 			if i > 0 {
 				pad += 2
 			}
-			out = append(out, strings.Repeat(" ", pad)+strings.TrimRight(part, " "))
+			out = append(out, strings.Repeat(" ", pad)+part)
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// wrapWords breaks text into lines of at most width columns at spaces and after the characters in
+// breakpoints; a word longer than a line is cut. Unlike lipgloss.Wrap, for which a hyphen is always a
+// breakpoint, a GUID stays whole unless breakpoints holds "-". Escape codes never hold a space or a
+// breakpoint here (SGR only), so they stay whole too.
+func wrapWords(text string, width int, breakpoints string) string {
+	var (
+		lines []string
+		line  string
+	)
+	fits := func(s string) bool { return lipgloss.Width(strings.TrimRight(s, " ")) <= width }
+	for _, word := range splitAfter(text, " "+breakpoints) {
+		if line != "" && !fits(line+word) {
+			lines, line = append(lines, strings.TrimRight(line, " ")), ""
+		}
+		line += word
+		for !fits(line) {
+			first, rest, _ := strings.Cut(ansi.Hardwrap(line, width, false), "\n")
+			lines, line = append(lines, first), rest
+		}
+	}
+	return strings.Join(keepStyles(append(lines, strings.TrimRight(line, " "))), "\n")
+}
+
+var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// keepStyles ends each line's open colour and opens it again on the next line, as lipgloss.Wrap does, so that a
+// line shown alone (a scrolled view) keeps its colour and the indentation is never painted.
+func keepStyles(lines []string) []string {
+	open := ""
+	for i, l := range lines {
+		codes := sgr.FindAllString(l, -1)
+		l = open + l
+		for _, code := range codes {
+			if code == "\x1b[m" || code == "\x1b[0m" {
+				open = ""
+			} else {
+				open += code
+			}
+		}
+		if open != "" {
+			l += "\x1b[m"
+		}
+		lines[i] = l
+	}
+	return lines
+}
+
+// splitAfter cuts s after every rune in set.
+func splitAfter(s, set string) []string {
+	var parts []string
+	for len(s) > 0 {
+		i := strings.IndexAny(s, set)
+		if i < 0 {
+			break
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		parts, s = append(parts, s[:i+size]), s[i+size:]
+	}
+	if s != "" {
+		parts = append(parts, s)
+	}
+	return parts
 }
 
 // programOptions are the options every screen runs with: keys from stdin, the screen on stderr (stdout carries
