@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,7 @@ func TestTerminal(t *testing.T) {
 		name string
 		run  func(t *testing.T, bin string)
 	}{
+		{"WizardPicksGroupAndUser", terminalWizard},
 		{"ManualHandOff", terminalManualHandOff},
 		{"CtrlCStopsThenResumes", terminalCtrlCThenResume},
 	} {
@@ -120,7 +122,7 @@ func (term *terminal) draw() {
 		term.mu.Lock()
 		term.raw.Write(buf[:n])
 		_, _ = term.screen.Write(buf[:n])
-		if term.want != "" && strings.Contains(term.lines(), term.want) {
+		if term.want != "" && strings.Contains(term.screen.String(), term.want) {
 			close(term.seen)
 			term.want = ""
 		}
@@ -170,11 +172,12 @@ func (term *terminal) written() string {
 	return term.raw.String()
 }
 
-// waitFor waits until the terminal shows text (on screen or scrolled back).
+// waitFor waits until the screen shows text. Only the screen counts: a question asked again, or an entry
+// of the picker selected, is new on the screen while its earlier self may still be in the scroll back.
 func (term *terminal) waitFor(text string) {
 	term.t.Helper()
 	term.mu.Lock()
-	if strings.Contains(term.lines(), text) {
+	if strings.Contains(term.screen.String(), text) {
 		term.mu.Unlock()
 		return
 	}
@@ -184,9 +187,7 @@ func (term *terminal) waitFor(text string) {
 	select {
 	case <-seen:
 	case <-term.ended:
-		if !strings.Contains(term.text(), text) {
-			term.t.Fatalf("idpctl ended without showing %q; the terminal shows:\n%s", text, term.text())
-		}
+		term.t.Fatalf("idpctl ended without showing %q; the terminal shows:\n%s", text, term.text())
 	case <-time.After(screenDeadline):
 		term.t.Fatalf("the terminal never showed %q; it shows:\n%s", text, term.text())
 	}
@@ -233,6 +234,81 @@ func arrivedLine(name, via string) *regexp.Regexp {
 	return regexp.MustCompile(`(?m)^  arrived  ` + regexp.QuoteMeta(name) + `@\S+ \(` + regexp.QuoteMeta(via) + `\)$`)
 }
 
+// The wizard as the issue's acceptance describes it: a search typed into the picker, a group and a user
+// selected, the other questions answered with their defaults, the plan confirmed (it defaults to No); the
+// final screen lists the users as arrived, and the tenant has exactly the group's and the user's assignments,
+// the provisioning job, and the users in the SaaS.
+func terminalWizard(t *testing.T, bin string) {
+	tn := newTenant(t)
+	args := []string{"setup", "entra", "--graph-url", tn.sb.GraphURL, "--auth", "token", "--tenant-id", tn.sb.TenantID,
+		"--state-dir", tn.stateDir, "--backend", "http", "--backend-url", tn.sb.BackendURL}
+	term := startTerminal(t, bin, 100, 40, tn.env(), args...)
+
+	term.waitFor("Name of the enterprise application")
+	term.typeKeys("\r")
+	term.waitFor("Who should sign in to Smallstep?")
+	term.typeKeys("Engin")
+	term.waitFor("> [ ] Engineering")
+	term.typeKeys("\t")
+	term.waitFor("> [x] Engineering")
+	term.typeKeys("\x1b") // esc clears the search, keeping the selection
+	term.waitFor("type a name to search")
+	term.typeKeys("adele")
+	term.waitFor("> [ ] Adele Vance")
+	term.typeKeys("\t")
+	term.waitFor("2 selected")
+	term.typeKeys("\r")
+	term.waitFor("Assign: Engineering, Adele Vance")
+	for _, question := range []string{"Owners in the SaaS", "Admins in the SaaS", "How long should the client secret last?"} {
+		term.waitFor(question)
+		term.typeKeys("\r")
+	}
+	term.waitFor("Apply these changes?")
+	term.typeKeys("y")
+	if code := term.exit(); code != 0 {
+		t.Fatalf("exit %d; the terminal shows:\n%s", code, term.text())
+	}
+
+	out := term.text()
+	for _, want := range []*regexp.Regexp{
+		arrivedLine("lee.gu", "group Engineering"),
+		arrivedLine("grady.archie", "group Engineering"),
+		regexp.MustCompile(`(?m)^  arrived  adele\.vance@\S+$`), // assigned directly
+		regexp.MustCompile(`(?m)^  skipped  diego\.siciliani@\S+ \(group Engineering\): the account is disabled`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("the final screen lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "megan.bowen") {
+		t.Errorf("a user of an unselected group is on the final screen:\n%s", out)
+	}
+
+	_, sp, job := tn.app()
+	var assigned []string
+	for _, a := range tn.sb.Tenant.AppRoleAssignments(sp.ID) {
+		assigned = append(assigned, a.PrincipalID)
+	}
+	slices.Sort(assigned)
+	want := []string{tn.sb.Demo.Engineering.ID, tn.sb.Demo.Users[0].ID} // Engineering and Adele
+	slices.Sort(want)
+	if !slices.Equal(assigned, want) {
+		t.Errorf("assigned %v, want Engineering and Adele %v", assigned, want)
+	}
+	if job.ScheduleState != "Active" {
+		t.Errorf("the provisioning job's schedule is %q, want Active (provisioning on)", job.ScheduleState)
+	}
+	var inSaaS []string
+	for _, u := range tn.sb.Backend.Users() {
+		name, _ := u.Attributes["userName"].(string)
+		inSaaS = append(inSaaS, name)
+	}
+	slices.Sort(inSaaS)
+	if wantSaaS := []string{"adele.vance@" + tn.sb.Demo.Domain, "grady.archie@" + tn.sb.Demo.Domain, "lee.gu@" + tn.sb.Demo.Domain}; !slices.Equal(inSaaS, wantSaaS) {
+		t.Errorf("the SaaS has %v, want %v", inSaaS, wantSaaS)
+	}
+}
+
 // The manual hand-off, as an admin without the SCIM values or a secret file goes through it: the plan is
 // confirmed, the values to paste are shown, the client secret is revealed once, then the SCIM URL and token
 // Smallstep shows are pasted in; the users arrive and the application has exactly the secret that was shown.
@@ -240,6 +316,18 @@ func terminalManualHandOff(t *testing.T, bin string) {
 	tn := newTenant(t)
 	term := startTerminal(t, bin, 100, 40, map[string]string{"IDPCTL_ACCESS_TOKEN": tn.sb.AccessToken.Reveal()}, tn.args()...)
 
+	// The wizard's defaults for what the flags left open are Smallstep's way: paste the values by hand, the
+	// SCIM values after them, the secret shown once.
+	for _, question := range []string{
+		"Name of the enterprise application",
+		"How does the SaaS get the single sign-on settings?",
+		"Do you have the SCIM URL and token the SaaS shows for provisioning?",
+		"Where should the client secret go?",
+		"How long should the client secret last?",
+	} {
+		term.waitFor(question)
+		term.typeKeys("\r")
+	}
 	term.waitFor("Apply these changes?")
 	term.typeKeys("y")
 	term.waitFor("In Smallstep: connect Entra ID")
