@@ -19,7 +19,7 @@ import (
 	"github.com/idpctl/idpctl/secret"
 )
 
-// The backend contract (DESIGN.md "Backend contract"):
+// The backend contract (docs/backend-contract.md):
 //
 //	GET  /v1/registration              → {identityProviders: ["entra"]}: the token is good and registrations work
 //	POST /v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}}
