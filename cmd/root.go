@@ -16,7 +16,7 @@ import (
 	"github.com/idpctl/idpctl/wizard"
 )
 
-// Exit codes, part of the contract for scripts (DESIGN.md "Contract for scripts").
+// Exit codes, part of the contract for scripts (docs/scripting.md, checked by TestScriptingDocExitCodes).
 const (
 	exitOK        = 0
 	exitFailed    = 1
