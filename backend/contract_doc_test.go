@@ -47,6 +47,9 @@ func TestBackendContractDoc(t *testing.T) {
 		func(ctx context.Context, h *HTTP) error { return h.Check(ctx) },
 		func(ctx context.Context, h *HTTP) error { _, err := h.Register(ctx, registration()); return err },
 		func(ctx context.Context, h *HTTP) error { return h.SetRole(ctx, "adele.vance@contoso.com", RoleOwner) },
+		func(ctx context.Context, h *HTTP) error {
+			return h.Unregister(ctx, registration().TenantID, registration().ClientID)
+		},
 	}
 
 	var mu sync.Mutex
