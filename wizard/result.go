@@ -58,7 +58,11 @@ func WriteResult(w io.Writer, r steps.Result, opts ResultOptions) error {
 			line("  " + c)
 		}
 		if unchanged > 0 {
-			line(t.dim(fmt.Sprintf("  %d steps found nothing to change", unchanged)))
+			what := fmt.Sprintf("%d steps", unchanged)
+			if unchanged == 1 {
+				what = "1 step"
+			}
+			line(t.dim("  " + what + " found nothing to change"))
 		}
 		b.WriteString("\n")
 	} else if len(r.Steps) > 0 {

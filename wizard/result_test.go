@@ -174,3 +174,22 @@ func TestWriteJSONIsOneObject(t *testing.T) {
 		t.Errorf("skipped user = %v", u)
 	}
 }
+
+// A re-run that changed one thing counts what it left alone in words that agree with the number.
+func TestWriteResultCountsUnchangedSteps(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		r := applied()
+		r.Steps = steps.Report{{Step: "client secret", Status: steps.StatusApplied, Summary: `created client secret "idpctl"`}}
+		for range n {
+			r.Steps = append(r.Steps, steps.StepReport{Step: "application", Status: steps.StatusUnchanged})
+		}
+		var b bytes.Buffer
+		if err := wizard.WriteResult(&b, r, wizard.ResultOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]string{1: "  1 step found nothing to change\n", 2: "  2 steps found nothing to change\n"}[n]
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("%d unchanged: no %q in\n%s", n, want, b.String())
+		}
+	}
+}
