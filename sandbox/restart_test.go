@@ -38,3 +38,28 @@ func TestRestartScopeAndStartOnAQuarantinedJob(t *testing.T) {
 		t.Errorf("after the cycle: %v", status)
 	}
 }
+
+// TestRestartNoneIsAStart: resetScope None "Starts a paused or quarantined provisioning job" (DOCS
+// resources/synchronization-synchronizationjobrestartcriteria.md): the quarantine goes, as with start, and the
+// next cycle runs.
+func TestRestartNoneIsAStart(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	e.configure(e.sb.Demo.Users[0].ID)
+	e.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
+	e.start()
+	e.nextCycle()
+	if e.jobStatus()["code"] != "Quarantine" {
+		t.Fatal("a target refusing every token did not quarantine the job")
+	}
+	e.sb.Backend.SetFaults(refbackend.Faults{})
+	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{"resetScope": "None"}}))
+	if status := e.jobStatus(); status["code"] == "Quarantine" || status["quarantine"] != nil {
+		t.Errorf("after a restart with None: %v", status)
+	}
+	if n := e.cycle(0); n != 1 {
+		t.Fatalf("%d cycles right after the restart", n)
+	}
+	if status := e.jobStatus(); status["code"] != "Active" || len(e.sb.Backend.Users()) != 1 {
+		t.Errorf("after the cycle: %v, %d users", status, len(e.sb.Backend.Users()))
+	}
+}

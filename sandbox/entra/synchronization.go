@@ -361,6 +361,11 @@ func (t *Tenant) restartJob(c *call) response {
 			scopes = append(scopes, s)
 		}
 	}
+	if slices.Equal(scopes, []string{"None"}) {
+		// "None: Starts a paused or quarantined provisioning job. DO NOT USE. Use the Start synchronizationJob API
+		// instead." (DOCS resources/synchronization-synchronizationjobrestartcriteria.md): a start, nothing reset.
+		return t.startJob(c)
+	}
 	resets := func(scope string) bool {
 		return len(scopes) == 0 || slices.Contains(scopes, scope) || slices.Contains(scopes, "Full")
 	}
