@@ -56,15 +56,30 @@ func Execute() int {
 // NewRootCmd builds the command tree.
 func NewRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "idpctl",
-		Short:         "connect an identity provider to a SaaS over OIDC and SCIM",
-		Long:          "idpctl connects a Microsoft Entra ID tenant to a SaaS over OIDC single sign-on and SCIM 2.0 provisioning.",
+		Use:   "idpctl",
+		Short: "connect an identity provider to a SaaS over OIDC and SCIM",
+		Long:  "idpctl connects a Microsoft Entra ID tenant to a SaaS over OIDC single sign-on and SCIM 2.0 provisioning.",
+		Example: `  # Try the whole flow against a simulated tenant: no Azure account or flags needed
+  idpctl setup entra --sandbox
+
+  # Connect your tenant to Smallstep; what no flag says is asked for
+  idpctl setup entra
+
+  # Show what would change in the tenant, changing nothing
+  idpctl setup entra --dry-run --assign-group "Smallstep Users"
+
+  # Check the connection's health: quarantine, expiring secret, provisioning failures
+  idpctl status entra`,
+		Version:       currentBuild().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n") // the build line already starts with "idpctl"
+	root.SetUsageFunc(usage)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newRotateCmd(f), newRestartCmd(f), newProvisionCmd(f), newTeardownCmd(f), newSandboxCmd(f))
+	completeFlagValues(root)
 	return root
 }
 

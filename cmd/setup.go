@@ -188,6 +188,8 @@ Administrator role; group assignment needs Microsoft Entra ID P1 or P2.`,
 	fl.StringArrayVar(&in.Owners, "owner", nil, "user who becomes an Owner in the SaaS, by user principal name or object ID (repeatable; backends that can set roles)")
 	fl.StringArrayVar(&in.Admins, "admin", nil, "user who becomes an Admin in the SaaS, by user principal name or object ID (repeatable; backends that can set roles)")
 	fl.BoolVar(&opts.Accessible, "accessible", false, "ask with plain line prompts, for screen readers and answers piped on stdin (also ACCESSIBLE=1)")
+	// Registering fails only for a flag that does not exist or already completes.
+	_ = cmd.RegisterFlagCompletionFunc("assign-group", completeGroupNames(opts))
 	return usageErrors(cmd)
 }
 
