@@ -10,6 +10,7 @@ import (
 
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
+	"github.com/idpctl/idpctl/wizard/wizardtest"
 )
 
 // invocation is how a test runs idpctl: its environment, what is typed on stdin, whether stdin and stderr
@@ -25,8 +26,9 @@ type invocation struct {
 	// asked about is appended to asked.
 	answers []bool
 	asked   *[]*steps.Plan
-	// prompter, when set, stands in for the forms.
+	// prompter, when set, stands in for the forms; enter, when set, answers the real forms by pressing Enter.
 	prompter wizard.Prompter
+	enter    *wizardtest.Enter
 }
 
 // outcome is what a person or script sees of one run.
@@ -63,6 +65,11 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 			answers = answers[1:]
 			return yes, nil
 		}
+	}
+	if inv.enter != nil {
+		forms := wizard.NewForms(ios)
+		forms.RunForm = inv.enter.Run
+		f.Prompter = forms
 	}
 	root := NewRootCmd(f)
 	root.SetArgs(append([]string{}, args...)) // never nil: cobra would parse the test binary's own flags

@@ -12,6 +12,7 @@ import (
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
+	"github.com/idpctl/idpctl/wizard/wizardtest"
 )
 
 // arrived lists the users the result says arrived.
@@ -37,6 +38,32 @@ func TestSandboxWithoutTerminalCompletesWithDefaults(t *testing.T) {
 	}
 	if strings.Contains(o.stderr+o.stdout, "\x1b") {
 		t.Errorf("escape codes without a terminal:\n%s", o.stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(state, "idpctl")); len(entries) != 0 {
+		t.Errorf("the sandbox left state in the user's state directory: %v", entries)
+	}
+}
+
+// `idpctl setup entra --sandbox` in a terminal needs no flags: Enter on every screen (each takes its default;
+// the picker has "Smallstep Users" preselected) and y to the plan end with the users arrived.
+func TestSandboxEnterThroughEveryScreen(t *testing.T) {
+	state := t.TempDir()
+	enter := &wizardtest.Enter{}
+	o := execute(t, invocation{tty: true, stdin: "y", enter: enter, env: map[string]string{"XDG_STATE_HOME": state}}, "setup", "entra", "--sandbox")
+	for i, s := range enter.Screens {
+		t.Logf("screen %d:\n%s", i+1, s)
+	}
+	if o.code != 0 {
+		t.Fatalf("%v", o)
+	}
+	if got := textArrived(o.stdout); !slices.Equal(got, []string{"adele.vance@contoso.onmicrosoft.com", "lee.gu@contoso.onmicrosoft.com", "megan.bowen@contoso.onmicrosoft.com"}) {
+		t.Errorf("arrived %v\n%s", got, o.stdout)
+	}
+	if len(enter.Screens) < 3 || !strings.Contains(enter.Screens[1], "[x] Smallstep Users") {
+		t.Errorf("the picker did not show Smallstep Users preselected: %q", enter.Screens)
+	}
+	if !strings.Contains(o.stderr, "Apply these changes? Yes") || !strings.Contains(o.stderr, "idpctl setup entra --sandbox") {
+		t.Errorf("stderr lacks the confirmed plan or the command to repeat the run:\n%s", o.stderr)
 	}
 	if entries, _ := os.ReadDir(filepath.Join(state, "idpctl")); len(entries) != 0 {
 		t.Errorf("the sandbox left state in the user's state directory: %v", entries)

@@ -30,8 +30,9 @@ type Forms struct {
 	Debounce time.Duration
 	// asked records that a question was put, so the summary is shown only after questions.
 	asked bool
-	// runForm shows one screen until it is answered; tests drive the form themselves instead.
-	runForm func(ctx context.Context, form *huh.Form) error
+	// RunForm shows one screen until it is answered; nil shows it on the terminal. Tests drive the form with
+	// key presses instead (wizardtest).
+	RunForm func(ctx context.Context, form *huh.Form) error
 }
 
 // NewForms asks on io's terminal (or with line prompts when io is in accessible mode).
@@ -119,7 +120,7 @@ func (f *Forms) ask(ctx context.Context, qs ...question) error {
 		fields[i] = q.field
 	}
 	form := huh.NewForm(huh.NewGroup(fields...)).WithTheme(huh.ThemeFunc(huh.ThemeCharm))
-	run := f.runForm
+	run := f.RunForm
 	if run == nil {
 		run = func(ctx context.Context, form *huh.Form) error {
 			return form.WithProgramOptions(f.io.programOptions(tea.WithColorProfile(f.io.ColorProfile()))...).RunWithContext(ctx)

@@ -19,6 +19,7 @@ import (
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
+	"github.com/idpctl/idpctl/wizard/wizardtest"
 )
 
 // defaults are the inputs before any flag: what the flags' defaults give.
@@ -169,40 +170,6 @@ func typedKeys(s string) []tea.Msg {
 	return out
 }
 
-// drive runs a command and what it leads to, as a program would, without a terminal: batches and sequences are
-// run in order, and a command that does not answer at once (a cursor's blink, a timer) is left out, so a
-// formScreen's view does not depend on time.
-func driveForm(m huh.Model, cmd tea.Cmd) huh.Model {
-	if cmd == nil {
-		return m
-	}
-	done := make(chan tea.Msg, 1)
-	go func() { done <- cmd() }()
-	var msg tea.Msg
-	select {
-	case msg = <-done:
-	case <-time.After(100 * time.Millisecond):
-		return m
-	}
-	if msg == nil {
-		return m
-	}
-	if batch, ok := msg.(tea.BatchMsg); ok {
-		for _, c := range batch {
-			m = driveForm(m, c)
-		}
-		return m
-	}
-	if v := reflect.ValueOf(msg); v.Kind() == reflect.Slice && v.Type().Elem() == reflect.TypeFor[tea.Cmd]() {
-		for i := range v.Len() {
-			m = driveForm(m, v.Index(i).Interface().(tea.Cmd))
-		}
-		return m
-	}
-	next, cmd := m.Update(msg)
-	return driveForm(next, cmd)
-}
-
 // formScreen is what a test does on one form: the keys before the snapshot, then the keys that answer it.
 type formScreen struct {
 	keys   []tea.Msg
@@ -213,7 +180,7 @@ type formScreen struct {
 // terminal would show it just before it is answered.
 func scriptedForms(t *testing.T, f *Forms, width int, color bool, script []formScreen, shots *strings.Builder) {
 	n := 0
-	f.runForm = func(ctx context.Context, form *huh.Form) error {
+	f.RunForm = func(ctx context.Context, form *huh.Form) error {
 		if n >= len(script) {
 			t.Fatalf("screen %d was not expected", n+1)
 		}
@@ -221,11 +188,11 @@ func scriptedForms(t *testing.T, f *Forms, width int, color bool, script []formS
 		n++
 		var m huh.Model = form
 		m, cmd := m.Update(tea.WindowSizeMsg{Width: width, Height: 24})
-		m = driveForm(m, cmd)
-		m = driveForm(m, form.Init())
+		m = wizardtest.Drive(m, cmd)
+		m = wizardtest.Drive(m, form.Init())
 		for _, k := range s.keys {
 			next, cmd := m.Update(k)
-			m = driveForm(next, cmd)
+			m = wizardtest.Drive(next, cmd)
 		}
 		profile := colorprofile.NoTTY
 		if color {
@@ -242,7 +209,7 @@ func scriptedForms(t *testing.T, f *Forms, width int, color bool, script []formS
 		}
 		for _, k := range s.answer {
 			next, cmd := m.Update(k)
-			m = driveForm(next, cmd)
+			m = wizardtest.Drive(next, cmd)
 		}
 		if form.State != huh.StateCompleted {
 			return fmt.Errorf("screen %d was not answered:\n%s", n, form.View())
@@ -303,7 +270,7 @@ func TestFormScreensGolden(t *testing.T) {
 func TestFillAsksOnlyWhatIsMissing(t *testing.T) {
 	ios, _, _, errOut := Test()
 	f := NewForms(ios)
-	f.runForm = func(context.Context, *huh.Form) error {
+	f.RunForm = func(context.Context, *huh.Form) error {
 		t.Error("a form was shown although every input was given")
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idpctl/idpctl/graph"
+	"github.com/idpctl/idpctl/wizard/wizardtest"
 )
 
 // cancelWatch is a directory that records the searches that were called off.
@@ -79,7 +80,7 @@ func TestPickerDebouncesAndCancels(t *testing.T) {
 	dir := &cancelWatch{fakeDirectory: demoDirectory()}
 	var chosen []Principal
 	p := newTestPicker(t, dir, &chosen)
-	driveForm(p, p.Init())
+	wizardtest.Drive(p, p.Init())
 	dir.searches = nil
 
 	first := pickerPress(p, typedKeys("a")[0])  // its pause…
@@ -97,7 +98,7 @@ func TestPickerDebouncesAndCancels(t *testing.T) {
 	for _, m := range only(run(search)) {
 		pickerPress(p, m) // the cancelled answer is dropped
 	}
-	driveForm(p, third)
+	wizardtest.Drive(p, third)
 
 	dir.mu.Lock()
 	got := slices.Sorted(slices.Values(dir.searches))
@@ -122,10 +123,10 @@ func TestPickerPagesAtTheEnd(t *testing.T) {
 	}
 	var chosen []Principal
 	p := newTestPicker(t, dir, &chosen)
-	driveForm(p, p.Init())
+	wizardtest.Drive(p, p.Init())
 	for _, k := range typedKeys("temp") {
 		before := dir.usersFetched
-		driveForm(p, pickerPress(p, k))
+		wizardtest.Drive(p, pickerPress(p, k))
 		if n := dir.usersFetched - before; n > pickerUserPage {
 			t.Errorf("a keystroke read %d users; a page is %d", n, pickerUserPage)
 		}
@@ -135,13 +136,13 @@ func TestPickerPagesAtTheEnd(t *testing.T) {
 	}
 	before := dir.usersFetched
 	for range 9 {
-		driveForm(p, pickerPress(p, keyDown()))
+		wizardtest.Drive(p, pickerPress(p, keyDown()))
 	}
 	if len(p.rows()) != 20 || dir.usersFetched-before != 10 {
 		t.Errorf("%d rows after reaching the end, %d more users read; want 20 and 10", len(p.rows()), dir.usersFetched-before)
 	}
 	for range 15 {
-		driveForm(p, pickerPress(p, keyDown()))
+		wizardtest.Drive(p, pickerPress(p, keyDown()))
 	}
 	if v := pickerView(p); len(p.rows()) != 25 || !strings.Contains(v, "18–25 of 25") || strings.Contains(v, "↓ for more") {
 		t.Errorf("%d rows at the very end:\n%s", len(p.rows()), v)
@@ -154,21 +155,21 @@ func TestPickerAssignedAndEnter(t *testing.T) {
 	assigned := Principal{Kind: KindGroup, ID: "10000000-0000-0000-0000-000000000002", Name: "Engineering", Members: 3, Assigned: true}
 	chosen := []Principal{assigned}
 	p := newTestPicker(t, demoDirectory(), &chosen)
-	driveForm(p, p.Init())
+	wizardtest.Drive(p, p.Init())
 	v := pickerView(p)
 	if !strings.Contains(v, "> [x] Engineering") || !strings.Contains(v, "group · 3 members · assigned") {
 		t.Errorf("the assignment is not first and marked:\n%s", v)
 	}
-	driveForm(p, pickerPress(p, keyTab()))
+	wizardtest.Drive(p, pickerPress(p, keyTab()))
 	if len(chosen) != 1 || !strings.Contains(pickerView(p), "never removes assignments") {
 		t.Errorf("unselected an assignment: %v\n%s", chosen, pickerView(p))
 	}
 
 	var none []Principal
 	q := newTestPicker(t, demoDirectory(), &none)
-	driveForm(q, q.Init())
+	wizardtest.Drive(q, q.Init())
 	for _, k := range typedKeys("grady") {
-		driveForm(q, pickerPress(q, k))
+		wizardtest.Drive(q, pickerPress(q, k))
 	}
 	if cmd := pickerPress(q, keyEnter()); cmd == nil || cmd() != huh.NextField() {
 		t.Error("enter did not continue")
@@ -182,15 +183,15 @@ func TestPickerAssignedAndEnter(t *testing.T) {
 func TestPickerDidYouMean(t *testing.T) {
 	var chosen []Principal
 	p := newTestPicker(t, demoDirectory(), &chosen)
-	driveForm(p, p.Init())
+	wizardtest.Drive(p, p.Init())
 	for _, k := range typedKeys("enginering") {
-		driveForm(p, pickerPress(p, k))
+		wizardtest.Drive(p, pickerPress(p, k))
 	}
 	v := pickerView(p)
 	if !strings.Contains(v, `No match for "enginering". Did you mean:`) || !strings.Contains(v, "> [ ] Engineering") {
 		t.Errorf("no suggestion:\n%s", v)
 	}
-	driveForm(p, pickerPress(p, keyTab()))
+	wizardtest.Drive(p, pickerPress(p, keyTab()))
 	if len(chosen) != 1 || chosen[0].Name != "Engineering" {
 		t.Errorf("chose %v", chosen)
 	}
