@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -303,5 +304,50 @@ func TestFillSameNameApplications(t *testing.T) {
 	}
 	if inputs.AppID != "aaaaaaaa-0000-0000-0000-000000000002" {
 		t.Errorf("app id %q", inputs.AppID)
+	}
+}
+
+// The other screens, at the same widths and colours: the sign-in methods after a failed sign-in, then, with
+// the application and the groups given as flags, the backend's registration API (URL and masked token on one
+// screen), and the Owners and Admins pickers, which search users only.
+func TestMoreFormScreensGolden(t *testing.T) {
+	for _, width := range []int{40, 80, 120} {
+		for _, color := range []bool{false, true} {
+			t.Run(fmt.Sprintf("w%d-color-%v", width, color), func(t *testing.T) {
+				ios, _, _, errOut := Test()
+				ios.SetWidth(width)
+				ios.SetColor(color)
+				f := NewForms(ios)
+				f.Debounce = 0
+				var shots strings.Builder
+				scriptedForms(t, f, width, color, []formScreen{
+					{answer: []tea.Msg{keyDown(), keyEnter()}}, // sign in: environment
+					{answer: []tea.Msg{keyDown(), keyEnter()}}, // backend: http
+					{keys: typedKeys("https://saas.example.com"), answer: append([]tea.Msg{keyEnter()}, append(typedKeys("tok-123456"), keyEnter())...)},
+					{keys: typedKeys("ad"), answer: []tea.Msg{keyTab(), keyEnter()}}, // Owner: Adele Vance
+					{answer: []tea.Msg{keyEnter()}}, // no Admins
+					{answer: []tea.Msg{keyEnter()}}, // lifetime: 180 days
+				}, &shots)
+				method, err := f.SignInFailed(t.Context(), fmt.Errorf("sign-in failed: no browser on this machine"))
+				if err != nil || method != graph.MethodEnvironment {
+					t.Fatalf("sign-in method %q, %v", method, err)
+				}
+				inputs := defaultInputs()
+				inputs.AssignGroups = []string{"Engineering"}
+				given := func(flag string) bool { return flag == "app-name" || flag == "assign-group" }
+				err = f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: given, Directory: demoDirectory(), CommandLine: testCommandLine})
+				if err != nil {
+					t.Fatalf("%v\n%s", err, errOut)
+				}
+				golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
+				if inputs.Backend != "http" || inputs.BackendURL != "https://saas.example.com" || inputs.BackendToken.Reveal() != "tok-123456" ||
+					!slices.Equal(inputs.Owners, []string{"adele.vance@contoso.onmicrosoft.com"}) || len(inputs.Admins) != 0 {
+					t.Errorf("inputs %+v", inputs)
+				}
+				if strings.Contains(shots.String()+errOut.String(), "tok-123456") {
+					t.Error("the API token was shown")
+				}
+			})
+		}
 	}
 }
