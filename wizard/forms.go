@@ -619,7 +619,7 @@ func (f *Forms) askRoles(ctx context.Context, req FillRequest) error {
 		}
 	}
 	if len(in.Owners)+len(in.Admins) > 0 {
-		f.answered("Roles", fmt.Sprintf("%d Owners, %d Admins", len(in.Owners), len(in.Admins)))
+		f.answered("Roles", pluralWord(len(in.Owners), "Owner")+", "+pluralWord(len(in.Admins), "Admin"))
 	}
 	return nil
 }
