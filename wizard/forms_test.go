@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -224,10 +225,9 @@ func scriptedForms(t *testing.T, f *Forms, width int, color bool, script []formS
 	})
 }
 
-// The forms on a terminal, driven by key presses without one, at 40, 80 and 120 columns with and without
-// colour: the application name, the picker searching as the admin types (a group preselected, member counts,
-// UPNs), the backend, the SCIM question, where the secret goes and its lifetime.
-func TestFormScreensGolden(t *testing.T) {
+// atEachSize runs a form test at 40, 80 and 120 columns, with and without colour, on forms that search at
+// once (no pause after a keystroke).
+func atEachSize(t *testing.T, test func(t *testing.T, f *Forms, errOut *bytes.Buffer, width int, color bool)) {
 	for _, width := range []int{40, 80, 120} {
 		for _, color := range []bool{false, true} {
 			t.Run(fmt.Sprintf("w%d-color-%v", width, color), func(t *testing.T) {
@@ -236,35 +236,44 @@ func TestFormScreensGolden(t *testing.T) {
 				ios.SetColor(color)
 				f := NewForms(ios)
 				f.Debounce = 0
-				dir := demoDirectory()
-				var shots strings.Builder
-				scriptedForms(t, f, width, color, []formScreen{
-					{answer: []tea.Msg{keyEnter()}},                                             // the name: Smallstep
-					{keys: typedKeys("sm"), answer: []tea.Msg{keyDown(), keyTab(), keyEnter()}}, // + Smallstep Admins
-					{answer: []tea.Msg{keyEnter()}},                                             // backend: manual
-					{answer: []tea.Msg{keyEnter()}},                                             // SCIM: not yet
-					{answer: []tea.Msg{keyEnter()}},                                             // secret: on formScreen
-					{keys: []tea.Msg{keyDown()}, answer: []tea.Msg{keyEnter()}},                 // lifetime: 1 year
-				}, &shots)
-				inputs := defaultInputs()
-				inputs.AssignGroups = []string{"Smallstep Users"} // the sandbox's default, preselected
-				err := f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: nothingGiven, Directory: dir, CommandLine: testCommandLine, HandOff: true})
-				if err != nil {
-					t.Fatalf("%v\n%s", err, errOut)
-				}
-				golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
-				if got := strings.Join(inputs.AssignGroups, ","); got != "Smallstep Users,Smallstep Admins" {
-					t.Errorf("groups %q", got)
-				}
-				if !inputs.HandOffAtTerminal || inputs.SecretOut != "" || inputs.SecretExpiry != 365*24*time.Hour {
-					t.Errorf("inputs %+v", inputs)
-				}
-				if hasEscapes := strings.Contains(shots.String()+errOut.String(), "\x1b"); hasEscapes != color {
-					t.Errorf("colour %v, escape codes %v", color, hasEscapes)
-				}
+				test(t, f, errOut, width, color)
 			})
 		}
 	}
+}
+
+// The forms on a terminal, driven by key presses without one, at 40, 80 and 120 columns with and without
+// colour: the application name, the picker searching as the admin types (a group preselected, member counts,
+// UPNs), the backend, the SCIM question, where the secret goes and its lifetime.
+func TestFormScreensGolden(t *testing.T) {
+	atEachSize(t, func(t *testing.T, f *Forms, errOut *bytes.Buffer, width int, color bool) {
+		dir := demoDirectory()
+		var shots strings.Builder
+		scriptedForms(t, f, width, color, []formScreen{
+			{answer: []tea.Msg{keyEnter()}},                                             // the name: Smallstep
+			{keys: typedKeys("sm"), answer: []tea.Msg{keyDown(), keyTab(), keyEnter()}}, // + Smallstep Admins
+			{answer: []tea.Msg{keyEnter()}},                                             // backend: manual
+			{answer: []tea.Msg{keyEnter()}},                                             // SCIM: not yet
+			{answer: []tea.Msg{keyEnter()}},                                             // secret: on formScreen
+			{keys: []tea.Msg{keyDown()}, answer: []tea.Msg{keyEnter()}},                 // lifetime: 1 year
+		}, &shots)
+		inputs := defaultInputs()
+		inputs.AssignGroups = []string{"Smallstep Users"} // the sandbox's default, preselected
+		err := f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: nothingGiven, Directory: dir, CommandLine: testCommandLine, HandOff: true})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
+		if got := strings.Join(inputs.AssignGroups, ","); got != "Smallstep Users,Smallstep Admins" {
+			t.Errorf("groups %q", got)
+		}
+		if !inputs.HandOffAtTerminal || inputs.SecretOut != "" || inputs.SecretExpiry != 365*24*time.Hour {
+			t.Errorf("inputs %+v", inputs)
+		}
+		if hasEscapes := strings.Contains(shots.String()+errOut.String(), "\x1b"); hasEscapes != color {
+			t.Errorf("colour %v, escape codes %v", color, hasEscapes)
+		}
+	})
 }
 
 // Answers given as flags are not asked again: with everything given, Fill asks nothing and prints nothing.
@@ -311,43 +320,34 @@ func TestFillSameNameApplications(t *testing.T) {
 // the application and the groups given as flags, the backend's registration API (URL and masked token on one
 // screen), and the Owners and Admins pickers, which search users only.
 func TestMoreFormScreensGolden(t *testing.T) {
-	for _, width := range []int{40, 80, 120} {
-		for _, color := range []bool{false, true} {
-			t.Run(fmt.Sprintf("w%d-color-%v", width, color), func(t *testing.T) {
-				ios, _, _, errOut := Test()
-				ios.SetWidth(width)
-				ios.SetColor(color)
-				f := NewForms(ios)
-				f.Debounce = 0
-				var shots strings.Builder
-				scriptedForms(t, f, width, color, []formScreen{
-					{answer: []tea.Msg{keyDown(), keyEnter()}}, // sign in: environment
-					{answer: []tea.Msg{keyDown(), keyEnter()}}, // backend: http
-					{keys: typedKeys("https://saas.example.com"), answer: append([]tea.Msg{keyEnter()}, append(typedKeys("tok-123456"), keyEnter())...)},
-					{keys: typedKeys("ad"), answer: []tea.Msg{keyTab(), keyEnter()}}, // Owner: Adele Vance
-					{answer: []tea.Msg{keyEnter()}}, // no Admins
-					{answer: []tea.Msg{keyEnter()}}, // lifetime: 180 days
-				}, &shots)
-				method, err := f.SignInFailed(t.Context(), fmt.Errorf("sign-in failed: no browser on this machine"))
-				if err != nil || method != graph.MethodEnvironment {
-					t.Fatalf("sign-in method %q, %v", method, err)
-				}
-				inputs := defaultInputs()
-				inputs.AssignGroups = []string{"Engineering"}
-				given := func(flag string) bool { return flag == "app-name" || flag == "assign-group" }
-				err = f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: given, Directory: demoDirectory(), CommandLine: testCommandLine})
-				if err != nil {
-					t.Fatalf("%v\n%s", err, errOut)
-				}
-				golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
-				if inputs.Backend != "http" || inputs.BackendURL != "https://saas.example.com" || inputs.BackendToken.Reveal() != "tok-123456" ||
-					!slices.Equal(inputs.Owners, []string{"adele.vance@contoso.onmicrosoft.com"}) || len(inputs.Admins) != 0 {
-					t.Errorf("inputs %+v", inputs)
-				}
-				if strings.Contains(shots.String()+errOut.String(), "tok-123456") {
-					t.Error("the API token was shown")
-				}
-			})
+	atEachSize(t, func(t *testing.T, f *Forms, errOut *bytes.Buffer, width int, color bool) {
+		var shots strings.Builder
+		scriptedForms(t, f, width, color, []formScreen{
+			{answer: []tea.Msg{keyDown(), keyEnter()}}, // sign in: environment
+			{answer: []tea.Msg{keyDown(), keyEnter()}}, // backend: http
+			{keys: typedKeys("https://saas.example.com"), answer: append([]tea.Msg{keyEnter()}, append(typedKeys("tok-123456"), keyEnter())...)},
+			{keys: typedKeys("ad"), answer: []tea.Msg{keyTab(), keyEnter()}}, // Owner: Adele Vance
+			{answer: []tea.Msg{keyEnter()}}, // no Admins
+			{answer: []tea.Msg{keyEnter()}}, // lifetime: 180 days
+		}, &shots)
+		method, err := f.SignInFailed(t.Context(), fmt.Errorf("sign-in failed: no browser on this machine"))
+		if err != nil || method != graph.MethodEnvironment {
+			t.Fatalf("sign-in method %q, %v", method, err)
 		}
-	}
+		inputs := defaultInputs()
+		inputs.AssignGroups = []string{"Engineering"}
+		given := func(flag string) bool { return flag == "app-name" || flag == "assign-group" }
+		err = f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: given, Directory: demoDirectory(), CommandLine: testCommandLine})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
+		if inputs.Backend != "http" || inputs.BackendURL != "https://saas.example.com" || inputs.BackendToken.Reveal() != "tok-123456" ||
+			!slices.Equal(inputs.Owners, []string{"adele.vance@contoso.onmicrosoft.com"}) || len(inputs.Admins) != 0 {
+			t.Errorf("inputs %+v", inputs)
+		}
+		if strings.Contains(shots.String()+errOut.String(), "tok-123456") {
+			t.Error("the API token was shown")
+		}
+	})
 }
