@@ -327,8 +327,8 @@ func TestMoreFormScreensGolden(t *testing.T) {
 			{answer: []tea.Msg{keyDown(), keyEnter()}}, // backend: http
 			{keys: typedKeys("https://saas.example.com"), answer: append([]tea.Msg{keyEnter()}, append(typedKeys("tok-123456"), keyEnter())...)},
 			{keys: typedKeys("ad"), answer: []tea.Msg{keyTab(), keyEnter()}}, // Owner: Adele Vance
-			{answer: []tea.Msg{keyEnter()}}, // no Admins
-			{answer: []tea.Msg{keyEnter()}}, // lifetime: 180 days
+			{keys: typedKeys("lee"), answer: []tea.Msg{keyEnter()}},          // searched, no Admin chosen
+			{answer: []tea.Msg{keyEnter()}},                                  // lifetime: 180 days
 		}, &shots)
 		method, err := f.SignInFailed(t.Context(), fmt.Errorf("sign-in failed: no browser on this machine"))
 		if err != nil || method != graph.MethodEnvironment {
