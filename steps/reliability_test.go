@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -42,32 +41,7 @@ func (h *harness) noChanges(in steps.Inputs) {
 // (done or not), then started again, leaves one application, one service principal, one job, one secret, and
 // a plan with no changes. The ids the killed run saved are read back by id, not looked up by a lagging list.
 func TestKilledAtAnyRequestUnderReplicationLag(t *testing.T) {
-	probe := newHarness(t, lagged)
-	probe.mustRun(probe.viaAPI())
-	total := 0
-	for _, r := range probe.sb.Tenant.Requests() {
-		if !r.InBatch {
-			total++
-		}
-	}
-	for n := 1; n <= total; n++ {
-		t.Run(fmt.Sprintf("after request %d of %d", n, total), func(t *testing.T) {
-			h := newHarness(t, lagged)
-			in := h.viaAPI()
-			ctx, kill := context.WithCancel(context.Background())
-			defer kill()
-			h.httpClient = &http.Client{Transport: &killingTransport{next: http.DefaultTransport, after: n, kill: kill}}
-			env := h.env(in)
-			runner := &steps.Runner{Steps: steps.Flow()}
-			if plan, err := runner.Plan(ctx, env); err == nil {
-				runner.Apply(ctx, env, plan) // fails: killed
-			}
-			h.httpClient = nil
-			h.mustRun(in)
-			h.configured(in)
-			h.noChanges(in)
-		})
-	}
+	killedAtEveryRequest(t, lagged, (*harness).viaAPI)
 }
 
 // A run on another machine (its own state directory) finds the application a killed run created, under its

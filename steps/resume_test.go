@@ -141,9 +141,16 @@ func (k *killingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // A run killed after any Graph request, the last one cut off in flight, then started again, ends in the
 // same tenant as one clean run.
 func TestKilledAtAnyRequest(t *testing.T) {
-	// How many requests a whole first run sends.
-	probe := newHarness(t, sandbox.Options{})
-	probe.mustRun(probe.manual())
+	killedAtEveryRequest(t, sandbox.Options{}, (*harness).manual)
+}
+
+// killedAtEveryRequest kills a first setup after its first Graph request, then after its second, and so on up
+// to the last one a whole setup sends, each in a new tenant; the request it is killed at is cut off in flight,
+// done or not. Each time the next run must leave the tenant as one clean run does, with nothing left to plan.
+func killedAtEveryRequest(t *testing.T, opts sandbox.Options, inputs func(*harness) steps.Inputs) {
+	t.Helper()
+	probe := newHarness(t, opts)
+	probe.mustRun(inputs(probe))
 	total := 0
 	for _, r := range probe.sb.Tenant.Requests() {
 		if !r.InBatch {
@@ -152,8 +159,8 @@ func TestKilledAtAnyRequest(t *testing.T) {
 	}
 	for n := 1; n <= total; n++ {
 		t.Run(fmt.Sprintf("after request %d of %d", n, total), func(t *testing.T) {
-			h := newHarness(t, sandbox.Options{})
-			in := h.manual()
+			h := newHarness(t, opts)
+			in := inputs(h)
 			ctx, kill := context.WithCancel(context.Background())
 			defer kill()
 			h.httpClient = &http.Client{Transport: &killingTransport{next: http.DefaultTransport, after: n, kill: kill}}
@@ -165,6 +172,7 @@ func TestKilledAtAnyRequest(t *testing.T) {
 			h.httpClient = nil
 			h.mustRun(in)
 			h.configured(in)
+			h.noChanges(in)
 		})
 	}
 }
