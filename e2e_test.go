@@ -3,7 +3,9 @@
 // Tests of the built binary as separate processes, the way people and scripts run it: killed with SIGKILL at any
 // moment, interrupted, stopped by SIGTERM, started twice. Each runs against a simulated tenant in the test
 // process, behind a proxy that answers some requests with 429, 503, slowly or not at all, and that can kill the
-// run at a chosen request. CI runs them with `go test -tags e2e .` (.ci/run); they take about a minute.
+// run at a chosen request. CI runs them with `go test -tags e2e .` (.ci/run); they take about two minutes.
+// IDPCTL_E2E_KILLS=300 go test -tags e2e -run TestFaultMatrix -timeout 60m . runs the fault matrix ten times
+// as long as CI does (at least 300 kills instead of 30).
 package main
 
 import (
@@ -396,7 +398,14 @@ func TestFaultMatrix(t *testing.T) {
 	want := reference(t, rng)
 	t.Logf("the uninterrupted run took %v", time.Since(began).Round(time.Millisecond))
 
-	const minKills = 30
+	minKills := 30 // CI's share; IDPCTL_E2E_KILLS=300 is the long run (about ten times as long)
+	if v := os.Getenv("IDPCTL_E2E_KILLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("IDPCTL_E2E_KILLS=%q: want a number of kills, e.g. 300", v)
+		}
+		minKills = n
+	}
 	kills, interrupts, worlds := 0, 0, 0
 	for kills < minKills {
 		worlds++
@@ -475,6 +484,7 @@ func (w *world) chaosRun(rng *rand.Rand) (*run, string) {
 		case mode >= 6:
 			timer.Do(func() {
 				go func() {
+					<-ready // r is set: the first request may come before start returns
 					select {
 					case <-time.After(late):
 						stop(sig)
