@@ -53,6 +53,9 @@ type Backend interface {
 	// SetRole tells the SaaS which role a provisioned user has. It returns ErrUnsupported when the backend
 	// cannot do that, and the admin has to set the role in the SaaS itself.
 	SetRole(ctx context.Context, userName string, role Role) error
+	// Roles returns the roles the SaaS has given, by user name in lower case. It returns ErrUnsupported when
+	// the backend cannot say.
+	Roles(ctx context.Context) (map[string]Role, error)
 	// Unregister removes the registration of the tenant and client from the SaaS: single sign-on with that
 	// application stops and its SCIM token is revoked. A registration that is not there is no error, so a
 	// teardown can run again. It returns ErrUnsupported when the backend cannot do that, and the admin has to
@@ -91,6 +94,9 @@ const (
 
 // ErrUnsupported is returned by backends that cannot do what was asked.
 var ErrUnsupported = errors.New("not supported by this backend")
+
+// ErrUnknownUser is SetRole's answer for a user the SaaS does not have (yet): provisioning has not created it.
+var ErrUnknownUser = errors.New("the SaaS does not know this user yet")
 
 // Role is a user's role in the SaaS.
 type Role string

@@ -22,7 +22,8 @@ import (
 //	                                          registrations work; read-only, called before the run's first write
 //	POST {url}/v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}};
 //	                                          idempotent for the same tenant and client
-//	PUT  {url}/v1/roles/{userName}          {role: owner|admin|member}
+//	PUT  {url}/v1/roles/{userName}          {role: owner|admin|member}; 404 for a user the SaaS does not have yet
+//	GET  {url}/v1/roles                     → {roles: [{userName, role}]}: the roles given so far
 //	DELETE {url}/v1/identity-providers/entra/{tenantId}/{clientId}
 //	                                        → 204; 404 {"error": {"code": "notFound"}} when there is none
 type HTTP struct {
@@ -163,7 +164,7 @@ func (h *HTTP) SetRole(ctx context.Context, userName string, role Role) error {
 	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
 		return fmt.Errorf("%s: %w (the backend answered %s); set the role in your SaaS's dashboard", op, ErrUnsupported, statusText(resp.Status))
 	case http.StatusNotFound:
-		return fmt.Errorf("%s: the backend does not know %s yet (404): wait until provisioning has created the user, then run again", op, userName)
+		return unknownUserError(fmt.Sprintf("%s: the backend does not know %s yet (404): wait until provisioning has created the user, then run again", op, userName))
 	}
 	if err := h.check(resp, scrubbed, "PUT "+target, ""); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -202,6 +203,43 @@ func isContractNotFound(body []byte) bool {
 		} `json:"error"`
 	}
 	return json.Unmarshal(body, &doc) == nil && doc.Error.Code == "notFound"
+}
+
+// unknownUserError is SetRole's 404: errors.Is finds ErrUnknownUser in it.
+type unknownUserError string
+
+func (e unknownUserError) Error() string        { return string(e) }
+func (e unknownUserError) Is(target error) bool { return target == ErrUnknownUser }
+
+// Roles reads the roles given so far: GET {url}/v1/roles.
+func (h *HTTP) Roles(ctx context.Context) (map[string]Role, error) {
+	op := "reading the roles from the backend"
+	target := h.endpoint("v1", "roles")
+	resp, err := h.send(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	scrubbed := secret.Scrub(string(resp.Body), h.token)
+	if resp.Status == http.StatusMethodNotAllowed || resp.Status == http.StatusNotImplemented {
+		return nil, fmt.Errorf("%s: %w (the backend answered %s)", op, ErrUnsupported, statusText(resp.Status))
+	}
+	if err := h.check(resp, scrubbed, "GET "+target, "the backend does not implement GET /v1/roles"); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var answer struct {
+		Roles []struct {
+			UserName string `json:"userName"`
+			Role     Role   `json:"role"`
+		} `json:"roles"`
+	}
+	if err := json.Unmarshal(resp.Body, &answer); err != nil {
+		return nil, fmt.Errorf("%s: GET %s answered %d but its body is not the contract's {roles: [...]} (%s)", op, target, resp.Status, describeBody([]byte(scrubbed)))
+	}
+	roles := make(map[string]Role, len(answer.Roles))
+	for _, r := range answer.Roles {
+		roles[strings.ToLower(r.UserName)] = r.Role
+	}
+	return roles, nil
 }
 
 // endpoint joins the base URL with path segments, escaping each.

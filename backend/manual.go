@@ -136,6 +136,11 @@ func (m *Manual) SetRole(context.Context, string, Role) error {
 	return fmt.Errorf("setting roles: %w; give users the Owner or Admin role in your SaaS's dashboard", ErrUnsupported)
 }
 
+// Roles cannot be read without an API.
+func (m *Manual) Roles(context.Context) (map[string]Role, error) {
+	return nil, fmt.Errorf("reading roles: %w", ErrUnsupported)
+}
+
 // Unregister is not possible without an API: the admin removes the connection in the SaaS's dashboard.
 func (m *Manual) Unregister(context.Context, string, string) error {
 	return fmt.Errorf("removing the registration: %w; remove the Entra ID connection in your SaaS's dashboard", ErrUnsupported)

@@ -116,8 +116,11 @@ func TestAgainstReferenceBackend(t *testing.T) {
 		t.Errorf("roles = %v", roles)
 	}
 	err = h.SetRole(ctx, "nobody@contoso.com", RoleAdmin)
-	if msg := errText(t, err); !strings.Contains(msg, "the backend does not know nobody@contoso.com yet (404)") {
+	if msg := errText(t, err); !strings.Contains(msg, "the backend does not know nobody@contoso.com yet (404)") || !errors.Is(err, ErrUnknownUser) {
 		t.Errorf("unknown user: %q", msg)
+	}
+	if roles, err := h.Roles(ctx); err != nil || len(roles) != 1 || roles["ada@contoso.com"] != RoleOwner {
+		t.Errorf("Roles = %v, %v", roles, errText(t, err))
 	}
 }
 

@@ -78,7 +78,7 @@ func NewRootCmd(f *factory) *cobra.Command {
 	root.SetUsageFunc(usage)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
-	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newRotateCmd(f), newRestartCmd(f), newProvisionCmd(f), newTeardownCmd(f), newSandboxCmd(f))
+	root.AddCommand(newVersionCmd(), newSetupCmd(f), newStatusCmd(f), newRotateCmd(f), newRestartCmd(f), newProvisionCmd(f), newRolesCmd(f), newTeardownCmd(f), newSandboxCmd(f))
 	completeFlagValues(root)
 	return root
 }

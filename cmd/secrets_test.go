@@ -72,8 +72,10 @@ func secretRows() []secretRow {
 		{command: "restart", run: simpleRun("restart")},
 		{command: "restart entra", run: afterSetup("restart", "entra", "--debug", "--yes")},
 		{command: "restart entra", run: afterSetup("restart", "entra", "--debug", "--dry-run", "--output", "json")},
+		{command: "roles", run: simpleRun("roles")},
+		{command: "roles entra", run: viaAPIThen("roles", "--owner", "adele.vance@{domain}", "--admin", "admin@{domain}")},
 		{command: "teardown", run: simpleRun("teardown")},
-		{command: "teardown entra", run: runTeardown},
+		{command: "teardown entra", run: viaAPIThen("teardown")},
 		{command: "provision", run: simpleRun("provision")},
 		{command: "provision entra", run: afterSetup("provision", "entra", "--debug", "--yes", "--group", "Smallstep Users", "--user", "grady.archie@contoso.onmicrosoft.com")},
 		{command: "provision entra", run: afterSetup("provision", "entra", "--debug", "--dry-run", "--output", "json", "--user", "adele.vance@contoso.onmicrosoft.com")},
@@ -246,25 +248,27 @@ func runRotation(t *testing.T, tn *tenant) secretRun {
 	return r
 }
 
-// runTeardown removes a setup done through the backend's API, with --debug. The setup's files are looked at as
-// teardown leaves them: the state file is gone.
-func runTeardown(t *testing.T, tn *tenant) secretRun {
-	setup := runSetup(t, tn, "--backend", "http")
-	args := tn.day2("teardown", "--debug", "--yes", "--non-interactive")
-	o := tn.run(invocation{}, args...)
-	if o.code != 0 {
-		t.Fatalf("teardown: %v", o)
-	}
-	r := secretRun{args: args, stdout: o.stdout, stderr: o.stderr, files: map[string]string{}, secrets: setup.secrets}
-	for path := range setup.files {
-		if raw, err := os.ReadFile(path); err == nil {
-			r.files[path] = string(raw)
+// viaAPIThen runs a day-2 command (args after "entra", with --debug added) on a setup done through the backend's
+// API. The setup's files are looked at as the command leaves them (teardown removes the state file).
+func viaAPIThen(command string, args ...string) func(*testing.T, *tenant) secretRun {
+	return func(t *testing.T, tn *tenant) secretRun {
+		setup := runSetup(t, tn, "--backend", "http")
+		all := tn.day2(command, "--debug", "--yes", "--non-interactive")
+		for _, a := range args {
+			all = append(all, strings.ReplaceAll(a, "{domain}", tn.sb.Tenant.Domain()))
 		}
+		o := tn.run(invocation{}, all...)
+		if o.code != 0 {
+			t.Fatalf("%s: %v", command, o)
+		}
+		r := secretRun{args: all, stdout: o.stdout, stderr: o.stderr, files: map[string]string{}, secrets: setup.secrets}
+		for path := range setup.files {
+			if raw, err := os.ReadFile(path); err == nil {
+				r.files[path] = string(raw)
+			}
+		}
+		return r
 	}
-	if regs := tn.sb.Backend.Registrations(); len(regs) != 0 {
-		t.Fatalf("backend registrations after teardown: %d", len(regs))
-	}
-	return r
 }
 
 // simpleRun runs a command that needs no tenant, with every secret of a sandbox in its environment.

@@ -24,6 +24,7 @@ type Outputs struct {
 	Mappings     Output[Mappings]       // mappings: the job's user mappings are as DESIGN.md lists them
 	Started      Output[struct{}]       // start: provisioning is on
 	Confirmation Output[Confirmation]   // confirm: what arrived in the SaaS
+	Roles        Output[[]RoleResult]   // saasRoles: what became of each Owner and Admin
 	JobRemoved   Output[struct{}]       // jobRemoval: provisioning has stopped, its job is deleted
 	Unregistered Output[struct{}]       // registrationRemoval: the SaaS no longer holds the registration
 	AccessGone   Output[struct{}]       // accessRemoval: the assignments and consent grants are deleted

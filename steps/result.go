@@ -21,9 +21,11 @@ type Result struct {
 	DryRun           bool         `json:"dryRun"`
 	Steps            Report       `json:"steps"`
 	Users            []UserResult `json:"users"`
-	Notes            []string     `json:"notes,omitempty"`
-	Plan             *Plan        `json:"plan,omitempty"`
-	Error            string       `json:"error,omitempty"`
+	// Roles are the Owners and Admins and what became of each role in the SaaS.
+	Roles []RoleResult `json:"roles,omitempty"`
+	Notes []string     `json:"notes,omitempty"`
+	Plan  *Plan        `json:"plan,omitempty"`
+	Error string       `json:"error,omitempty"`
 }
 
 // NewResult gathers a run's outcome. report is nil for a dry run; then the steps are the plan's.
@@ -56,6 +58,9 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 		}
 		if job, ok := out.Job.Get(); ok && job != nil {
 			r.ProvisioningJobID = job.ID
+		}
+		if roles, ok := out.Roles.Get(); ok {
+			r.Roles = roles
 		}
 		if c, ok := out.Confirmation.Get(); ok {
 			r.Users, r.Notes = c.Users, c.Notes

@@ -128,7 +128,7 @@ func guide() []guideStep {
 		{"Enable user provisioning", []string{"provisioning job", "provisioning credentials"}},
 		{"Turn on provisioning", []string{"start provisioning"}},
 		{"Adjust the user attribute mappings", []string{"attribute mappings"}},
-		{"Confirm the users arrived", []string{"confirm users arrived"}},
+		{"Confirm the users arrived", []string{"confirm users arrived", "owners and admins"}},
 	}
 }
 

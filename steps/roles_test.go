@@ -1,0 +1,48 @@
+package steps_test
+
+import (
+	"testing"
+
+	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/sandbox"
+	"github.com/idpctl/idpctl/sandbox/refbackend"
+	"github.com/idpctl/idpctl/steps"
+)
+
+// Setup given Owners and Admins gives them their roles in the SaaS once on-demand provisioning has brought them
+// there; one who is not assigned, so never provisioned, is reported pending. A second setup changes nothing.
+func TestSetupGivesOwnersAndAdminsTheirRoles(t *testing.T) {
+	h := newHarness(t, sandbox.Options{})
+	in := h.viaAPI()
+	domain := h.sb.Tenant.Domain()
+	in.Owners = []string{"adele.vance@" + domain}
+	in.Admins = []string{"lee.gu@" + domain, "admin@" + domain, "ADELE.VANCE@" + domain}
+	plan, result := h.mustRun(in)
+	if got := h.sb.Backend.Roles(); len(got) != 2 || got["adele.vance@"+domain] != refbackend.RoleOwner || got["lee.gu@"+domain] != refbackend.RoleAdmin {
+		t.Errorf("roles in the SaaS: %v", got)
+	}
+	want := map[string]string{"adele.vance@" + domain: steps.RoleSet, "lee.gu@" + domain: steps.RoleSet, "admin@" + domain: steps.RolePending}
+	if len(result.Roles) != len(want) {
+		t.Fatalf("result roles %+v", result.Roles)
+	}
+	for _, r := range result.Roles {
+		if want[r.UserPrincipalName] != r.Outcome {
+			t.Errorf("%s: %s, want %s", r.UserPrincipalName, r.Outcome, want[r.UserPrincipalName])
+		}
+		if r.UserPrincipalName == "adele.vance@"+domain && r.Role != backend.RoleOwner {
+			t.Errorf("named Owner and Admin, adele is %s", r.Role)
+		}
+	}
+	if plan.Steps[len(plan.Steps)-1].Step != "owners and admins" {
+		t.Errorf("the last step is %q", plan.Steps[len(plan.Steps)-1].Step)
+	}
+
+	// Run again: the roles the SaaS has are left alone; the pending one is tried again.
+	_, result = h.mustRun(in)
+	want = map[string]string{"adele.vance@" + domain: steps.RoleUnchanged, "lee.gu@" + domain: steps.RoleUnchanged, "admin@" + domain: steps.RolePending}
+	for _, r := range result.Roles {
+		if want[r.UserPrincipalName] != r.Outcome {
+			t.Errorf("second run, %s: %s, want %s", r.UserPrincipalName, r.Outcome, want[r.UserPrincipalName])
+		}
+	}
+}
