@@ -15,10 +15,13 @@ import (
 
 // foreignApp creates an enterprise application named Smallstep as a person following the manual guide would:
 // from the same template, without idpctl's tag. It returns its application and service principal ids.
-func (tn *tenant) foreignApp() (appID, spID string) {
+func (tn *tenant) foreignApp() (appID, clientID, spID string) {
 	tn.t.Helper()
 	var created struct {
-		Application      struct{ ID string } `json:"application"`
+		Application struct {
+			ID    string
+			AppID string `json:"appId"`
+		} `json:"application"`
 		ServicePrincipal struct {
 			ID       string
 			AppRoles []struct{ ID string } `json:"appRoles"`
@@ -30,7 +33,7 @@ func (tn *tenant) foreignApp() (appID, spID string) {
 	}
 	sp := created.ServicePrincipal
 	tn.graph(http.MethodPost, "/servicePrincipals/"+sp.ID+"/appRoleAssignedTo", `{"principalId":"`+tn.sb.Tenant.Users()[0].ID+`","resourceId":"`+sp.ID+`","appRoleId":"`+sp.AppRoles[0].ID+`"}`)
-	return created.Application.ID, sp.ID
+	return created.Application.ID, created.Application.AppID, sp.ID
 }
 
 // exists reports whether the tenant still has the application and the service principal.
@@ -52,10 +55,20 @@ func TestTeardown(t *testing.T) {
 	if len(tn.sb.Tenant.AppRoleAssignments(sp.ID)) == 0 || len(tn.sb.Backend.Registrations()) != 1 {
 		t.Fatal("setup left no assignment or no registration to remove")
 	}
-	foreignApp, foreignSP := tn.foreignApp()
+	foreignApp, foreignClient, foreignSP := tn.foreignApp()
 	tn.reset()
 
-	o := tn.run(invocation{}, tn.day2("teardown", "--yes", "--non-interactive", "--output", "json")...)
+	// Named by --app-id, the application without the tag is still not touched.
+	o := tn.run(invocation{}, tn.day2("teardown", "--app-id", foreignClient, "--yes", "--non-interactive")...)
+	if o.code != 0 || !strings.Contains(o.stdout, "nothing removed: --app-id "+foreignClient) {
+		t.Errorf("teardown --app-id of an application idpctl did not create: %v", o)
+	}
+	tn.noWrites("teardown --app-id of an application idpctl did not create")
+	if regs := tn.sb.Backend.Registrations(); len(regs) != 1 {
+		t.Errorf("teardown --app-id of another application removed the setup's registration: %d left", len(regs))
+	}
+
+	o = tn.run(invocation{}, tn.day2("teardown", "--yes", "--non-interactive", "--output", "json")...)
 	if o.code != 0 {
 		t.Fatalf("teardown: %v", o)
 	}
@@ -103,6 +116,17 @@ func TestTeardown(t *testing.T) {
 	for _, want := range wantDone {
 		if !strings.Contains(strings.Join(summaries, "\n"), want) {
 			t.Errorf("the result does not say %q: %q", want, summaries)
+		}
+	}
+
+	// As the result says, Entra keeps both in its deleted items, restorable (DOCS directory-deleteditems-list.md).
+	var deleted struct {
+		Value []struct{ ID string } `json:"value"`
+	}
+	for _, kind := range []struct{ path, id string }{{"application", app.ID}, {"servicePrincipal", sp.ID}} {
+		if err := json.Unmarshal(tn.graph(http.MethodGet, "/directory/deletedItems/microsoft.graph."+kind.path, ""), &deleted); err != nil ||
+			!slices.ContainsFunc(deleted.Value, func(o struct{ ID string }) bool { return o.ID == kind.id }) {
+			t.Errorf("deleted items of type %s: %+v, %v; want %s", kind.path, deleted.Value, err, kind.id)
 		}
 	}
 

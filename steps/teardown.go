@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/graph"
@@ -37,6 +38,17 @@ func Teardown(keepApp bool) []Step {
 // enterprise-apps/delete-recover-faq.md; restoring the application does not restore the service principal,
 // DOCS directory-deleteditems-restore.md).
 const deletedItemsNote = "the application and its enterprise application stay in Entra's deleted items for 30 days and can be restored until then (Entra admin center › App registrations › Deleted applications; the enterprise application is restored separately); after that they are gone for good"
+
+// recordedApp is the client id of the application the state file records, and whether the state is about the
+// application this run was asked for: not when --app-id names another one, whose teardown must neither remove
+// the recorded application's registration nor forget its setup.
+func recordedApp(env *Env) (clientID string, ours bool) {
+	recorded := env.State.Get().AppID
+	if env.Inputs.AppID != "" && !strings.EqualFold(env.Inputs.AppID, recorded) {
+		return "", false
+	}
+	return recorded, true
+}
 
 // jobRemoval stops provisioning by deleting the provisioning job: "Stop the synchronization job, and
 // permanently delete all the state associated with it. Synchronized accounts are left as-is." (DOCS
@@ -124,7 +136,8 @@ func (s *registrationRemoval) Plan(ctx context.Context, env *Env) (Change, error
 	}
 	clientID := app.App.AppID
 	if clientID == "" {
-		clientID = env.State.Get().AppID
+		// The application is gone: the state names the one setup made.
+		clientID, _ = recordedApp(env)
 	}
 	if clientID == "" {
 		return Change{Payload: registrationRemovalPlan{}}, nil
@@ -241,6 +254,8 @@ type appRemoval struct{}
 type appRemovalPlan struct {
 	ServicePrincipalID  string `json:"servicePrincipalId,omitempty"`
 	ApplicationObjectID string `json:"applicationObjectId,omitempty"`
+	// ClearState: the state file describes this application, so its record goes.
+	ClearState bool `json:"clearState,omitempty"`
 }
 
 func (s *appRemoval) String() string { return "application" }
@@ -253,9 +268,10 @@ func (s *appRemoval) Plan(ctx context.Context, env *Env) (Change, error) {
 		return Change{}, err
 	}
 	if !app.Exists {
-		return Change{Payload: appRemovalPlan{}}, nil
+		_, ours := recordedApp(env)
+		return Change{Payload: appRemovalPlan{ClearState: ours}}, nil
 	}
-	p := appRemovalPlan{ServicePrincipalID: app.SP.ID, ApplicationObjectID: app.App.ObjectID}
+	p := appRemovalPlan{ServicePrincipalID: app.SP.ID, ApplicationObjectID: app.App.ObjectID, ClearState: true}
 	var change Change
 	if app.SP.ID != "" {
 		change.Resources = append(change.Resources, Resource{Action: Delete, Type: "enterprise application", Name: app.SP.DisplayName,
@@ -287,6 +303,9 @@ func (s *appRemoval) Apply(ctx context.Context, env *Env, change Change) error {
 			return fmt.Errorf("deleting the app registration %s: %w", p.ApplicationObjectID, err)
 		}
 		env.Note(deletedItemsNote)
+	}
+	if !p.ClearState {
+		return nil
 	}
 	return env.State.Clear()
 }

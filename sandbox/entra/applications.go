@@ -351,8 +351,9 @@ func (t *Tenant) deleteApplication(c *call) response {
 }
 
 // removeApplication deletes an application and, as Entra does, its service principal with everything hanging
-// off it; it returns the service principal and the provisioning jobs that went with it. Call with t.mu held.
+// off it (both to the deleted items, deletedapps.go); it returns the service principal and the provisioning jobs that went with it. Call with t.mu held.
 func (t *Tenant) removeApplication(app object) (spID string, jobs []string) {
+	t.softDeleteObject("application", t.st.apps[str(app, "id")])
 	delete(t.st.apps, str(app, "id"))
 	if sp, ok := t.st.spByAppID(str(app, "appId")); ok {
 		spID = str(sp.data, "id")
@@ -365,6 +366,7 @@ func (t *Tenant) removeApplication(app object) (spID string, jobs []string) {
 // assignments to and from it and the permission grants that name it, and returns the deleted jobs' ids so the
 // caller can tell the provisioning engine once the lock is released. Call with t.mu held.
 func (t *Tenant) removeServicePrincipal(spID string) (jobs []string) {
+	t.softDeleteObject("servicePrincipal", t.st.sps[spID])
 	delete(t.st.sps, spID)
 	delete(t.st.secrets, spID)
 	delete(t.st.syncLag, spID)

@@ -105,6 +105,12 @@ func (t *Tenant) deletedUserOf(c *call) (*deletedUser, *graphError) {
 // getDeletedItem is GET /directory/deletedItems/{id} (DOCS directory-deleteditems-get.md).
 func (t *Tenant) getDeletedItem(c *call) response {
 	t.mu.Lock()
+	if d, ok := t.deletedObjectOf(c.param("id")); ok {
+		out := deepCopy(d.rec.data)
+		out["@odata.type"] = "#microsoft.graph." + d.kind
+		t.mu.Unlock()
+		return t.entity(c, "directory/deletedItems", out)
+	}
 	d, err := t.deletedUserOf(c)
 	var out object
 	if err == nil {
@@ -122,6 +128,11 @@ func (t *Tenant) getDeletedItem(c *call) response {
 // with the restored user, back with its memberships and assignments.
 func (t *Tenant) restoreDeletedItem(c *call) response {
 	t.mu.Lock()
+	if d, ok := t.deletedObjectOf(c.param("id")); ok {
+		out := t.restoreObject(d)
+		t.mu.Unlock()
+		return t.entity(c, "directoryObjects", out)
+	}
 	d, err := t.deletedUserOf(c)
 	var out object
 	if err == nil && t.upnTaken(str(d.rec.data, "userPrincipalName")) {
@@ -148,6 +159,10 @@ func (t *Tenant) restoreDeletedItem(c *call) response {
 func (t *Tenant) deleteDeletedItem(c *call) response {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if _, ok := t.deletedObjectOf(c.param("id")); ok {
+		delete(t.st.deletedObjects, c.param("id"))
+		return noContent()
+	}
 	if _, err := t.deletedUserOf(c); err != nil {
 		return c.fail(err, t.now())
 	}

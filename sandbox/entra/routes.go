@@ -60,6 +60,8 @@ func (t *Tenant) routeTable() []route {
 		r(http.MethodPut, "/users/{id}/manager/$ref", "user.write", (*Tenant).putManagerRef),
 		r(http.MethodDelete, "/users/{id}/manager/$ref", "user.write", (*Tenant).deleteManagerRef),
 		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.user", "user.read", (*Tenant).listDeletedUsers),
+		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.application", "app.read", (*Tenant).listDeletedApplications),
+		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.servicePrincipal", "sp.read", (*Tenant).listDeletedServicePrincipals),
 		r(http.MethodGet, "/directory/deletedItems/{id}", "user.read", (*Tenant).getDeletedItem),
 		r(http.MethodPost, "/directory/deletedItems/{id}/restore", "user.write", (*Tenant).restoreDeletedItem),
 		r(http.MethodDelete, "/directory/deletedItems/{id}", "user.write", (*Tenant).deleteDeletedItem),

@@ -41,42 +41,45 @@ type store struct {
 	seq          int
 	users        map[string]*record
 	deletedUsers map[string]*deletedUser // soft-deleted users, restorable for 30 days (deleteditems.go)
-	groups       map[string]*record
-	apps         map[string]*record
-	sps          map[string]*record
-	assignments  map[string]*record
-	grants       map[string]*record
-	members      map[string][]string // group id -> member object ids, in the order added
-	managers     map[string]string   // user id -> the id of the user's manager (managers.go)
-	roleMembers  map[string][]string // directory role template id -> user ids
-	roleObjects  map[string]object   // directory role template id -> activated directoryRole object
-	skus         []object
-	jobs         map[string]*syncJob
-	secrets      map[string][]secretPair        // service principal id -> saved secrets
-	provisioning []object                       // provisioningObjectSummary entries, oldest first
-	onDemand     map[string][]time.Time         // job id -> times of recent provisionOnDemand calls
-	syncLag      map[string]int                 // service principal id -> synchronization calls still refused
-	indexes      map[directoryName]*searchIndex // $search indexes, built on first use; touch drops them
+	// deletedObjects are soft-deleted applications and service principals, restorable for 30 days (deletedapps.go).
+	deletedObjects map[string]*deletedObject
+	groups         map[string]*record
+	apps           map[string]*record
+	sps            map[string]*record
+	assignments    map[string]*record
+	grants         map[string]*record
+	members        map[string][]string // group id -> member object ids, in the order added
+	managers       map[string]string   // user id -> the id of the user's manager (managers.go)
+	roleMembers    map[string][]string // directory role template id -> user ids
+	roleObjects    map[string]object   // directory role template id -> activated directoryRole object
+	skus           []object
+	jobs           map[string]*syncJob
+	secrets        map[string][]secretPair        // service principal id -> saved secrets
+	provisioning   []object                       // provisioningObjectSummary entries, oldest first
+	onDemand       map[string][]time.Time         // job id -> times of recent provisionOnDemand calls
+	syncLag        map[string]int                 // service principal id -> synchronization calls still refused
+	indexes        map[directoryName]*searchIndex // $search indexes, built on first use; touch drops them
 }
 
 func newStore() *store {
 	return &store{
-		users:        map[string]*record{},
-		deletedUsers: map[string]*deletedUser{},
-		groups:       map[string]*record{},
-		apps:         map[string]*record{},
-		sps:          map[string]*record{},
-		assignments:  map[string]*record{},
-		grants:       map[string]*record{},
-		members:      map[string][]string{},
-		managers:     map[string]string{},
-		roleMembers:  map[string][]string{},
-		roleObjects:  map[string]object{},
-		jobs:         map[string]*syncJob{},
-		secrets:      map[string][]secretPair{},
-		onDemand:     map[string][]time.Time{},
-		syncLag:      map[string]int{},
-		indexes:      map[directoryName]*searchIndex{},
+		users:          map[string]*record{},
+		deletedUsers:   map[string]*deletedUser{},
+		deletedObjects: map[string]*deletedObject{},
+		groups:         map[string]*record{},
+		apps:           map[string]*record{},
+		sps:            map[string]*record{},
+		assignments:    map[string]*record{},
+		grants:         map[string]*record{},
+		members:        map[string][]string{},
+		managers:       map[string]string{},
+		roleMembers:    map[string][]string{},
+		roleObjects:    map[string]object{},
+		jobs:           map[string]*syncJob{},
+		secrets:        map[string][]secretPair{},
+		onDemand:       map[string][]time.Time{},
+		syncLag:        map[string]int{},
+		indexes:        map[directoryName]*searchIndex{},
 	}
 }
 
