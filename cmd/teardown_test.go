@@ -143,6 +143,13 @@ func TestTeardown(t *testing.T) {
 		t.Errorf("a second teardown: %v", o)
 	}
 	tn.noWrites("a second teardown")
+
+	// Restorable as the result says, with the permission Graph documents for applications; the application
+	// alone comes back, its service principal is restored separately (DOCS directory-deleteditems-restore.md).
+	tn.graph(http.MethodPost, "/directory/deletedItems/"+app.ID+"/restore", "")
+	if a, s := tn.exists(app.ID, sp.ID); !a || s {
+		t.Errorf("after restoring the application: application %v, service principal %v", a, s)
+	}
 }
 
 // --keep-app stops provisioning only: the job goes, the application with its single sign-on stays.

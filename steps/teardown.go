@@ -108,6 +108,9 @@ func (s *jobRemoval) Apply(ctx context.Context, env *Env, change Change) error {
 	return nil
 }
 
+// manualRemovalNote is what the admin does where idpctl cannot reach the SaaS.
+const manualRemovalNote = "remove the Entra ID connection in your SaaS yourself (Smallstep: the dashboard's Settings › Identity provider); idpctl cannot reach it without an API"
+
 // registrationRemoval removes the application's registration from the SaaS through a backend with an API. The
 // client id comes from the application or, once it is gone, from the state file, so a teardown stopped after
 // deleting the application still removes the registration when run again.
@@ -143,7 +146,9 @@ func (s *registrationRemoval) Plan(ctx context.Context, env *Env) (Change, error
 		return Change{Payload: registrationRemovalPlan{}}, nil
 	}
 	if env.Backend.Name() != backend.NameHTTP {
-		return Change{Payload: registrationRemovalPlan{ClientID: clientID, Manual: true}}, nil
+		return Change{Payload: registrationRemovalPlan{ClientID: clientID, Manual: true}, Resources: []Resource{{
+			Action: NoOp, Type: "SaaS connection", Name: clientID, Note: manualRemovalNote,
+		}}}, nil
 	}
 	return Change{Payload: registrationRemovalPlan{ClientID: clientID}, Resources: []Resource{{
 		Action: Delete, Type: "backend registration", Name: clientID, Attrs: []Attr{Value("backend", env.Backend.Destination().URL)},
@@ -158,7 +163,7 @@ func (s *registrationRemoval) Apply(ctx context.Context, env *Env, change Change
 	}
 	switch {
 	case p.Manual:
-		env.Note("remove the Entra ID connection in your SaaS as well (Smallstep: the dashboard's Settings › Identity provider); idpctl cannot reach it without an API")
+		env.Note(manualRemovalNote)
 	case p.ClientID != "":
 		if err := env.Backend.Unregister(ctx, env.TenantID, p.ClientID); err != nil {
 			if errors.Is(err, backend.ErrUnsupported) {

@@ -97,3 +97,14 @@ func (t *Tenant) restoreObject(d *deletedObject) object {
 	out["@odata.type"] = "#microsoft.graph." + d.kind
 	return out
 }
+
+// deletedItemPermitted applies the permission of the deleted item's own type (DOCS
+// directory-deleteditems-restore.md lists one per type: Application.ReadWrite.All for an application,
+// User.ReadWrite.All for a user). write is false for reads.
+func (t *Tenant) deletedItemPermitted(c *call, write bool) bool {
+	t.mu.Lock()
+	_, isObject := t.st.deletedObjects[c.param("id")]
+	t.mu.Unlock()
+	key := map[bool]map[bool]string{true: {true: "app.write", false: "app.read"}, false: {true: "user.write", false: "user.read"}}[isObject][write]
+	return t.permitted(t.permissions()[key], c.caller)
+}

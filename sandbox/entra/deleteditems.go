@@ -104,6 +104,9 @@ func (t *Tenant) deletedUserOf(c *call) (*deletedUser, *graphError) {
 
 // getDeletedItem is GET /directory/deletedItems/{id} (DOCS directory-deleteditems-get.md).
 func (t *Tenant) getDeletedItem(c *call) response {
+	if !t.deletedItemPermitted(c, false) {
+		return c.fail(errInsufficientPrivileges(), t.now())
+	}
 	t.mu.Lock()
 	if d, ok := t.deletedObjectOf(c.param("id")); ok {
 		out := deepCopy(d.rec.data)
@@ -127,6 +130,9 @@ func (t *Tenant) getDeletedItem(c *call) response {
 // restoreDeletedItem is POST /directory/deletedItems/{id}/restore (DOCS directory-deleteditems-restore.md): 200
 // with the restored user, back with its memberships and assignments.
 func (t *Tenant) restoreDeletedItem(c *call) response {
+	if !t.deletedItemPermitted(c, true) {
+		return c.fail(errInsufficientPrivileges(), t.now())
+	}
 	t.mu.Lock()
 	if d, ok := t.deletedObjectOf(c.param("id")); ok {
 		out := t.restoreObject(d)
@@ -157,6 +163,9 @@ func (t *Tenant) restoreDeletedItem(c *call) response {
 // deleteDeletedItem is DELETE /directory/deletedItems/{id} (DOCS directory-deleteditems-delete.md): the user is
 // permanently deleted, 204.
 func (t *Tenant) deleteDeletedItem(c *call) response {
+	if !t.deletedItemPermitted(c, true) {
+		return c.fail(errInsufficientPrivileges(), t.now())
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.deletedObjectOf(c.param("id")); ok {

@@ -68,19 +68,23 @@ func (t *Tenant) permissions() map[string]permission {
 		"assign.write":       {delegated: assignWrite, application: assignWrite, adminRoles: appAdmins},
 		"grant.read":         {delegated: grantRead, application: grantRead},
 		"grant.write":        {delegated: grantWrite, application: grantWrite, adminRoles: appAdmins},
-		"user.read":          {delegated: userRead, application: userRead},
-		"user.write":         {delegated: userWrite, application: userWrite, adminRoles: userAdmins},
-		"group.read":         {delegated: groupRead, application: groupRead},
-		"group.write":        {delegated: groupWrite, application: groupWrite, adminRoles: groupAdmins},
-		"member.write":       {delegated: memberWrite, application: memberWrite, adminRoles: groupAdmins},
-		"me":                 {delegated: append([]string{"User.Read", "User.ReadWrite"}, userRead...), delegatedOnly: true},
-		"me.memberOf":        {delegated: append([]string{"User.Read", "Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"}, groupRead...), delegatedOnly: true},
-		"organization":       {delegated: []string{"User.Read", "Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"}, application: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
-		"skus":               {delegated: []string{"Organization.Read.All", "LicenseAssignment.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, application: []string{"Organization.Read.All", "LicenseAssignment.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
-		"sync.read":          {delegated: syncRead, application: syncRead},
-		"sync.write":         {delegated: syncWrite, application: syncWriteApp, adminRoles: syncAdmins},
-		"batch":              {},
-		"auditlogs.read":     {delegated: []string{"AuditLog.Read.All"}, application: []string{"AuditLog.Read.All"}, adminRoles: logReaders},
+		// The deleted items hold users, applications and service principals: the route takes either's
+		// permission, and the handler the one of the item's type (deletedItemPermitted).
+		"deleted.read":   {delegated: concat(userRead, appRead), application: concat(userRead, appReadApp)},
+		"deleted.write":  {delegated: concat(userWrite, appWrite), application: concat(userWrite, appWriteApp), adminRoles: concat(userAdmins, appAdmins)},
+		"user.read":      {delegated: userRead, application: userRead},
+		"user.write":     {delegated: userWrite, application: userWrite, adminRoles: userAdmins},
+		"group.read":     {delegated: groupRead, application: groupRead},
+		"group.write":    {delegated: groupWrite, application: groupWrite, adminRoles: groupAdmins},
+		"member.write":   {delegated: memberWrite, application: memberWrite, adminRoles: groupAdmins},
+		"me":             {delegated: append([]string{"User.Read", "User.ReadWrite"}, userRead...), delegatedOnly: true},
+		"me.memberOf":    {delegated: append([]string{"User.Read", "Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"}, groupRead...), delegatedOnly: true},
+		"organization":   {delegated: []string{"User.Read", "Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"}, application: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
+		"skus":           {delegated: []string{"Organization.Read.All", "LicenseAssignment.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, application: []string{"Organization.Read.All", "LicenseAssignment.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
+		"sync.read":      {delegated: syncRead, application: syncRead},
+		"sync.write":     {delegated: syncWrite, application: syncWriteApp, adminRoles: syncAdmins},
+		"batch":          {},
+		"auditlogs.read": {delegated: []string{"AuditLog.Read.All"}, application: []string{"AuditLog.Read.All"}, adminRoles: logReaders},
 	}
 }
 
@@ -107,4 +111,12 @@ func (t *Tenant) permitted(p permission, who *principal) bool {
 		}
 	}
 	return false
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }

@@ -62,9 +62,9 @@ func (t *Tenant) routeTable() []route {
 		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.user", "user.read", (*Tenant).listDeletedUsers),
 		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.application", "app.read", (*Tenant).listDeletedApplications),
 		r(http.MethodGet, "/directory/deletedItems/microsoft.graph.servicePrincipal", "sp.read", (*Tenant).listDeletedServicePrincipals),
-		r(http.MethodGet, "/directory/deletedItems/{id}", "user.read", (*Tenant).getDeletedItem),
-		r(http.MethodPost, "/directory/deletedItems/{id}/restore", "user.write", (*Tenant).restoreDeletedItem),
-		r(http.MethodDelete, "/directory/deletedItems/{id}", "user.write", (*Tenant).deleteDeletedItem),
+		r(http.MethodGet, "/directory/deletedItems/{id}", "deleted.read", (*Tenant).getDeletedItem),
+		r(http.MethodPost, "/directory/deletedItems/{id}/restore", "deleted.write", (*Tenant).restoreDeletedItem),
+		r(http.MethodDelete, "/directory/deletedItems/{id}", "deleted.write", (*Tenant).deleteDeletedItem),
 
 		r(http.MethodGet, "/groups", "group.read", (*Tenant).listGroups),
 		r(http.MethodGet, "/groups/$count", "group.read", (*Tenant).countGroups),
