@@ -23,7 +23,7 @@ import (
 //	POST {url}/v1/identity-providers/entra  {tenantId, clientId, clientSecret, discoveryUrl} → {id, scim: {baseUrl, token}};
 //	                                          idempotent for the same tenant and client
 //	PUT  {url}/v1/roles/{userName}          {role: owner|admin|member}; 404 for a user the SaaS does not have yet
-//	GET  {url}/v1/roles                     → {roles: [{userName, role}]}: the roles given so far
+//	GET  {url}/v1/roles                     → {roles: [{userName, role}]}: the roles given so far (optional)
 //	DELETE {url}/v1/identity-providers/entra/{tenantId}/{clientId}
 //	                                        → 204; 404 {"error": {"code": "notFound"}} when there is none
 type HTTP struct {
@@ -220,10 +220,12 @@ func (h *HTTP) Roles(ctx context.Context) (map[string]Role, error) {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	scrubbed := secret.Scrub(string(resp.Body), h.token)
-	if resp.Status == http.StatusMethodNotAllowed || resp.Status == http.StatusNotImplemented {
+	switch resp.Status {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		// The contract makes GET /v1/roles optional: without it, every role is sent.
 		return nil, fmt.Errorf("%s: %w (the backend answered %s)", op, ErrUnsupported, statusText(resp.Status))
 	}
-	if err := h.check(resp, scrubbed, "GET "+target, "the backend does not implement GET /v1/roles"); err != nil {
+	if err := h.check(resp, scrubbed, "GET "+target, ""); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	var answer struct {

@@ -277,6 +277,9 @@ func TestUnregisterAgainstReferenceBackend(t *testing.T) {
 	if err := other.Unregister(ctx, reg.TenantID, reg.ClientID); err == nil || !strings.Contains(err.Error(), "does not implement DELETE") {
 		t.Errorf("Unregister on a server without the endpoint: %v", err)
 	}
+	if _, err := other.Roles(ctx); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Roles on a server without GET /v1/roles (optional in the contract): %v, want ErrUnsupported", err)
+	}
 	if err := (&Manual{}).Unregister(ctx, reg.TenantID, reg.ClientID); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("the manual backend: %v, want ErrUnsupported", err)
 	}
