@@ -284,3 +284,54 @@ func TestUnregisterAgainstReferenceBackend(t *testing.T) {
 		t.Errorf("the manual backend: %v, want ErrUnsupported", err)
 	}
 }
+
+// Many users are read back with as few requests as the endpoint allows: the whole list when its pages are fewer
+// than the users sought, else one filtered GET each.
+func TestUsersByExternalID(t *testing.T) {
+	const token = "scim-token-4b1d9e8f7a6c5b4a3d2e1f00"
+	ref := refbackend.New(refbackend.Options{SCIMToken: secret.New(token), MaxResults: 4})
+	srv := httptest.NewServer(ref.Handler())
+	defer srv.Close()
+	scim := SCIM{BaseURL: srv.URL + refbackend.DefaultSCIMPath, Token: secret.New(token)}
+	entra := entraClient{t: t, client: srv.Client(), scim: scim}
+	var ids []string
+	for i := range 100 {
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		ids = append(ids, id)
+		entra.post("Users", map[string]any{
+			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "externalId": id,
+			"userName": fmt.Sprintf("user%d@contoso.com", i), "active": true,
+		})
+	}
+	r, err := NewReader(srv.Client(), nil, scim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		ids      []string
+		requests int
+	}{
+		{"a few, one by one", ids[50:53], 3},
+		{"many, listed", append(ids[:30], "unknown-1", "unknown-2"), 25}, // 24 pages after the first, for 28 users it lacked
+		{"many among more pages, filtered", ids[75:96], 1 + 21},          // the first page has none of them
+	} {
+		ref.ClearRequests()
+		found, err := r.UsersByExternalID(context.Background(), c.ids)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for _, id := range c.ids {
+			want := 1
+			if strings.HasPrefix(id, "unknown") {
+				want = 0
+			}
+			if len(found[id]) != want || want == 1 && found[id][0].ExternalID != id {
+				t.Errorf("%s: %s found %+v", c.name, id, found[id])
+			}
+		}
+		if n := len(ref.Requests()); n != c.requests {
+			t.Errorf("%s: %d requests, want %d", c.name, n, c.requests)
+		}
+	}
+}
