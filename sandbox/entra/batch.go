@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -101,9 +102,12 @@ func (t *Tenant) batch(c *call) response {
 		statuses[strings.ToLower(r.ID)] = resp.status
 		results[i] = innerResult(r.ID, resp)
 	}
-	out := make([]any, len(results))
-	for i, r := range results {
-		out[i] = r
+	// "Individual responses might appear in a different order than the requests" (DOCS
+	// concepts/json-batching.md): the answers come last-run first, so that a client matching them by position
+	// fails here rather than against Graph.
+	out := make([]any, 0, len(results))
+	for _, i := range slices.Backward(order) {
+		out = append(out, results[i])
 	}
 	resp := jsonResponse(http.StatusOK, object{"responses": out})
 	resp.header.Set("Content-Type", "application/json")

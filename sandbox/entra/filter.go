@@ -201,6 +201,25 @@ func (e lambdaExpr) eval(o object, env *evalEnv) any {
 // advancedOperator returns the first operator of e that Graph serves on directory objects only as an advanced
 // query (ConsistencyLevel: eventual and $count=true): ne, not, endsWith, and eq null (DOCS
 // concepts/aad-advanced-queries.md); "" when there is none.
+// inValues counts the values the in operators of a filter list: Graph allows 15 in a filter without advanced
+// query capabilities (DOCS known issues, query parameters: "When using the in operator, the request is limited
+// to 15 expressions in the filter clause by default").
+func inValues(e filterExpr) int {
+	switch x := e.(type) {
+	case binaryExpr:
+		return inValues(x.left) + inValues(x.right)
+	case notExpr:
+		return inValues(x.inner)
+	case inExpr:
+		return len(x.values)
+	case lambdaExpr:
+		return inValues(x.body)
+	case scopedBody:
+		return inValues(x.filterExpr)
+	}
+	return 0
+}
+
 func advancedOperator(e filterExpr) string {
 	switch x := e.(type) {
 	case binaryExpr:

@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -231,4 +232,20 @@ func TestMeOrganizationAndLicences(t *testing.T) {
 		t.Error("no AAD_PREMIUM service plan")
 	}
 	wantError(t, f.get("/subscribedSkus?$filter="+url.QueryEscape("skuPartNumber eq 'x'")), http.StatusBadRequest, "Request_UnsupportedQuery", "")
+}
+
+// A directory filter lists at most 15 values in its in operators unless it is an advanced query (DOCS known
+// issues, query parameters).
+func TestFilterInLimit(t *testing.T) {
+	f := newFixture(t, Options{})
+	values := func(n int) string {
+		var quoted []string
+		for i := range n {
+			quoted = append(quoted, fmt.Sprintf("'user%d@example.com'", i))
+		}
+		return url.QueryEscape("userPrincipalName in (" + strings.Join(quoted, ",") + ")")
+	}
+	f.must(http.StatusOK, f.get("/users?$filter="+values(15)))
+	wantError(t, f.get("/users?$filter="+values(16)), http.StatusBadRequest, "Request_UnsupportedQuery", "")
+	f.must(http.StatusOK, f.get("/users?$count=true&$filter="+values(16), "ConsistencyLevel", "eventual"))
 }
