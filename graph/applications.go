@@ -58,8 +58,9 @@ func (c *Client) FindApplications(ctx context.Context, q ApplicationQuery) ([]Ap
 		return nil, errors.New("find applications: no criteria; set a display name, a display name prefix or a tag")
 	}
 	filter := strings.Join(clauses, " and ")
+	top := maxPage
 	cfg := &applications.ApplicationsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter},
+		QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter, Top: &top},
 	}
 	list, err := pages(ctx, c, call{op: "GET /applications"}, 0,
 		func(ctx context.Context) (page[models.Applicationable], error) {

@@ -139,17 +139,17 @@ func TestGetApplication(t *testing.T) {
 
 func TestFindApplications(t *testing.T) {
 	page1 := `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#applications",
-	  "@odata.nextLink":"` + "%s" + `/v1.0/applications?$filter=startswith(displayName,'Smallstep')+and+tags/any(t:t+eq+'idpctl')&$skiptoken=RFNwdAIAAQAAAB4",
+	  "@odata.nextLink":"` + "%s" + `/v1.0/applications?$filter=startswith(displayName,'Smallstep')+and+tags/any(t:t+eq+'idpctl')&$top=999&$skiptoken=RFNwdAIAAQAAAB4",
 	  "value":[` + applicationJSON + `]}`
 	page2 := `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#applications","value":[
 	  {"id":"7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d","appId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","displayName":"Smallstep (idpctl 2f9c)","signInAudience":"AzureADMyOrg","tags":["idpctl"],"web":{"redirectUris":[]}}]}`
 	f := newFakeGraph(t)
 	f.plan = []stub{
-		{method: "GET", path: "/applications", query: q("$filter", "startswith(displayName,'Smallstep') and tags/any(t:t eq 'idpctl')"),
+		{method: "GET", path: "/applications", query: q("$filter", "startswith(displayName,'Smallstep') and tags/any(t:t eq 'idpctl')", "$top", "999"),
 			resp: strings.Replace(page1, "%s", f.srv.URL, 1)},
-		{method: "GET", path: "/applications", query: q("$filter", "startswith(displayName,'Smallstep') and tags/any(t:t eq 'idpctl')", "$skiptoken", "RFNwdAIAAQAAAB4"),
+		{method: "GET", path: "/applications", query: q("$filter", "startswith(displayName,'Smallstep') and tags/any(t:t eq 'idpctl')", "$top", "999", "$skiptoken", "RFNwdAIAAQAAAB4"),
 			resp: page2},
-		{method: "GET", path: "/applications", query: q("$filter", "displayName eq 'O''Brien''s app'"), resp: `{"value":[]}`},
+		{method: "GET", path: "/applications", query: q("$filter", "displayName eq 'O''Brien''s app'", "$top", "999"), resp: `{"value":[]}`},
 	}
 	c, _ := newTestClient(t, f)
 	got, err := c.FindApplications(context.Background(), ApplicationQuery{DisplayNamePrefix: "Smallstep", Tag: "idpctl"})

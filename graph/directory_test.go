@@ -3,10 +3,12 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -38,7 +40,7 @@ func TestTenantReads(t *testing.T) {
 		    {"capabilities":"Email, OfficeCommunicationsOnline","isDefault":false,"isInitial":true,"name":"contoso.onmicrosoft.com","type":"Managed"},
 		    {"capabilities":"Email","isDefault":true,"isInitial":false,"name":"contoso.com","type":"Managed"}]}]}`},
 		stub{method: "GET", path: "/me", query: q("$select", userSelect), resp: adeleJSON},
-		stub{method: "GET", path: "/me/memberOf", resp: `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects","value":[
+		stub{method: "GET", path: "/me/memberOf", query: q("$top", "999"), resp: `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directoryObjects","value":[
 		  {"@odata.type":"#microsoft.graph.group","id":"` + groupID + `","displayName":"Sales","securityEnabled":true},
 		  {"@odata.type":"#microsoft.graph.directoryRole","id":"2d4a4c5e-7e1d-4bd3-9f5c-93f0a9b2d6e1","displayName":"Application Administrator",
 		   "description":"Can create and manage all aspects of app registrations and enterprise apps.","roleTemplateId":"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"}]}`},
@@ -79,25 +81,32 @@ func TestTenantReads(t *testing.T) {
 	}}})
 }
 
+// in is the query of a batched lookup: property in (values), the user or group fields, the largest page.
+func in(property, fields string, values ...string) url.Values {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = quote(v)
+	}
+	return url.Values{"$filter": {property + " in (" + strings.Join(quoted, ",") + ")"}, "$select": {fields}, "$top": {"999"}}
+}
+
+func userList(users ...string) string {
+	return `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users(id,userPrincipalName,displayName,mail,givenName,surname,accountEnabled)","value":[` +
+		strings.Join(users, ",") + `]}`
+}
+
 func TestResolveUser(t *testing.T) {
-	list := func(users ...string) string {
-		return `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users(id,userPrincipalName,displayName,mail,givenName,surname,accountEnabled)","value":[` +
-			strings.Join(users, ",") + `]}`
-	}
-	byName := func(name string) url.Values {
-		return url.Values{"$filter": {"userPrincipalName eq " + quote(name) + " or mail eq " + quote(name)}, "$select": {userSelect}}
-	}
 	f := newFakeGraph(t,
-		stub{method: "GET", path: "/users/" + adeleID, query: q("$select", userSelect), resp: adeleJSON},
-		stub{method: "GET", path: "/users", query: byName("AdeleV@contoso.onmicrosoft.com"), resp: list(adeleJSON)},
-		stub{method: "GET", path: "/users", query: byName("nobody@contoso.com"), resp: list()},
-		stub{method: "GET", path: "/users/" + alexID, query: q("$select", userSelect), status: http.StatusNotFound,
-			resp: graphError("Request_ResourceNotFound", "Resource '"+alexID+"' does not exist or one of its queried reference-property objects are not present.", "r4")},
-		// Two users share a mail address: the one whose UPN is the name wins, else the caller must choose.
-		stub{method: "GET", path: "/users", query: byName("shared@contoso.com"), resp: list(adeleJSON, alexJSON)},
-		// ResolveUsers: one found, one missing.
-		stub{method: "GET", path: "/users", query: byName("o'neil@contoso.com"), resp: list()},
-		stub{method: "GET", path: "/users/" + adeleID, query: q("$select", userSelect), resp: adeleJSON},
+		stub{method: "GET", path: "/users", query: in("id", userSelect, adeleID), resp: userList(adeleJSON)},
+		stub{method: "GET", path: "/users", query: in("userPrincipalName", userSelect, "AdeleV@contoso.onmicrosoft.com"), resp: userList(adeleJSON)},
+		// A name no userPrincipalName matches is looked up by mail.
+		stub{method: "GET", path: "/users", query: in("userPrincipalName", userSelect, "nobody@contoso.com"), resp: userList()},
+		stub{method: "GET", path: "/users", query: in("mail", userSelect, "nobody@contoso.com"), resp: userList()},
+		stub{method: "GET", path: "/users", query: in("id", userSelect, alexID), resp: userList()},
+		// Two users share a mail address: the caller must choose.
+		stub{method: "GET", path: "/users", query: in("userPrincipalName", userSelect, "shared@contoso.com"), resp: userList()},
+		stub{method: "GET", path: "/users", query: in("mail", userSelect, "shared@contoso.com"),
+			resp: userList(strings.Replace(adeleJSON, "AdeleV@contoso.com", "Shared@contoso.com", 1), strings.Replace(alexJSON, `"mail":null`, `"mail":"shared@contoso.com"`, 1))},
 	)
 	c, _ := newTestClient(t, f)
 	ctx := context.Background()
@@ -121,12 +130,57 @@ func TestResolveUser(t *testing.T) {
 	if _, err := c.ResolveUser(ctx, "  "); err == nil {
 		t.Error("empty name: want an error")
 	}
-	found, missing, err := c.ResolveUsers(ctx, "o'neil@contoso.com", adeleID)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Many users are resolved in JSON batches of lookups, 15 values to a lookup: the ids and the first names go
+// out together; a throttled lookup is sent again, alone in a batch of its own, after its Retry-After; names no
+// userPrincipalName matched are then looked up by mail.
+func TestResolveUsersInBatches(t *testing.T) {
+	var names []string
+	for i := range 16 {
+		names = append(names, fmt.Sprintf("user%02d@contoso.com", i))
 	}
-	diff(t, "ResolveUsers found", found, []User{adele})
-	diff(t, "ResolveUsers missing", missing, []string{"o'neil@contoso.com"})
+	names[3] = "O'Neil@contoso.com" // quoted as OData wants, and found whatever its case
+	batch := func(requests ...string) string { return `{"requests":[` + strings.Join(requests, ",") + `]}` }
+	get := func(id string, query url.Values) string {
+		return fmt.Sprintf(`{"id":%q,"method":"GET","url":%q}`, id, "/users?"+odataQuery(
+			[2]string{"$filter", query.Get("$filter")}, [2]string{"$select", query.Get("$select")}, [2]string{"$top", query.Get("$top")}))
+	}
+	oneil := `{"id":"` + alexID + `","userPrincipalName":"o'neil@contoso.com","displayName":"Pat O'Neil","mail":null,"givenName":"Pat","surname":"O'Neil","accountEnabled":true}`
+	answer := func(id string, status int, header, body string) string {
+		return fmt.Sprintf(`{"id":%q,"status":%d,"headers":%s,"body":%s}`, id, status, header, body)
+	}
+	jsonHeader := `{"Content-Type":"application/json"}`
+	f := newFakeGraph(t,
+		stub{method: "POST", path: "/$batch",
+			body: batch(get("1", in("id", userSelect, adeleID)), get("2", in("userPrincipalName", userSelect, names[:15]...)),
+				get("3", in("userPrincipalName", userSelect, names[15:]...))),
+			// Answers come in any order; the second lookup is throttled and sent again alone.
+			resp: `{"responses":[` + answer("3", 200, jsonHeader, userList()) + "," +
+				answer("2", 429, `{"Retry-After":"3","Content-Type":"application/json"}`, graphError("TooManyRequests", "Please retry again later.", "r2")) + "," +
+				answer("1", 200, jsonHeader, userList(adeleJSON)) + `]}`},
+		stub{method: "POST", path: "/$batch", body: batch(get("2", in("userPrincipalName", userSelect, names[:15]...))),
+			resp: `{"responses":[` + answer("2", 200, jsonHeader, userList(oneil)) + `]}`},
+		// Every name but O'Neil's is looked up by mail: 15 in one request, alone since it is the only one.
+		stub{method: "GET", path: "/users", query: in("mail", userSelect, append(append([]string{}, names[:3]...), names[4:]...)...), resp: userList()},
+	)
+	c, clock := newTestClient(t, f)
+	users, errs := c.ResolveUsers(context.Background(), append([]string{adeleID}, names...)...)
+	diff(t, "adele", users[0], adele)
+	if errs[0] != nil {
+		t.Errorf("adele: %v", errs[0])
+	}
+	if errs[4] != nil || users[4].ID != alexID {
+		t.Errorf("O'Neil: %+v, %v", users[4], errs[4])
+	}
+	for i, err := range errs {
+		if i != 0 && i != 4 && !IsNotFound(err) {
+			t.Errorf("%s: err = %v, want not found", append([]string{adeleID}, names...)[i], err)
+		}
+	}
+	if got := clock.Sleeps(); len(got) != 1 || got[0] != 3*time.Second {
+		t.Errorf("sleeps %v, want the throttled lookup's Retry-After of 3s", got)
+	}
 }
 
 func TestSearchUsersAndGroups(t *testing.T) {
@@ -159,17 +213,17 @@ func TestResolveGroupAndMembers(t *testing.T) {
 	const groupSelect = "id,displayName,securityEnabled,mailEnabled"
 	const otherSales = "6e1c2b3a-4d5e-4f6a-8b7c-9d0e1f2a3b4c"
 	f := newFakeGraph(t)
-	next := f.srv.URL + "/v1.0/groups/" + groupID + "/members/graph.user?$select=" + userSelect + "&$skiptoken=X2NvbnRpbnVl"
+	next := f.srv.URL + "/v1.0/groups/" + groupID + "/members/graph.user?$select=" + userSelect + "&$top=999&$skiptoken=X2NvbnRpbnVl"
 	f.plan = []stub{
-		stub{method: "GET", path: "/groups/" + groupID, query: q("$select", groupSelect),
-			resp: `{"id":"` + groupID + `","displayName":"Sales","securityEnabled":true,"mailEnabled":false}`},
-		stub{method: "GET", path: "/groups", query: q("$filter", "displayName eq 'Sales'", "$select", groupSelect),
+		stub{method: "GET", path: "/groups", query: in("id", groupSelect, groupID),
+			resp: `{"value":[{"id":"` + groupID + `","displayName":"Sales","securityEnabled":true,"mailEnabled":false}]}`},
+		stub{method: "GET", path: "/groups", query: in("displayName", groupSelect, "Sales"),
 			resp: `{"value":[{"id":"` + groupID + `","displayName":"Sales","securityEnabled":true,"mailEnabled":false},
 			                 {"id":"` + otherSales + `","displayName":"Sales","securityEnabled":false,"mailEnabled":true}]}`},
-		stub{method: "GET", path: "/groups", query: q("$filter", "displayName eq 'Nobody'", "$select", groupSelect), resp: `{"value":[]}`},
-		stub{method: "GET", path: "/groups/" + groupID + "/members/graph.user", query: q("$select", userSelect),
+		stub{method: "GET", path: "/groups", query: in("displayName", groupSelect, "Nobody"), resp: `{"value":[]}`},
+		stub{method: "GET", path: "/groups/" + groupID + "/members/graph.user", query: q("$select", userSelect, "$top", "999"),
 			resp: `{"@odata.nextLink":"` + next + `","value":[` + adeleJSON + `]}`},
-		stub{method: "GET", path: "/groups/" + groupID + "/members/graph.user", query: q("$select", userSelect, "$skiptoken", "X2NvbnRpbnVl"),
+		stub{method: "GET", path: "/groups/" + groupID + "/members/graph.user", query: q("$select", userSelect, "$top", "999", "$skiptoken", "X2NvbnRpbnVl"),
 			resp: `{"value":[` + alexJSON + `]}`},
 	}
 	c, _ := newTestClient(t, f)

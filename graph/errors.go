@@ -165,21 +165,26 @@ func (c *Client) newError(cl call, err error, x *exchange, attempt int) error {
 		return &opError{op: cl.op, err: err, secrets: cl.secrets}
 	}
 	if header != nil {
-		if e.RequestID == "" {
-			e.RequestID = requestID(header)
-		}
-		if e.Date.IsZero() {
-			if t, perr := http.ParseTime(header.Get("Date")); perr == nil {
-				e.Date = t.UTC()
-			}
-		}
-		// A wait of more than a day is as good as no answer (zero): the caller backs off on its own.
-		if wait, ok := clock.RetryAfter(header.Get("Retry-After"), c.clock.Now()); ok && wait <= 24*time.Hour {
-			e.RetryAfter = wait
-		}
+		c.fromHeader(e, header)
 	}
 	e.Message = secret.Scrub(e.Message, cl.secrets...)
 	return e
+}
+
+// fromHeader fills in what an error answer's headers say: its request id, date and Retry-After.
+func (c *Client) fromHeader(e *Error, header http.Header) {
+	if e.RequestID == "" {
+		e.RequestID = requestID(header)
+	}
+	if e.Date.IsZero() {
+		if t, perr := http.ParseTime(header.Get("Date")); perr == nil {
+			e.Date = t.UTC()
+		}
+	}
+	// A wait of more than a day is as good as no answer (zero): the caller backs off on its own.
+	if wait, ok := clock.RetryAfter(header.Get("Retry-After"), c.clock.Now()); ok && wait <= 24*time.Hour {
+		e.RetryAfter = wait
+	}
 }
 
 // opError is a failure that is not Graph's answer (network, sign-in, context): it names the operation and keeps

@@ -64,7 +64,7 @@ const (
 // the same bytes (models we build are never marked clean, unlike deserialized ones).
 func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
-	transient, replication := 0, 0
+	var tries retries
 	var waited *Wait // the last wait reported, so that its end is reported too
 	defer func() {
 		if waited != nil {
@@ -82,30 +82,8 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 		if !errors.As(err, &ge) {
 			return zero, err
 		}
-		var wait time.Duration
-		var why WaitReason
-		switch {
-		case ge.duplicate():
-			return zero, err
-		case c.isTransient(cl, ge):
-			if transient+1 >= c.maxAttempts {
-				return zero, err
-			}
-			wait, why = ge.RetryAfter, WaitThrottled
-			if ge.Status == http.StatusConflict {
-				why = WaitBusy
-			}
-			if wait <= 0 {
-				wait = backoff(transientBase, transientCap, transient)
-			}
-			transient++
-		case c.replicating(cl.refs) && replicationShaped(cl, ge) && replication < replicationMaxTries:
-			wait, why = backoff(replicationBase, replicationCap, replication), WaitReplication
-			replication++
-		default:
-			return zero, err
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		wait, why, again := c.retryWait(ctx, cl, ge, &tries)
+		if !again {
 			return zero, err
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "graph retry",
@@ -121,6 +99,41 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 		}
 		c.retries.Add(1)
 	}
+}
+
+// retries counts one call's retries of each kind.
+type retries struct{ transient, replication int }
+
+// retryWait decides whether a refused call is tried again (the rules above) and after how long. It counts the
+// retry in tries. A retry that would outlast the context's deadline is not made.
+func (c *Client) retryWait(ctx context.Context, cl call, ge *Error, tries *retries) (time.Duration, WaitReason, bool) {
+	var wait time.Duration
+	var why WaitReason
+	switch {
+	case ge.duplicate():
+		return 0, "", false
+	case c.isTransient(cl, ge):
+		if tries.transient+1 >= c.maxAttempts {
+			return 0, "", false
+		}
+		wait, why = ge.RetryAfter, WaitThrottled
+		if ge.Status == http.StatusConflict {
+			why = WaitBusy
+		}
+		if wait <= 0 {
+			wait = backoff(transientBase, transientCap, tries.transient)
+		}
+		tries.transient++
+	case c.replicating(cl.refs) && replicationShaped(cl, ge) && tries.replication < replicationMaxTries:
+		wait, why = backoff(replicationBase, replicationCap, tries.replication), WaitReplication
+		tries.replication++
+	default:
+		return 0, "", false
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return 0, "", false
+	}
+	return wait, why, true
 }
 
 func (c *Client) isTransient(cl call, e *Error) bool {

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-const assignBody = `{"@odata.type":"#microsoft.graph.appRoleAssignment","principalId":"` + adeleID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`
+const assignBody = `{"principalId":"` + adeleID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`
 
 func TestThrottledPOSTIsResentIntact(t *testing.T) {
 	throttled := stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", body: assignBody,
@@ -23,7 +23,7 @@ func TestThrottledPOSTIsResentIntact(t *testing.T) {
 		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", body: assignBody, status: http.StatusCreated, resp: assignmentJSON},
 	)
 	c, clock := newTestClient(t, f)
-	a, err := c.AssignAppRole(context.Background(), spObjectID, adeleID, userRoleID)
+	a, err := assignOne(context.Background(), c, spObjectID, adeleID, userRoleID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestReplicationRetriesProvisioningRefusals(t *testing.T) {
 	if n := len(clock.Sleeps()); n != 2 {
 		t.Errorf("the 403s were retried: %d sleeps", n)
 	}
-	if _, err := c.AssignAppRole(ctx, spObjectID, adeleID, userRoleID); err != nil {
+	if _, err := assignOne(ctx, c, spObjectID, adeleID, userRoleID); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/oauth2permissiongrants"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 )
 
 // MicrosoftGraphAppID is the application id of Microsoft Graph, the same in every tenant.
@@ -63,44 +64,63 @@ func (c *Client) UpdateServicePrincipal(ctx context.Context, id string, u Servic
 // ListAppRoleAssignedTo lists the users, groups and service principals assigned to roles of a service principal.
 func (c *Client) ListAppRoleAssignedTo(ctx context.Context, spID string) ([]AppRoleAssignment, error) {
 	b := c.sdk.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo()
+	top := maxPage
+	cfg := &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Top: &top},
+	}
 	list, err := pages(ctx, c, call{op: "GET /servicePrincipals/{id}/appRoleAssignedTo", refs: []string{spID}}, 0,
-		func(ctx context.Context) (page[models.AppRoleAssignmentable], error) { return b.Get(ctx, nil) },
+		func(ctx context.Context) (page[models.AppRoleAssignmentable], error) { return b.Get(ctx, cfg) },
 		func(ctx context.Context, link string) (page[models.AppRoleAssignmentable], error) {
 			return b.WithUrl(link).Get(ctx, nil)
 		})
 	return convert(list, toAppRoleAssignment), err
 }
 
-// AssignAppRole assigns a user or group (principalID) to an app role of a service principal. An assignment
-// that already exists comes back as an error IsConflict reports (Graph answers 400 "Permission being assigned
-// already exists on the object."): find it with ListAppRoleAssignedTo.
-func (c *Client) AssignAppRole(ctx context.Context, spID, principalID, appRoleID string) (AppRoleAssignment, error) {
+// AssignAppRoles assigns users and groups (principalIDs) to an app role of a service principal: one POST
+// .../appRoleAssignedTo each, 20 to a JSON batch, a single one sent alone. It returns the assignment made and
+// an error for each principal, in order. An assignment that already exists comes back as an error IsConflict
+// reports (Graph answers 400 "Permission being assigned already exists on the object."): find it with
+// ListAppRoleAssignedTo. A principal refused for another reason does not stop the others.
+func (c *Client) AssignAppRoles(ctx context.Context, spID, appRoleID string, principalIDs []string) ([]AppRoleAssignment, []error) {
 	const op = "POST /servicePrincipals/{id}/appRoleAssignedTo"
-	resource, err := parseGUID(op, "service principal", spID)
-	if err != nil {
-		return AppRoleAssignment{}, err
+	made := make([]AppRoleAssignment, len(principalIDs))
+	errs := make([]error, len(principalIDs))
+	for _, check := range [][2]string{{"service principal", spID}, {"app role", appRoleID}} {
+		if _, err := parseGUID(op, check[0], check[1]); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return made, errs
+		}
 	}
-	principal, err := parseGUID(op, "principal", principalID)
-	if err != nil {
-		return AppRoleAssignment{}, err
+	var reqs []rawRequest
+	var index []int
+	for i, p := range principalIDs {
+		if _, err := parseGUID(op, "principal", p); err != nil {
+			errs[i] = err
+			continue
+		}
+		reqs = append(reqs, rawRequest{
+			cl: call{op: op, refs: []string{spID, p}}, method: "POST", path: "/servicePrincipals/" + spID + "/appRoleAssignedTo",
+			body: map[string]string{"principalId": p, "resourceId": spID, "appRoleId": appRoleID},
+		})
+		index = append(index, i)
 	}
-	role, err := parseGUID(op, "app role", appRoleID)
-	if err != nil {
-		return AppRoleAssignment{}, err
+	for j, r := range c.sendAll(ctx, reqs) {
+		i := index[j]
+		if errs[i] = r.err; r.err != nil {
+			continue
+		}
+		a, err := decodeObject[models.AppRoleAssignmentable](op, r.body, models.CreateAppRoleAssignmentFromDiscriminatorValue)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		made[i] = toAppRoleAssignment(a)
+		// A new assignment replicates like any new object: a read right after may not find it.
+		c.track(made[i].ID)
 	}
-	body := models.NewAppRoleAssignment()
-	body.SetPrincipalId(&principal)
-	body.SetResourceId(&resource)
-	body.SetAppRoleId(&role)
-	a, err := send(ctx, c, call{op: op, refs: []string{spID, principalID}}, func(ctx context.Context) (models.AppRoleAssignmentable, error) {
-		return c.sdk.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().Post(ctx, body, nil)
-	})
-	if err != nil {
-		return AppRoleAssignment{}, err
-	}
-	out := toAppRoleAssignment(a)
-	c.track(out.ID)
-	return out, nil
+	return made, errs
 }
 
 // DeleteAppRoleAssignment removes an assignment from a service principal.

@@ -89,24 +89,24 @@ func TestAppRoleAssignments(t *testing.T) {
 	}
 	f := newFakeGraph(t,
 		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", status: http.StatusCreated,
-			body: `{"@odata.type":"#microsoft.graph.appRoleAssignment","principalId":"` + userID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`,
+			body: `{"principalId":"` + userID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`,
 			resp: assignmentJSON},
 		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", status: http.StatusBadRequest,
-			body: `{"@odata.type":"#microsoft.graph.appRoleAssignment","principalId":"` + userID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`,
+			body: `{"principalId":"` + userID + `","resourceId":"` + spObjectID + `","appRoleId":"` + userRoleID + `"}`,
 			resp: graphError("Request_BadRequest", "Permission being assigned already exists on the object.", "r2")},
-		stub{method: "GET", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo",
+		stub{method: "GET", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo", query: q("$top", "999"),
 			resp: `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('` + spObjectID + `')/appRoleAssignedTo","value":[` + assignmentJSON + `]}`},
 		stub{method: "DELETE", path: "/servicePrincipals/" + spObjectID + "/appRoleAssignedTo/41W1zT6z1U-kJxf62svfp1HFE8pMZhxDun-ThPczmJE", status: http.StatusNoContent},
 	)
 	c, clock := newTestClient(t, f)
 	ctx := context.Background()
-	got, err := c.AssignAppRole(ctx, spObjectID, userID, userRoleID)
+	got, err := assignOne(ctx, c, spObjectID, userID, userRoleID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	diff(t, "AssignAppRole", got, want)
 
-	_, err = c.AssignAppRole(ctx, spObjectID, userID, userRoleID)
+	_, err = assignOne(ctx, c, spObjectID, userID, userRoleID)
 	if !IsConflict(err) || !IsBadRequest(err) {
 		t.Errorf("duplicate assignment: err = %v, want a conflict (Graph says 400 'already exists')", err)
 	}
@@ -122,7 +122,7 @@ func TestAppRoleAssignments(t *testing.T) {
 	if err := c.DeleteAppRoleAssignment(ctx, spObjectID, want.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AssignAppRole(ctx, spObjectID, "adele@contoso.com", userRoleID); err == nil {
+	if _, err := assignOne(ctx, c, spObjectID, "adele@contoso.com", userRoleID); err == nil {
 		t.Error("AssignAppRole with a UPN as principal id: want an error before any request")
 	}
 }

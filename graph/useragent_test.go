@@ -33,7 +33,7 @@ func TestEveryRequestNamesIdpctl(t *testing.T) {
 	if err := c.PutSyncSchema(ctx, spObjectID, jobID, schema); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AssignAppRole(ctx, spObjectID, adeleID, userRoleID); err != nil {
+	if _, err := assignOne(ctx, c, spObjectID, adeleID, userRoleID); err != nil {
 		t.Fatal(err)
 	}
 	for i, r := range f.seen {

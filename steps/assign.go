@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -130,27 +131,24 @@ func (s *assignments) Apply(ctx context.Context, env *Env, change Change) error 
 		if err != nil {
 			return err
 		}
-		errs := make([]error, len(p.Missing))
-		var wg sync.WaitGroup
+		ids := make([]string, len(p.Missing))
 		for i, m := range p.Missing {
-			wg.Go(func() {
-				_, err := env.Graph.AssignAppRole(ctx, app.SP.ID, m.ID, role.ID)
-				if graph.IsConflict(err) {
-					err = nil // assigned meanwhile (or by a retried request): that is the state we want
-				}
-				if err != nil {
-					errs[i] = fmt.Errorf("assigning %s: %w", m.label(), err)
-				}
-			})
+			ids[i] = m.ID
 		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
+		env.progress(s, "making %s", plural(len(ids), "assignment"))
+		_, errs := env.Graph.AssignAppRoles(ctx, app.SP.ID, role.ID, ids)
+		failed := &AssignError{}
+		for i, err := range errs {
+			// A conflict is an assignment made meanwhile (or by a retried request): the state we want.
+			if err != nil && !graph.IsConflict(err) {
+				failed.add(p.Missing[i], err)
 			}
 		}
 		if err := env.State.Update(env.clock().Now(), func(d *StateData) {
-			for _, m := range p.Missing {
+			for i, m := range p.Missing {
+				if errs[i] != nil && !graph.IsConflict(errs[i]) {
+					continue // not made: nothing for the next run to wait for
+				}
 				if id := strings.ToLower(m.ID); !slices.Contains(d.AssignedPrincipals, id) {
 					d.AssignedPrincipals = append(d.AssignedPrincipals, id)
 				}
@@ -159,9 +157,61 @@ func (s *assignments) Apply(ctx context.Context, env *Env, change Change) error 
 		}); err != nil {
 			return err
 		}
+		if len(failed.causes) > 0 {
+			return failed
+		}
 	}
 	env.Out().Assigned.Set(p.Assigned)
 	return nil
+}
+
+// AssignError names every principal that could not be assigned, grouped by what Graph answered, so that a
+// thousand refusals for one missing permission read as one cause.
+type AssignError struct {
+	causes []assignCause
+}
+
+type assignCause struct {
+	err   error
+	whom  []string
+	graph string // Graph's code and message, the same for every principal refused for the same reason
+}
+
+func (e *AssignError) add(p Principal, err error) {
+	key := err.Error()
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		key = fmt.Sprint(ge.Status, ge.Code, ge.Message)
+	}
+	for i := range e.causes {
+		if e.causes[i].graph == key {
+			e.causes[i].whom = append(e.causes[i].whom, p.label())
+			return
+		}
+	}
+	e.causes = append(e.causes, assignCause{err: err, whom: []string{p.label()}, graph: key})
+}
+
+func (e *AssignError) Error() string {
+	n := 0
+	var lines []string
+	for _, c := range e.causes {
+		n += len(c.whom)
+		lines = append(lines, fmt.Sprintf("%s: %v", strings.Join(c.whom, ", "), c.err))
+	}
+	if n == 1 {
+		return "assigning " + lines[0]
+	}
+	return fmt.Sprintf("%d users and groups could not be assigned:\n  %s", n, strings.Join(lines, "\n  "))
+}
+
+// Unwrap returns the causes, so that errors.As finds Graph's answers (a 403 is a sign-in problem, exit 4).
+func (e *AssignError) Unwrap() []error {
+	errs := make([]error, len(e.causes))
+	for i, c := range e.causes {
+		errs[i] = c.err
+	}
+	return errs
 }
 
 // userRole picks the app role assignments use: "User", else "msiam_access", the two roles the non-gallery
@@ -185,8 +235,9 @@ func (p Principal) label() string {
 	return strings.ToLower(p.Type) + " " + name
 }
 
-// resolvePrincipals turns --assign-group and --assign-user values into directory objects. Every value that
-// matches nothing, or more than one object, is reported at once, with close matches where there are some.
+// resolvePrincipals turns --assign-group and --assign-user values into directory objects, many at a time (a
+// thousand values cost a handful of batched lookups). Every value that matches nothing, or more than one object,
+// is reported at once, with close matches for the first few.
 func resolvePrincipals(ctx context.Context, env *Env) ([]Principal, error) {
 	return resolveNamed(ctx, env, env.Inputs.AssignGroups, env.Inputs.AssignUsers, "--assign-group", "--assign-user")
 }
@@ -194,21 +245,37 @@ func resolvePrincipals(ctx context.Context, env *Env) ([]Principal, error) {
 // resolveNamed turns group and user names (or object ids) into directory objects; a problem names the flag the
 // value came from.
 func resolveNamed(ctx context.Context, env *Env, groupNames, userNames []string, groupFlag, userFlag string) ([]Principal, error) {
+	var (
+		groups            [][]graph.Group
+		users             []graph.User
+		groupErrs, usrErr []error
+		wg                sync.WaitGroup
+	)
+	if len(groupNames) > 0 {
+		wg.Go(func() { groups, groupErrs = env.Graph.ResolveGroups(ctx, groupNames...) })
+	}
+	if len(userNames) > 0 {
+		wg.Go(func() { users, usrErr = env.Graph.ResolveUsers(ctx, userNames...) })
+	}
+	wg.Wait()
+
 	type result struct {
 		principals []Principal
 		problem    string
 		err        error
 	}
 	results := make([]result, len(groupNames)+len(userNames))
-	var wg sync.WaitGroup
+	suggest := suggestions{left: maxSuggested}
 	for i, g := range groupNames {
 		wg.Go(func() {
-			results[i].principals, results[i].problem, results[i].err = resolveGroup(ctx, env, groupFlag, g)
+			results[i].principals, results[i].problem, results[i].err = groupPrincipals(ctx, env, &suggest, groupFlag, g, groups[i], groupErrs[i])
 		})
 	}
 	for i, u := range userNames {
-		i += len(groupNames)
-		wg.Go(func() { results[i].principals, results[i].problem, results[i].err = resolveUser(ctx, env, userFlag, u) })
+		wg.Go(func() {
+			r := &results[len(groupNames)+i]
+			r.principals, r.problem, r.err = userPrincipals(ctx, env, &suggest, userFlag, u, users[i], usrErr[i])
+		})
 	}
 	wg.Wait()
 	var (
@@ -236,8 +303,27 @@ func resolveNamed(ctx context.Context, env *Env, groupNames, userNames []string,
 	return out, nil
 }
 
-func resolveGroup(ctx context.Context, env *Env, flag, nameOrID string) ([]Principal, string, error) {
-	groups, err := env.Graph.ResolveGroup(ctx, nameOrID)
+// maxSuggested bounds the "did you mean" searches of one run: a list of a thousand names with the wrong domain
+// must fail at once, not after two thousand searches.
+const maxSuggested = 5
+
+// suggestions hands out the searches for close matches.
+type suggestions struct {
+	mu   sync.Mutex
+	left int
+}
+
+func (s *suggestions) take() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.left <= 0 {
+		return false
+	}
+	s.left--
+	return true
+}
+
+func groupPrincipals(ctx context.Context, env *Env, suggest *suggestions, flag, nameOrID string, groups []graph.Group, err error) ([]Principal, string, error) {
 	if err != nil && !graph.IsNotFound(err) {
 		return nil, "", err
 	}
@@ -247,13 +333,15 @@ func resolveGroup(ctx context.Context, env *Env, flag, nameOrID string) ([]Princ
 		return []Principal{{Type: "Group", ID: g.ID, DisplayName: g.DisplayName}}, "", nil
 	case 0:
 		problem := fmt.Sprintf("%s %q: no group with this name or object id", flag, nameOrID)
-		similar, err := SimilarGroups(ctx, env.Graph, nameOrID)
-		if err != nil {
-			return nil, "", err
-		}
 		var names []string
-		for _, g := range similar {
-			names = append(names, fmt.Sprintf("%q", g.DisplayName))
+		if suggest.take() {
+			similar, err := SimilarGroups(ctx, env.Graph, nameOrID)
+			if err != nil {
+				return nil, "", err
+			}
+			for _, g := range similar {
+				names = append(names, fmt.Sprintf("%q", g.DisplayName))
+			}
 		}
 		if len(names) > 0 {
 			problem += "; did you mean " + strings.Join(names, ", ") + "?"
@@ -270,8 +358,7 @@ func resolveGroup(ctx context.Context, env *Env, flag, nameOrID string) ([]Princ
 	}
 }
 
-func resolveUser(ctx context.Context, env *Env, flag, upnOrID string) ([]Principal, string, error) {
-	u, err := env.Graph.ResolveUser(ctx, upnOrID)
+func userPrincipals(ctx context.Context, env *Env, suggest *suggestions, flag, upnOrID string, u graph.User, err error) ([]Principal, string, error) {
 	if err == nil {
 		return []Principal{{Type: "User", ID: u.ID, DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName}}, "", nil
 	}
@@ -279,13 +366,15 @@ func resolveUser(ctx context.Context, env *Env, flag, upnOrID string) ([]Princip
 		return nil, "", err
 	}
 	problem := fmt.Sprintf("%s %q: no user with this user principal name or object id", flag, upnOrID)
-	similar, err := SimilarUsers(ctx, env.Graph, upnOrID)
-	if err != nil {
-		return nil, "", err
-	}
 	var names []string
-	for _, u := range similar {
-		names = append(names, fmt.Sprintf("%q", u.UserPrincipalName))
+	if suggest.take() {
+		similar, err := SimilarUsers(ctx, env.Graph, upnOrID)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, u := range similar {
+			names = append(names, fmt.Sprintf("%q", u.UserPrincipalName))
+		}
 	}
 	if len(names) > 0 {
 		problem += "; did you mean " + strings.Join(names, ", ") + "?"
@@ -319,4 +408,11 @@ func SimilarUsers(ctx context.Context, g Searcher, name string) ([]graph.User, e
 		func(ctx context.Context, term string) ([]graph.User, error) {
 			return g.SearchUsers(ctx, term, suggestionPool)
 		})
+}
+
+// resolveUser looks one user up by user principal name or object id; a miss is a problem naming the flag, with
+// close matches.
+func resolveUser(ctx context.Context, env *Env, flag, upnOrID string) ([]Principal, string, error) {
+	users, errs := env.Graph.ResolveUsers(ctx, upnOrID)
+	return userPrincipals(ctx, env, &suggestions{left: maxSuggested}, flag, upnOrID, users[0], errs[0])
 }

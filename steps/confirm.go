@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,22 +23,107 @@ const (
 	Pending = "pending" // left to the next provisioning cycle
 )
 
-// Confirmation is what the confirm step found, user by user.
+// Confirmation is what the confirm step found. A large group is summed up rather than listed: Counts has
+// every user, Users the ones worth a line.
 type Confirmation struct {
-	Users []UserResult `json:"users"`
+	Counts UserCounts `json:"counts"`
+	// Users lists every user of a setup of up to listAll users. A larger setup lists only the users that need
+	// attention (skipped or failed, up to maxListed) and those provisioned on demand: a script learns who to act
+	// on, and --output json stays a few kilobytes for a 100,000-member group. Unlisted counts the rest.
+	Users    []UserResult `json:"users"`
+	Unlisted int          `json:"unlisted,omitempty"`
 	// Notes say what the numbers alone do not: users left to the cycle, checks that could not run.
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Count returns how many users have the outcome.
-func (c Confirmation) Count(outcome string) int {
-	n := 0
-	for _, u := range c.Users {
-		if u.Outcome == outcome {
-			n++
+// UserCounts are the users of a confirmation by outcome.
+type UserCounts struct {
+	Total   int `json:"total"`
+	Arrived int `json:"arrived"`
+	Skipped int `json:"skipped"`
+	Failed  int `json:"failed"`
+	Pending int `json:"pending"`
+}
+
+// String sums the counts up for people: "2,000 arrived" or "5 arrived, 1,995 pending".
+func (c UserCounts) String() string {
+	var parts []string
+	for _, p := range []struct {
+		n    int
+		word string
+	}{{c.Arrived, Arrived}, {c.Skipped, Skipped}, {c.Failed, Failed}, {c.Pending, Pending}} {
+		if p.n > 0 {
+			parts = append(parts, Thousands(p.n)+" "+p.word)
 		}
 	}
-	return n
+	if len(parts) == 0 {
+		return "no users"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Count returns how many users have the outcome.
+func (c Confirmation) Count(outcome string) int {
+	switch outcome {
+	case Arrived:
+		return c.Counts.Arrived
+	case Skipped:
+		return c.Counts.Skipped
+	case Failed:
+		return c.Counts.Failed
+	case Pending:
+		return c.Counts.Pending
+	}
+	return 0
+}
+
+const (
+	// listAll is the most users a confirmation lists one by one.
+	listAll = 100
+	// maxListed bounds the users that need attention listed by a larger confirmation.
+	maxListed = 1000
+)
+
+// summarize counts the results and keeps the ones worth listing (see Confirmation.Users).
+func summarize(results []UserResult, notes []string) Confirmation {
+	c := Confirmation{Counts: UserCounts{Total: len(results)}, Users: []UserResult{}, Notes: notes}
+	for _, r := range results {
+		switch r.Outcome {
+		case Arrived:
+			c.Counts.Arrived++
+		case Skipped:
+			c.Counts.Skipped++
+		case Failed:
+			c.Counts.Failed++
+		case Pending:
+			c.Counts.Pending++
+		}
+	}
+	if len(results) <= listAll {
+		c.Users = append(c.Users, results...)
+		return c
+	}
+	for _, r := range results {
+		if (r.Outcome == Skipped || r.Outcome == Failed) && len(c.Users) < maxListed {
+			c.Users = append(c.Users, r)
+		}
+	}
+	for _, r := range results {
+		if r.OnDemand && r.Outcome != Skipped && r.Outcome != Failed {
+			c.Users = append(c.Users, r)
+		}
+	}
+	c.Unlisted = len(results) - len(c.Users)
+	return c
+}
+
+// Thousands writes n with thousands separators, as people read counts: 100,000.
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // UserResult is one user's outcome.
@@ -48,6 +134,8 @@ type UserResult struct {
 	Outcome           string `json:"outcome"`
 	Reason            string `json:"reason,omitempty"`
 	SCIMID            string `json:"scimId,omitempty"`
+	// OnDemand marks a user idpctl provisioned on demand, rather than leaving them to the cycle.
+	OnDemand bool `json:"onDemand,omitempty"`
 }
 
 // onDemandLimit is Graph's documented rate limit for provisionOnDemand: 5 calls per 10 seconds per job.
@@ -56,15 +144,22 @@ const (
 	onDemandWindow = 10 * time.Second
 	// onDemandGroupMembers is the most members one group call may carry.
 	onDemandGroupMembers = 5
+	// onDemandSample bounds the on-demand calls of one confirmation to two rate windows: a small setup (a few
+	// users and groups) has everyone provisioned on demand within about ten seconds; a large one a sample that
+	// proves the credentials, the mappings and the SaaS, the rest arriving with the provisioning cycle. On-demand
+	// provisioning of every member of a 2,000-member group would take 400 calls and over 13 minutes.
+	onDemandSample = 2 * onDemandCalls
 	// assignmentLag bounds how long on-demand provisioning is retried for a user Entra reports as not in scope
 	// yet: assignments take "up to a few minutes" to be honoured by on-demand provisioning.
 	assignmentLag = 5 * time.Minute
+	// memberReads bounds the groups whose members are read at once.
+	memberReads = 8
 )
 
-// confirm provisions the assigned users on demand, so nobody waits for the 40-minute initial cycle, then reads
-// each one back from the SCIM endpoint and from the provisioning logs, and reports who arrived (documented
-// step 6). Every directly assigned user is provisioned on demand; a group is provisioned with up to five of its
-// members (Graph's limit for one call) and the rest arrive with the provisioning cycle.
+// confirm provisions a sample of the assigned users on demand (every user of a small setup), so nobody waits
+// for the 40-minute initial cycle, then reads everyone back from the SCIM endpoint and the sample from the
+// provisioning logs, and reports who arrived (documented step 6). A group is provisioned with up to five of its
+// members (Graph's limit for one call); the rest arrive with the provisioning cycle.
 type confirm struct{}
 
 // confirmPlan is the confirm step's payload.
@@ -84,8 +179,9 @@ func (s *confirm) Sets(phase Phase, out *Outputs) []Slot {
 // target is a user the confirmation expects in the SaaS.
 type target struct {
 	user     graph.User
-	via      string
-	onDemand bool // provisioned on demand (directly or in its group's call), else left to the cycle
+	via      string // "user", or "group <name>"
+	group    string // the id of the group the user is assigned through; "" when assigned directly
+	onDemand bool   // provisioned on demand (directly or in its group's call), else left to the cycle
 }
 
 func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
@@ -114,23 +210,24 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	var c Confirmation
+	var results []UserResult
 	if scim != nil {
-		c, err = verify(ctx, env, *scim, targets, nil)
+		results, err = verify(ctx, env, *scim, targets, nil)
 	} else {
 		// No SCIM token to read with (the backend kept its registration): Entra's own logs say who arrived.
 		// Reading them needs AuditLog.Read.All; without it, provision on demand again rather than fail.
-		if c, err = fromLogs(ctx, env, app.SP.ID, job.ID, targets); graph.IsForbidden(err) {
+		if results, err = fromLogs(ctx, env, app.SP.ID, job.ID, targets); graph.IsForbidden(err) {
 			return run, nil
 		}
 	}
 	if err != nil {
 		return Change{}, err
 	}
+	c := summarize(results, nil)
 	if c.Count(Failed)+c.Count(Pending) > 0 {
 		return run, nil
 	}
-	return Change{Payload: confirmPlan{Verified: &c}, Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: plural(len(c.Users), "user") + " in the SaaS"}}}, nil
+	return Change{Payload: confirmPlan{Verified: &c}, Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: plural(c.Counts.Total, "user") + " in the SaaS"}}}, nil
 }
 
 func principalSummary(ps []Principal) string {
@@ -184,6 +281,7 @@ func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
 	}
 	c, err := provisionAndReadBack(ctx, env, s, onDemandRun{
 		spID: app.SP.ID, jobID: job.ID, ruleID: mappings.RuleID, subjects: assigned, targets: targets, scim: scim,
+		sample: onDemandSample,
 		// Every subject was just assigned: "not in scope" is the assignment not replicated yet.
 		lag: func(Principal) time.Duration { return assignmentLag },
 	})
@@ -194,10 +292,14 @@ func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
 		c.Notes = append(c.Notes, "the backend kept its earlier registration, so idpctl has no SCIM token to read users back: results come from Entra's on-demand provisioning")
 	}
 	if n := c.Count(Pending); n > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%d group members were left to the provisioning cycle (on-demand provisioning takes at most %d members of a group per call); Entra's first cycle can take up to 40 minutes", n, onDemandGroupMembers))
+		c.Notes = append(c.Notes, fmt.Sprintf("%s left to the provisioning cycle (up to 40 minutes the first time): on-demand provisioning took a sample (at most %d calls of up to %d group members, as Entra allows %d calls per 10 s); running this command again after the cycle confirms the others",
+			plural(n, "user"), onDemandSample, onDemandGroupMembers, onDemandCalls))
+	}
+	if c.Unlisted > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s are counted, not listed: the list has the users that need attention and those provisioned on demand", plural(c.Unlisted, "user")))
 	}
 	env.Out().Confirmation.Set(c)
-	if failed := c.Count(Failed); failed > 0 {
+	if c.Count(Failed) > 0 {
 		return &ConfirmError{Confirmation: c}
 	}
 	return nil
@@ -210,48 +312,57 @@ type onDemandRun struct {
 	subjects            []Principal
 	targets             []target
 	scim                *backend.SCIM
+	// sample bounds the on-demand calls (see onDemandSample); 0 sends every subject.
+	sample int
 	// lag is how long a subject Entra reports as not in scope is tried again: a fresh assignment takes minutes
-	// to be honoured; a subject that is not assigned at all is not tried again.
+	// to be honoured; a subject that is not assigned at all is not tried again. nil: not tried again.
 	lag func(Principal) time.Duration
 }
 
 // provisionAndReadBack provisions the subjects on demand, then reads each target back from the SCIM endpoint
-// (or takes Entra's on-demand answers without one), with the provisioning logs' reasons for who did not
-// arrive. Setup's confirmation and idpctl provision entra both end here.
+// (or takes Entra's on-demand answers without one), with the provisioning logs' word on who did not arrive.
+// Setup's confirmation and idpctl provision entra both end here.
 func provisionAndReadBack(ctx context.Context, env *Env, step Step, r onDemandRun) (Confirmation, error) {
 	since := env.clock().Now().Add(-time.Minute)
-	results := provision(ctx, env, step, r)
+	onDemand := provision(ctx, env, step, r, onDemandCallsFor(r))
 	if err := ctx.Err(); err != nil {
 		return Confirmation{}, err
 	}
-	var c Confirmation
+	var results []UserResult
 	if r.scim != nil {
 		var err error
-		if c, err = verify(ctx, env, *r.scim, r.targets, results); err != nil {
+		if results, err = verify(ctx, env, *r.scim, r.targets, onDemand); err != nil {
 			return Confirmation{}, err
 		}
 	} else {
-		c = fromOnDemand(r.targets, results)
+		results = fromOnDemand(r.targets, onDemand)
 	}
-	addLogReasons(ctx, env, r.spID, r.jobID, since, &c)
-	return c, nil
+	return summarize(results, addLogReasons(ctx, env, step, r.spID, r.jobID, since, results)), nil
 }
 
 // ConfirmError reports users that did not arrive although Entra tried to provision them.
 type ConfirmError struct{ Confirmation Confirmation }
 
+// maxErrorLines bounds the users a ConfirmError names; the result lists the others.
+const maxErrorLines = 20
+
 func (e *ConfirmError) Error() string {
 	var lines []string
 	for _, u := range e.Confirmation.Users {
-		if u.Outcome == Failed {
+		if u.Outcome == Failed && len(lines) < maxErrorLines {
 			lines = append(lines, fmt.Sprintf("%s: %s", u.UserPrincipalName, u.Reason))
 		}
 	}
-	return fmt.Sprintf("%d users did not arrive: %s", len(lines), strings.Join(lines, "; "))
+	failed := e.Confirmation.Count(Failed)
+	if more := failed - len(lines); more > 0 {
+		lines = append(lines, fmt.Sprintf("and %s more", Thousands(more)))
+	}
+	return fmt.Sprintf("%s did not arrive: %s", plural(failed, "user"), strings.Join(lines, "; "))
 }
 
 // targetsOf lists the users expected in the SaaS: directly assigned users and direct members of assigned groups
-// (Entra does not follow nested groups). The first five members of each group go in its on-demand call.
+// (Entra does not follow nested groups), sorted by userPrincipalName. Directly assigned users are read in a few
+// batched lookups; each group's members in pages of 999.
 func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, error) {
 	var (
 		mu      sync.Mutex
@@ -259,14 +370,13 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 		seen    = map[string]int{}
 		errs    []error
 		wg      sync.WaitGroup
+		sem     = make(chan struct{}, memberReads)
 	)
 	add := func(t target) {
-		mu.Lock()
-		defer mu.Unlock()
 		key := strings.ToLower(t.user.ID)
 		if i, ok := seen[key]; ok {
 			// Assigned directly and through a group: provisioned directly.
-			if t.via == "user" {
+			if t.group == "" {
 				targets[i] = t
 			}
 			return
@@ -274,29 +384,45 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 		seen[key] = len(targets)
 		targets = append(targets, t)
 	}
+	fail := func(p Principal, err error) {
+		errs = append(errs, fmt.Errorf("reading %s: %w", p.label(), err))
+	}
+	var direct []Principal
 	for _, p := range assigned {
+		if p.Type != "Group" {
+			direct = append(direct, p)
+			continue
+		}
 		wg.Go(func() {
-			var err error
-			switch p.Type {
-			case "Group":
-				var members []graph.User
-				if members, err = env.Graph.ListGroupMembers(ctx, p.ID); err == nil {
-					for i, m := range members {
-						add(target{user: m, via: "group " + p.DisplayName, onDemand: i < onDemandGroupMembers})
-					}
-				}
-			default:
-				var u graph.User
-				if u, err = env.Graph.ResolveUser(ctx, p.ID); err == nil {
-					add(target{user: u, via: "user", onDemand: true})
-				}
-			}
+			sem <- struct{}{}
+			members, err := env.Graph.ListGroupMembers(ctx, p.ID)
+			<-sem
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Errorf("reading %s: %w", p.label(), err))
-				mu.Unlock()
+				fail(p, err)
+				return
+			}
+			for _, m := range members {
+				add(target{user: m, via: "group " + p.DisplayName, group: p.ID})
 			}
 		})
+	}
+	if len(direct) > 0 {
+		ids := make([]string, len(direct))
+		for i, p := range direct {
+			ids[i] = p.ID
+		}
+		users, userErrs := env.Graph.ResolveUsers(ctx, ids...)
+		mu.Lock()
+		for i, u := range users {
+			if userErrs[i] != nil {
+				fail(direct[i], userErrs[i])
+				continue
+			}
+			add(target{user: u, via: "user"})
+		}
+		mu.Unlock()
 	}
 	wg.Wait()
 	if len(errs) > 0 {
@@ -306,10 +432,67 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 	return targets, nil
 }
 
-// provision runs the on-demand calls: one per user subject, one per group subject with up to five members.
-// It honours the documented 5-calls-per-10-seconds limit and tries again, for the subject's lag, a user Entra
-// does not see as assigned yet. The result is keyed by user id.
-func provision(ctx context.Context, env *Env, s Step, r onDemandRun) map[string]graph.OnDemandResult {
+// onDemandCall is one provisionOnDemand request and the users it covers.
+type onDemandCall struct {
+	subject graph.OnDemandSubject
+	users   []string
+	label   string
+	lag     time.Duration // how long "not in scope" is tried again
+}
+
+// onDemandCallsFor picks the sample provisioned on demand and marks its users in targets: a call per group,
+// with up to five of its members (enabled accounts first: Entra does not provision disabled ones), then a call
+// per directly assigned user, at most r.sample calls in all.
+func onDemandCallsFor(r onDemandRun) []onDemandCall {
+	targets := r.targets
+	lag := func(p Principal) time.Duration {
+		if r.lag == nil {
+			return 0
+		}
+		return r.lag(p)
+	}
+	full := func(calls []onDemandCall) bool { return r.sample > 0 && len(calls) == r.sample }
+	var calls []onDemandCall
+	for _, p := range r.subjects {
+		if p.Type != "Group" || full(calls) {
+			continue
+		}
+		var enabled, disabled []int
+		for i, t := range targets {
+			switch {
+			case t.group != p.ID:
+			case t.user.AccountEnabled:
+				enabled = append(enabled, i)
+			default:
+				disabled = append(disabled, i)
+			}
+		}
+		members := append(enabled, disabled...)
+		if len(members) == 0 {
+			continue
+		}
+		subject := graph.OnDemandSubject{ObjectID: p.ID, ObjectTypeName: "Group"}
+		for _, i := range members[:min(len(members), onDemandGroupMembers)] {
+			targets[i].onDemand = true
+			subject.Members = append(subject.Members, targets[i].user.ID)
+		}
+		calls = append(calls, onDemandCall{subject: subject, users: subject.Members, label: p.label(), lag: lag(p)})
+	}
+	for i, t := range targets {
+		if t.group != "" || full(calls) {
+			continue
+		}
+		targets[i].onDemand = true
+		p := Principal{Type: "User", ID: t.user.ID, DisplayName: t.user.DisplayName, UserPrincipalName: t.user.UserPrincipalName}
+		subject := graph.OnDemandSubject{ObjectID: t.user.ID, ObjectTypeName: "User"}
+		calls = append(calls, onDemandCall{subject: subject, users: []string{t.user.ID}, label: p.label(), lag: lag(p)})
+	}
+	return calls
+}
+
+// provision runs the on-demand calls. It honours the documented 5-calls-per-10-seconds limit and tries again,
+// for the call's lag, a user Entra does not see as assigned yet. The result is keyed by user id.
+func provision(ctx context.Context, env *Env, s Step, r onDemandRun, calls []onDemandCall) map[string]graph.OnDemandResult {
 	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, clock: env.clock(),
 		waiting: func(w Wait) { w.Object = "on-demand provisioning"; env.waiting(s, w) }}
 	results := map[string]graph.OnDemandResult{}
@@ -319,26 +502,6 @@ func provision(ctx context.Context, env *Env, s Step, r onDemandRun) map[string]
 		defer mu.Unlock()
 		for _, id := range ids {
 			results[strings.ToLower(id)] = answer
-		}
-	}
-	var calls []onDemandCall
-	for _, p := range r.subjects {
-		if p.Type != "Group" {
-			continue
-		}
-		subject := graph.OnDemandSubject{ObjectID: p.ID, ObjectTypeName: "Group"}
-		for _, t := range r.targets {
-			if t.via == "group "+p.DisplayName && t.onDemand {
-				subject.Members = append(subject.Members, t.user.ID)
-			}
-		}
-		calls = append(calls, onDemandCall{subject: subject, users: subject.Members, label: p.label(), lag: r.lag(p)})
-	}
-	for _, t := range r.targets {
-		if t.via == "user" {
-			subject := graph.OnDemandSubject{ObjectID: t.user.ID, ObjectTypeName: "User"}
-			p := Principal{Type: "User", ID: t.user.ID, DisplayName: t.user.DisplayName, UserPrincipalName: t.user.UserPrincipalName}
-			calls = append(calls, onDemandCall{subject: subject, users: []string{t.user.ID}, label: p.label(), lag: r.lag(p)})
 		}
 	}
 	var wg sync.WaitGroup
@@ -375,14 +538,6 @@ func provision(ctx context.Context, env *Env, s Step, r onDemandRun) map[string]
 	return results
 }
 
-// onDemandCall is one provisionOnDemand request and the users it covers.
-type onDemandCall struct {
-	subject graph.OnDemandSubject
-	users   []string
-	label   string
-	lag     time.Duration // how long "not in scope" is tried again
-}
-
 // notInScopeYet reports an on-demand result that says the subject is not assigned, which right after an
 // assignment means Entra has not replicated it yet.
 func notInScopeYet(r graph.OnDemandResult) bool {
@@ -394,61 +549,64 @@ func notInScopeYet(r graph.OnDemandResult) bool {
 		strings.Contains(code, "out of scope")
 }
 
-// verify reads every target back from the SCIM endpoint and compares the attributes with the mappings.
-func verify(ctx context.Context, env *Env, scim backend.SCIM, targets []target, onDemand map[string]graph.OnDemandResult) (Confirmation, error) {
+// verify reads every target back from the SCIM endpoint (in a few list pages or filtered reads, whichever takes
+// fewer requests) and compares the attributes with the mappings. onDemand holds the answers of the on-demand
+// calls; nil when none were made (planning).
+func verify(ctx context.Context, env *Env, scim backend.SCIM, targets []target, onDemand map[string]graph.OnDemandResult) ([]UserResult, error) {
 	reader, err := backend.NewReader(env.SCIMClient, env.clock(), scim)
 	if err != nil {
-		return Confirmation{}, err
+		return nil, err
 	}
-	c := Confirmation{Users: make([]UserResult, len(targets))}
-	errs := make([]error, len(targets))
-	var wg sync.WaitGroup
+	ids := make([]string, len(targets))
 	for i, t := range targets {
-		wg.Go(func() {
-			r := UserResult{ID: t.user.ID, UserPrincipalName: t.user.UserPrincipalName, Via: t.via}
-			found, err := reader.FindUserByExternalID(ctx, t.user.ID)
-			if err != nil {
-				errs[i] = fmt.Errorf("reading %s back from the SCIM endpoint: %w", t.user.UserPrincipalName, err)
-				return
-			}
-			od, tried := onDemand[strings.ToLower(t.user.ID)]
-			switch {
-			case found != nil:
-				r.SCIMID = found.ID
-				if diffs := attributeDiffs(t.user, *found); len(diffs) > 0 {
-					r.Outcome, r.Reason = Failed, "arrived with wrong attributes: "+strings.Join(diffs, "; ")
-				} else {
-					r.Outcome = Arrived
-				}
-			case !t.user.AccountEnabled:
-				r.Outcome, r.Reason = Skipped, "the account is disabled in Entra, and Entra does not provision disabled users"
-			case tried && strings.EqualFold(od.Result, "Skipped"):
-				r.Outcome, r.Reason = Skipped, onDemandReason(od)
-			case tried:
-				r.Outcome, r.Reason = Failed, onDemandReason(od)
-			case !t.onDemand && onDemand != nil:
-				r.Outcome, r.Reason = Pending, "arrives with the next provisioning cycle"
-			default:
-				r.Outcome, r.Reason = Failed, "not found in the SaaS"
-			}
-			c.Users[i] = r
-		})
+		ids[i] = t.user.ID
 	}
-	wg.Wait()
-	return c, errors.Join(errs...)
+	inSaaS, err := reader.UsersByExternalID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading the users back from the SCIM endpoint: %w", err)
+	}
+	results := make([]UserResult, len(targets))
+	for i, t := range targets {
+		r := UserResult{ID: t.user.ID, UserPrincipalName: t.user.UserPrincipalName, Via: t.via, OnDemand: t.onDemand}
+		found := inSaaS[strings.ToLower(t.user.ID)]
+		od, tried := onDemand[strings.ToLower(t.user.ID)]
+		switch {
+		case len(found) > 1:
+			r.Outcome, r.Reason = Failed, fmt.Sprintf("%d users in the SaaS have the externalId %s: remove the duplicates, Entra cannot provision a user that matches several (DuplicateTargetEntries)", len(found), t.user.ID)
+		case len(found) == 1:
+			r.SCIMID = found[0].ID
+			if diffs := attributeDiffs(t.user, found[0]); len(diffs) > 0 {
+				r.Outcome, r.Reason = Failed, "arrived with wrong attributes: "+strings.Join(diffs, "; ")
+			} else {
+				r.Outcome = Arrived
+			}
+		case !t.user.AccountEnabled:
+			r.Outcome, r.Reason = Skipped, "the account is disabled in Entra, and Entra does not provision disabled users"
+		case tried && strings.EqualFold(od.Result, "Skipped"):
+			r.Outcome, r.Reason = Skipped, onDemandReason(od)
+		case tried:
+			r.Outcome, r.Reason = Failed, onDemandReason(od)
+		case !t.onDemand && onDemand != nil:
+			r.Outcome, r.Reason = Pending, "arrives with the next provisioning cycle"
+		default:
+			r.Outcome, r.Reason = Failed, "not found in the SaaS"
+		}
+		results[i] = r
+	}
+	return results, nil
 }
 
 // fromLogs builds the outcome from the provisioning logs of the last 30 days (how long Entra keeps them): a user
 // whose latest entry is a success, or a skip because the SaaS already matches, has arrived.
-func fromLogs(ctx context.Context, env *Env, spID, jobID string, targets []target) (Confirmation, error) {
+func fromLogs(ctx context.Context, env *Env, spID, jobID string, targets []target) ([]UserResult, error) {
 	events, err := env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{
 		ServicePrincipalID: spID, JobID: jobID, Since: env.clock().Now().Add(-30 * 24 * time.Hour),
 	})
 	if err != nil {
-		return Confirmation{}, err
+		return nil, err
 	}
 	latest := latestBySource(events)
-	var c Confirmation
+	results := make([]UserResult, 0, len(targets))
 	for _, t := range targets {
 		r := UserResult{ID: t.user.ID, UserPrincipalName: t.user.UserPrincipalName, Via: t.via}
 		e, ok := latest[strings.ToLower(t.user.ID)]
@@ -462,9 +620,9 @@ func fromLogs(ctx context.Context, env *Env, spID, jobID string, targets []targe
 		default:
 			r.Outcome, r.Reason = Pending, "no provisioning log entry yet"
 		}
-		c.Users = append(c.Users, r)
+		results = append(results, r)
 	}
-	return c, nil
+	return results, nil
 }
 
 func latestBySource(events []graph.ProvisioningEvent) map[string]graph.ProvisioningEvent {
@@ -479,10 +637,10 @@ func latestBySource(events []graph.ProvisioningEvent) map[string]graph.Provision
 }
 
 // fromOnDemand builds the outcome from Entra's on-demand answers alone.
-func fromOnDemand(targets []target, onDemand map[string]graph.OnDemandResult) Confirmation {
-	var c Confirmation
+func fromOnDemand(targets []target, onDemand map[string]graph.OnDemandResult) []UserResult {
+	results := make([]UserResult, 0, len(targets))
 	for _, t := range targets {
-		r := UserResult{ID: t.user.ID, UserPrincipalName: t.user.UserPrincipalName, Via: t.via}
+		r := UserResult{ID: t.user.ID, UserPrincipalName: t.user.UserPrincipalName, Via: t.via, OnDemand: t.onDemand}
 		od, tried := onDemand[strings.ToLower(t.user.ID)]
 		switch {
 		case !tried:
@@ -494,9 +652,9 @@ func fromOnDemand(targets []target, onDemand map[string]graph.OnDemandResult) Co
 		default:
 			r.Outcome, r.Reason = Failed, onDemandReason(od)
 		}
-		c.Users = append(c.Users, r)
+		results = append(results, r)
 	}
-	return c
+	return results
 }
 
 func onDemandReason(r graph.OnDemandResult) string {
@@ -539,27 +697,66 @@ func attributeDiffs(u graph.User, got backend.SCIMUser) []string {
 	return diffs
 }
 
-// addLogReasons fills in why users were skipped or failed from the provisioning logs, which often say more
-// than the on-demand answer.
-func addLogReasons(ctx context.Context, env *Env, spID, jobID string, since time.Time, c *Confirmation) {
-	events, err := env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{ServicePrincipalID: spID, JobID: jobID, Since: since})
-	if err != nil {
-		c.Notes = append(c.Notes, "the provisioning logs could not be read: "+err.Error())
-		return
+// logWaits are the pauses before reading the provisioning logs again while a user provisioned on demand who did
+// not arrive has no entry yet: entries can appear a while after the on-demand answer.
+func logWaits() []time.Duration {
+	return []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second}
+}
+
+// addLogReasons reads this run's provisioning logs: they say why users were skipped or failed, often more than
+// the on-demand answer, and what a cycle that ran meanwhile did to users left to it. While a user provisioned on
+// demand who did not arrive has no entry, it reads again with backoff. It returns notes for the result.
+func addLogReasons(ctx context.Context, env *Env, s Step, spID, jobID string, since time.Time, results []UserResult) []string {
+	unexplained := func(latest map[string]graph.ProvisioningEvent) bool {
+		for _, u := range results {
+			if _, ok := latest[strings.ToLower(u.ID)]; !ok && u.OnDemand && (u.Outcome == Skipped || u.Outcome == Failed) {
+				return true
+			}
+		}
+		return false
 	}
-	latest := latestBySource(events)
-	for i, u := range c.Users {
+	var latest map[string]graph.ProvisioningEvent
+	for attempt, waits := 0, logWaits(); ; attempt++ {
+		events, err := env.Graph.ListProvisioningEvents(ctx, graph.ProvisioningQuery{ServicePrincipalID: spID, JobID: jobID, Since: since})
+		if err != nil {
+			return []string{"the provisioning logs could not be read: " + err.Error()}
+		}
+		latest = latestBySource(events)
+		if attempt == len(waits) || !unexplained(latest) {
+			break
+		}
+		w := Wait{Reason: WaitReplication, Object: "the provisioning logs", RetryIn: waits[attempt]}
+		env.waiting(s, w)
+		err = env.clock().Sleep(ctx, waits[attempt])
+		w.RetryIn, w.Over = 0, true
+		env.waiting(s, w)
+		if err != nil {
+			return nil
+		}
+	}
+	for i, u := range results {
 		e, ok := latest[strings.ToLower(u.ID)]
-		if !ok || u.Outcome == Arrived || u.Outcome == Pending {
+		if !ok || u.Outcome == Arrived {
+			continue
+		}
+		detail := strings.TrimSpace(e.ErrorCode + " " + e.Reason)
+		if u.Outcome == Pending {
+			// A cycle ran meanwhile and did not bring the user: its entry says why.
+			switch {
+			case strings.EqualFold(e.Status, "skipped"):
+				results[i].Outcome, results[i].Reason = Skipped, "provisioning log: "+detail
+			case strings.EqualFold(e.Status, "failure"):
+				results[i].Outcome, results[i].Reason = Failed, "provisioning log: "+detail
+			}
 			continue
 		}
 		// The on-demand answer often carries the log's own reason already: it is not said twice.
-		detail := strings.TrimSpace(e.ErrorCode + " " + e.Reason)
 		if detail == "" || strings.Contains(u.Reason, detail) || (e.Reason != "" && strings.Contains(u.Reason, e.Reason)) {
 			continue
 		}
-		c.Users[i].Reason = strings.TrimSpace(u.Reason + " (provisioning log: " + detail + ")")
+		results[i].Reason = strings.TrimSpace(u.Reason + " (provisioning log: " + detail + ")")
 	}
+	return nil
 }
 
 // rateLimiter allows n calls per window: Graph's documented limit for provisionOnDemand.
@@ -604,5 +801,5 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return Thousands(n) + " " + noun + "s"
 }

@@ -32,7 +32,7 @@ type Graph interface {
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (graph.ServicePrincipal, error)
 	UpdateServicePrincipal(ctx context.Context, id string, u graph.ServicePrincipalUpdate) error
 	ListAppRoleAssignedTo(ctx context.Context, spID string) ([]graph.AppRoleAssignment, error)
-	AssignAppRole(ctx context.Context, spID, principalID, appRoleID string) (graph.AppRoleAssignment, error)
+	AssignAppRoles(ctx context.Context, spID, appRoleID string, principalIDs []string) ([]graph.AppRoleAssignment, []error)
 	ListPermissionGrants(ctx context.Context, clientID string) ([]graph.PermissionGrant, error)
 	CreatePermissionGrant(ctx context.Context, g graph.PermissionGrant) (graph.PermissionGrant, error)
 	UpdatePermissionGrantScope(ctx context.Context, id, scope string) error
@@ -40,9 +40,9 @@ type Graph interface {
 	DeletePermissionGrant(ctx context.Context, id string) error
 	DeleteServicePrincipal(ctx context.Context, id string) error
 
-	ResolveUser(ctx context.Context, upnOrID string) (graph.User, error)
+	ResolveUsers(ctx context.Context, upnOrIDs ...string) ([]graph.User, []error)
 	SearchUsers(ctx context.Context, text string, top int) ([]graph.User, error)
-	ResolveGroup(ctx context.Context, nameOrID string) ([]graph.Group, error)
+	ResolveGroups(ctx context.Context, namesOrIDs ...string) ([][]graph.Group, []error)
 	SearchGroups(ctx context.Context, text string, top int) ([]graph.Group, error)
 	ListGroupMembers(ctx context.Context, groupID string) ([]graph.User, error)
 

@@ -82,6 +82,7 @@ func (s *onDemand) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
+	onDemandCallsFor(onDemandRun{subjects: subjects, targets: targets}) // marks the members each group's call sends
 	var change Change
 	for _, subject := range subjects {
 		r := Resource{Action: Run, Type: "provisioning on demand", Name: subject.label()}

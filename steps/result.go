@@ -16,11 +16,15 @@ type Result struct {
 	// empty otherwise, also when the run stopped before writing it.
 	SecretFile string `json:"secretFile,omitempty"`
 	// SecretHandedOver: the client secret went to the admin at the hand-off on a terminal (no file, no backend).
-	SecretHandedOver bool         `json:"secretHandedOver,omitempty"`
-	StateFile        string       `json:"stateFile,omitempty"`
-	DryRun           bool         `json:"dryRun"`
-	Steps            Report       `json:"steps"`
-	Users            []UserResult `json:"users"`
+	SecretHandedOver bool   `json:"secretHandedOver,omitempty"`
+	StateFile        string `json:"stateFile,omitempty"`
+	DryRun           bool   `json:"dryRun"`
+	Steps            Report `json:"steps"`
+	// Users are the users the confirmation lists (all of a small setup; see Confirmation.Users), UserCounts all
+	// of them by outcome, and UsersUnlisted how many Users leaves out.
+	Users         []UserResult `json:"users"`
+	UserCounts    *UserCounts  `json:"userCounts,omitempty"`
+	UsersUnlisted int          `json:"usersUnlisted,omitempty"`
 	// Roles are the Owners and Admins and what became of each role in the SaaS.
 	Roles []RoleResult `json:"roles,omitempty"`
 	Notes []string     `json:"notes,omitempty"`
@@ -63,7 +67,7 @@ func NewResult(env *Env, plan *Plan, report Report, runErr error) Result {
 			r.Roles = roles
 		}
 		if c, ok := out.Confirmation.Get(); ok {
-			r.Users, r.Notes = c.Users, c.Notes
+			r.Users, r.UserCounts, r.UsersUnlisted, r.Notes = c.Users, &c.Counts, c.Unlisted, c.Notes
 		}
 	}
 	r.Notes = append(r.Notes, env.Notes()...)

@@ -313,7 +313,7 @@ func TestLargeGroupLeavesTheRestToTheCycle(t *testing.T) {
 	if arrived != 5 || pendingUsers != 2 {
 		t.Errorf("%d arrived, %d pending; want 5 and 2", arrived, pendingUsers)
 	}
-	if !strings.Contains(strings.Join(result.Notes, " "), "2 group members were left to the provisioning cycle") {
+	if !strings.Contains(strings.Join(result.Notes, " "), "2 users left to the provisioning cycle") {
 		t.Errorf("notes = %v", result.Notes)
 	}
 	// The cycle brings the others.

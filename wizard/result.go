@@ -86,11 +86,9 @@ func WriteResult(w io.Writer, r steps.Result, opts ResultOptions) error {
 			row(l[0], l[1])
 		}
 	}
-	if len(r.Users) > 0 {
-		b.WriteString("\n" + t.bold("Users") + "\n")
-		for _, u := range r.Users {
-			b.WriteString(userLine(u, t, width))
-		}
+	if len(r.Users) > 0 || r.UserCounts != nil {
+		b.WriteString("\n")
+		writeUsers(&b, r, t, width)
 	}
 	for _, n := range r.Notes {
 		b.WriteString("\n")
@@ -182,13 +180,7 @@ func nextSteps(r steps.Result, opts ResultOptions) []string {
 		// The guide's "In Smallstep" part of step 2: the SaaS has no API for it yet.
 		next = append(next, `In Smallstep, open "Connect an Entra ID IdP" and fill in the client ID, tenant ID and OIDC metadata URL above, and the client secret from `+r.SecretFile+".")
 	}
-	arrived := 0
-	for _, u := range r.Users {
-		if u.Outcome == steps.Arrived {
-			arrived++
-		}
-	}
-	if arrived > 0 {
+	if userCounts(r).Arrived > 0 {
 		next = append(next, "In Smallstep's Users tab, check that the users who arrived are there.")
 	}
 	next = append(next,
@@ -215,7 +207,7 @@ func secretWhere(r steps.Result) string {
 // so this is what remains to be said: users provisioned, and notes on what to do next.
 func WriteDay2Result(w io.Writer, r steps.Result) error {
 	var b strings.Builder
-	writeUsers(&b, r.Users)
+	writeUsers(&b, r, theme{}, math.MaxInt32)
 	for _, n := range r.Notes {
 		b.WriteString("Note: " + n + "\n")
 	}
@@ -226,19 +218,48 @@ func WriteDay2Result(w io.Writer, r steps.Result) error {
 	return err
 }
 
-func writeUsers(b *strings.Builder, users []steps.UserResult) {
-	if len(users) == 0 {
+// Users are listed one by one up to listUsers; beyond, the result is their counts and the users that need
+// attention (skipped or failed), at most listUsers of those: a 2,000-member group is a line, not 2,000.
+const listUsers = 20
+
+func writeUsers(b *strings.Builder, r steps.Result, t theme, width int) {
+	if len(r.Users) == 0 && r.UserCounts == nil {
 		return
 	}
-	b.WriteString("Users\n")
-	for _, u := range users {
-		line := fmt.Sprintf("  %-8s %s", u.Outcome, u.UserPrincipalName)
-		if u.Via != "user" && u.Via != "" {
-			line += " (" + u.Via + ")"
+	counts := userCounts(r)
+	b.WriteString(wrapProse(t.bold("Users")+": "+counts.String(), width) + "\n")
+	everyone := r.UsersUnlisted == 0 && len(r.Users) <= listUsers
+	shown := 0
+	for _, u := range r.Users {
+		if !everyone && u.Outcome != steps.Skipped && u.Outcome != steps.Failed || shown == listUsers {
+			continue
 		}
-		if u.Reason != "" {
-			line += ": " + u.Reason
-		}
-		b.WriteString(line + "\n")
+		shown++
+		b.WriteString(userLine(u, t, width))
 	}
+	if more := counts.Skipped + counts.Failed - shown; !everyone && more > 0 {
+		b.WriteString(wrapProse("  and "+steps.Thousands(more)+" more skipped or failed: --output json lists them", width) + "\n")
+	}
+}
+
+// userCounts are the run's users by outcome: the confirmation's counts, or those of the users listed when a
+// result has no counts (a day-2 command's).
+func userCounts(r steps.Result) steps.UserCounts {
+	if r.UserCounts != nil {
+		return *r.UserCounts
+	}
+	counts := steps.UserCounts{Total: len(r.Users)}
+	for _, u := range r.Users {
+		switch u.Outcome {
+		case steps.Arrived:
+			counts.Arrived++
+		case steps.Skipped:
+			counts.Skipped++
+		case steps.Failed:
+			counts.Failed++
+		case steps.Pending:
+			counts.Pending++
+		}
+	}
+	return counts
 }

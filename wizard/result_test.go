@@ -84,6 +84,7 @@ func TestWriteResult(t *testing.T) {
 		"  Enterprise application https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Overview/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID + "\n",
 		"  Provisioning           https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/Provisioning/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID + "\n",
 		"  Provisioning logs      https://entra.microsoft.com/#view/Microsoft_AAD_IAM/ManagedAppMenuBlade/~/ProvisioningActivity/objectId/" + r.ServicePrincipalID + "/appId/" + r.ClientID + "\n",
+		"Users: 2 arrived, 1 skipped, 1 failed\n",
 		"  arrived  grady.archie@contoso.onmicrosoft.com\n",
 		"  arrived  adele.vance@contoso.onmicrosoft.com (group Smallstep Users)\n",
 		"  skipped  diego.siciliani@contoso.onmicrosoft.com (group Smallstep Users): the account is disabled\n",
@@ -191,5 +192,38 @@ func TestWriteResultCountsUnchangedSteps(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("%d unchanged: no %q in\n%s", n, want, b.String())
 		}
+	}
+}
+
+// A large group is summed up: its counts, then only the users that need attention, at most 20 of them.
+func TestWriteResultLargeGroup(t *testing.T) {
+	r := applied()
+	r.Users = []steps.UserResult{
+		{ID: "s1", UserPrincipalName: "ines.ortiz@contoso.onmicrosoft.com", Via: "group Sales", Outcome: steps.Skipped, Reason: "the account is disabled"},
+		{ID: "a1", UserPrincipalName: "aaron.abbott@contoso.onmicrosoft.com", Via: "group Sales", Outcome: steps.Arrived, OnDemand: true},
+	}
+	for i := range 24 {
+		r.Users = append(r.Users, steps.UserResult{ID: fmt.Sprint("f", i), UserPrincipalName: fmt.Sprintf("failed%02d@contoso.onmicrosoft.com", i),
+			Via: "group Sales", Outcome: steps.Failed, Reason: "the SaaS answered 500"})
+	}
+	r.UserCounts = &steps.UserCounts{Total: 2000, Arrived: 5, Skipped: 1, Failed: 24, Pending: 1970}
+	r.UsersUnlisted = 2000 - len(r.Users)
+	var b bytes.Buffer
+	if err := wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 400}); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	users := text[strings.Index(text, "Users:"):strings.Index(text, "\nNote:")]
+	want := "Users: 5 arrived, 1 skipped, 24 failed, 1,970 pending\n" +
+		"  skipped  ines.ortiz@contoso.onmicrosoft.com (group Sales): the account is disabled\n"
+	for i := range 19 {
+		want += fmt.Sprintf("  failed   failed%02d@contoso.onmicrosoft.com (group Sales): the SaaS answered 500\n", i)
+	}
+	want += "  and 5 more skipped or failed: --output json lists them\n"
+	if users != want {
+		t.Errorf("users:\n%s\nwant\n%s", users, want)
+	}
+	if strings.Contains(text, "aaron.abbott") {
+		t.Errorf("an arrived user of a large group is listed:\n%s", text)
 	}
 }
