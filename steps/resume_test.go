@@ -89,7 +89,9 @@ func TestReplicationLagAndThrottling(t *testing.T) {
 
 // On-demand provisioning ignores an assignment made in the last minutes; the run retries until Entra sees it.
 func TestOnDemandWaitsForNewAssignments(t *testing.T) {
-	h := newHarness(t, sandbox.Options{OnDemandAssignmentLag: 300 * time.Millisecond})
+	// Waits move the test clock at once, so the lag costs no real time; it is long enough that the real time a
+	// loaded machine takes between the assignments and the first on-demand call does not cover it.
+	h := newHarness(t, sandbox.Options{OnDemandAssignmentLag: 30 * time.Second})
 	waits := &waitRecorder{}
 	h.reporter = waits
 	in := h.manual()
