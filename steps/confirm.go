@@ -28,8 +28,8 @@ const (
 type Confirmation struct {
 	Counts UserCounts `json:"counts"`
 	// Users lists every user of a setup of up to listAll users. A larger setup lists only the users that need
-	// attention (skipped or failed, up to maxListed) and those provisioned on demand: a script learns who to act
-	// on, and --output json stays a few kilobytes for a 100,000-member group. Unlisted counts the rest.
+	// attention (skipped or failed, up to maxListed): a script learns who to act on, and --output json stays a
+	// few kilobytes for a 100,000-member group. Unlisted counts the rest.
 	Users    []UserResult `json:"users"`
 	Unlisted int          `json:"unlisted,omitempty"`
 	// Notes say what the numbers alone do not: users left to the cycle, checks that could not run.
@@ -105,11 +105,6 @@ func summarize(results []UserResult, notes []string) Confirmation {
 	}
 	for _, r := range results {
 		if (r.Outcome == Skipped || r.Outcome == Failed) && len(c.Users) < maxListed {
-			c.Users = append(c.Users, r)
-		}
-	}
-	for _, r := range results {
-		if r.OnDemand && r.Outcome != Skipped && r.Outcome != Failed {
 			c.Users = append(c.Users, r)
 		}
 	}
@@ -291,12 +286,16 @@ func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {
 	if scim == nil {
 		c.Notes = append(c.Notes, "the backend kept its earlier registration, so idpctl has no SCIM token to read users back: results come from Entra's on-demand provisioning")
 	}
+	if sampled := sampleSize(targets); sampled < len(targets) {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s provisioned on demand as a sample (at most %d calls of up to %d group members, as Entra allows %d calls per 10 s); the other %s were looked for in the SaaS and in Entra's provisioning logs",
+			plural(sampled, "user"), onDemandSample, onDemandGroupMembers, onDemandCalls, Thousands(len(targets)-sampled)))
+	}
 	if n := c.Count(Pending); n > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s left to the provisioning cycle (up to 40 minutes the first time): on-demand provisioning took a sample (at most %d calls of up to %d group members, as Entra allows %d calls per 10 s); running this command again after the cycle confirms the others",
-			plural(n, "user"), onDemandSample, onDemandGroupMembers, onDemandCalls))
+		c.Notes = append(c.Notes, fmt.Sprintf("%s left to the provisioning cycle (up to 40 minutes the first time): running this command again after the cycle confirms them",
+			plural(n, "user")))
 	}
 	if c.Unlisted > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("%s are counted, not listed: the list has the users that need attention and those provisioned on demand", plural(c.Unlisted, "user")))
+		c.Notes = append(c.Notes, fmt.Sprintf("%s are counted, not listed: the list has the users that need attention", plural(c.Unlisted, "user")))
 	}
 	env.Out().Confirmation.Set(c)
 	if c.Count(Failed) > 0 {
@@ -430,6 +429,17 @@ func targetsOf(ctx context.Context, env *Env, assigned []Principal) ([]target, e
 	}
 	slices.SortFunc(targets, func(a, b target) int { return strings.Compare(a.user.UserPrincipalName, b.user.UserPrincipalName) })
 	return targets, nil
+}
+
+// sampleSize counts the targets provisioned on demand.
+func sampleSize(targets []target) int {
+	n := 0
+	for _, t := range targets {
+		if t.onDemand {
+			n++
+		}
+	}
+	return n
 }
 
 // onDemandCall is one provisionOnDemand request and the users it covers.
@@ -698,22 +708,29 @@ func attributeDiffs(u graph.User, got backend.SCIMUser) []string {
 }
 
 // logWaits are the pauses before reading the provisioning logs again while a user provisioned on demand who did
-// not arrive has no entry yet: entries can appear a while after the on-demand answer.
+// not arrive has no entry yet, or a cycle is under way: entries can appear a while after the provisioning they
+// describe.
 func logWaits() []time.Duration {
 	return []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second}
 }
 
 // addLogReasons reads this run's provisioning logs: they say why users were skipped or failed, often more than
-// the on-demand answer, and what a cycle that ran meanwhile did to users left to it. While a user provisioned on
-// demand who did not arrive has no entry, it reads again with backoff. It returns notes for the result.
+// the on-demand answer, and what a cycle that ran meanwhile did to the users left to it. It reads them again with
+// backoff while a user provisioned on demand who did not arrive has no entry, and while a cycle is under way
+// (some users left to it have entries, others not yet). It returns notes for the result.
 func addLogReasons(ctx context.Context, env *Env, s Step, spID, jobID string, since time.Time, results []UserResult) []string {
 	unexplained := func(latest map[string]graph.ProvisioningEvent) bool {
+		logged, unlogged := false, false
 		for _, u := range results {
-			if _, ok := latest[strings.ToLower(u.ID)]; !ok && u.OnDemand && (u.Outcome == Skipped || u.Outcome == Failed) {
+			_, ok := latest[strings.ToLower(u.ID)]
+			if !ok && u.OnDemand && (u.Outcome == Skipped || u.Outcome == Failed) {
 				return true
 			}
+			if u.Outcome == Pending {
+				logged, unlogged = logged || ok, unlogged || !ok
+			}
 		}
-		return false
+		return logged && unlogged
 	}
 	var latest map[string]graph.ProvisioningEvent
 	for attempt, waits := 0, logWaits(); ; attempt++ {
@@ -741,8 +758,10 @@ func addLogReasons(ctx context.Context, env *Env, s Step, spID, jobID string, si
 		}
 		detail := strings.TrimSpace(e.ErrorCode + " " + e.Reason)
 		if u.Outcome == Pending {
-			// A cycle ran meanwhile and did not bring the user: its entry says why.
+			// A cycle ran meanwhile: its entry says whether it brought the user, and why not.
 			switch {
+			case strings.EqualFold(e.Status, "success") || strings.EqualFold(e.ErrorCode, "RedundantExport"):
+				results[i].Outcome, results[i].Reason, results[i].SCIMID = Arrived, "", e.TargetID
 			case strings.EqualFold(e.Status, "skipped"):
 				results[i].Outcome, results[i].Reason = Skipped, "provisioning log: "+detail
 			case strings.EqualFold(e.Status, "failure"):

@@ -227,3 +227,20 @@ func TestWriteResultLargeGroup(t *testing.T) {
 		t.Errorf("an arrived user of a large group is listed:\n%s", text)
 	}
 }
+
+// A large group that all arrived is one line: its count, no user listed (issue 12).
+func TestWriteResultAllArrived(t *testing.T) {
+	r := applied()
+	r.Users, r.UserCounts, r.UsersUnlisted = []steps.UserResult{}, &steps.UserCounts{Total: 2000, Arrived: 2000}, 2000
+	var b bytes.Buffer
+	if err := wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 80}); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	if !strings.Contains(text, "\nUsers: 2,000 arrived\n\n") || strings.Contains(text, "  arrived  ") {
+		t.Errorf("the users of a large group that all arrived:\n%s", text)
+	}
+	if !strings.Contains(text, "In Smallstep's Users tab, check that the users who arrived are there.") {
+		t.Errorf("the next steps forget the users who arrived:\n%s", text)
+	}
+}
