@@ -478,9 +478,7 @@ func onDemandCallsFor(r onDemandRun) []onDemandCall {
 			}
 		}
 		members := append(enabled, disabled...)
-		if len(members) == 0 {
-			continue
-		}
+		// A group whose members all go by their own calls still has a call: it brings the group itself.
 		subject := graph.OnDemandSubject{ObjectID: p.ID, ObjectTypeName: "Group"}
 		for _, i := range members[:min(len(members), onDemandGroupMembers)] {
 			targets[i].onDemand = true
