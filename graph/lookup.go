@@ -31,19 +31,7 @@ func (c *Client) ResolveUser(ctx context.Context, upnOrID string) (User, error) 
 // requests 20 to a JSON batch, so a thousand names cost a handful of round trips.
 func (c *Client) ResolveUsers(ctx context.Context, refs ...string) ([]User, []error) {
 	found := make([]User, len(refs))
-	errs := make([]error, len(refs))
-	var ids, names []string
-	for i, ref := range refs {
-		ref = strings.TrimSpace(ref)
-		switch {
-		case ref == "":
-			errs[i] = errors.New("resolve user: empty name; pass a userPrincipalName, mail address or object id")
-		case isGUID(ref):
-			ids = append(ids, ref)
-		default:
-			names = append(names, ref)
-		}
-	}
+	ids, names, errs := splitRefs(refs, errors.New("resolve user: empty name; pass a userPrincipalName, mail address or object id"))
 	first := c.usersWhere(ctx, map[string][]string{"id": ids, "userPrincipalName": names})
 	byID, byUPN := first["id"], first["userPrincipalName"]
 	var mails []string
@@ -105,19 +93,7 @@ func (c *Client) ResolveGroup(ctx context.Context, nameOrID string) ([]Group, er
 // ResolveUsers.
 func (c *Client) ResolveGroups(ctx context.Context, refs ...string) ([][]Group, []error) {
 	groups := make([][]Group, len(refs))
-	errs := make([]error, len(refs))
-	var ids, names []string
-	for i, ref := range refs {
-		ref = strings.TrimSpace(ref)
-		switch {
-		case ref == "":
-			errs[i] = errors.New("resolve group: empty name; pass a group's display name or object id")
-		case isGUID(ref):
-			ids = append(ids, ref)
-		default:
-			names = append(names, ref)
-		}
-	}
+	ids, names, errs := splitRefs(refs, errors.New("resolve group: empty name; pass a group's display name or object id"))
 	found := c.groupsWhere(ctx, map[string][]string{"id": ids, "displayName": names})
 	byID, byName := found["id"], found["displayName"]
 	for i, ref := range refs {
@@ -139,6 +115,24 @@ func (c *Client) ResolveGroups(ctx context.Context, refs ...string) ([][]Group, 
 		}
 	}
 	return groups, errs
+}
+
+// splitRefs sorts references, trimmed, into object ids and names to look up; errs holds one entry per
+// reference, set to empty for a blank one.
+func splitRefs(refs []string, empty error) (ids, names []string, errs []error) {
+	errs = make([]error, len(refs))
+	for i, ref := range refs {
+		ref = strings.TrimSpace(ref)
+		switch {
+		case ref == "":
+			errs[i] = empty
+		case isGUID(ref):
+			ids = append(ids, ref)
+		default:
+			names = append(names, ref)
+		}
+	}
+	return ids, names, errs
 }
 
 // matches are the objects a lookup found for each value, by the value in lower case (the properties looked
