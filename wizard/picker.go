@@ -45,8 +45,10 @@ type Picker struct {
 	cancel    context.CancelFunc
 	searching bool
 	loading   bool // a further page is on its way
-	status    string
-	err       error
+	// resultsFor is the text results answer: the search line may already hold more.
+	resultsFor string
+	status     string
+	err        error
 
 	focused   bool
 	width     int
@@ -313,11 +315,13 @@ func (p *Picker) searched(msg pickerSearched) {
 		p.results.nextGroups, p.results.nextUsers = msg.page.nextGroups, msg.page.nextUsers
 		return
 	}
-	p.results = msg.page
+	p.results, p.resultsFor = msg.page, p.input.Value()
 	p.cursor, p.offset = 0, 0
-	if p.input.Value() != "" && len(p.results.items) == 0 {
-		p.status = fmt.Sprintf("nothing matches %q", p.input.Value())
-	}
+}
+
+// nothingFound says the last search found neither a match nor a close name.
+func (p *Picker) nothingFound() bool {
+	return p.resultsFor != "" && len(p.results.items) == 0
 }
 
 // rows is the list as shown: with no search text, what is selected comes first; the search's results follow,
@@ -385,20 +389,24 @@ func (p *Picker) View() string {
 	inner := p.innerWidth()
 	var lines []string
 	if p.title != "" {
-		title := styles.Title.Render(wrapLines(p.title, inner))
+		// Flush, not hanging like an attribute's value: a wrapped question reads as one block, as huh's do.
+		title := styles.Title.Render(wrapWords(p.title, inner, ""))
 		if p.err != nil {
 			title += styles.ErrorIndicator.String()
 		}
 		lines = append(lines, title)
 	}
 	if p.description != "" {
-		lines = append(lines, styles.Description.Render(wrapLines(p.description, inner)))
+		lines = append(lines, styles.Description.Render(wrapWords(p.description, inner, "")))
 	}
 	p.input.SetWidth(inner - lipgloss.Width(p.input.Prompt) - 1)
 	lines = append(lines, p.input.View())
 	header := ""
-	if p.results.suggested && p.input.Value() != "" {
-		header = styles.Description.Render(ansi.Truncate(fmt.Sprintf("No match for %q. Did you mean:", p.input.Value()), inner, "…"))
+	switch {
+	case p.nothingFound():
+		header = styles.Description.Render(ansi.Truncate(fmt.Sprintf("Nothing matches %q.", p.resultsFor), inner, "…"))
+	case p.results.suggested && len(p.results.items) > 0:
+		header = styles.Description.Render(ansi.Truncate(fmt.Sprintf("No match for %q. Did you mean:", p.resultsFor), inner, "…"))
 	}
 	lines = append(lines, header)
 	rows := p.rows()
@@ -411,12 +419,23 @@ func (p *Picker) View() string {
 	for i, r := range shown {
 		list = append(list, p.row(r, p.offset+i == p.cursor && p.focused, inner, nameWidth)...)
 	}
+	if p.nothingFound() {
+		list = append(list, strings.Split(styles.Description.Render(wrapWords(p.tryInstead()+" · esc clears the search", inner, "")), "\n")...)
+	}
 	for len(list) < pickerLines {
 		list = append(list, "")
 	}
 	lines = append(lines, list...)
 	lines = append(lines, p.statusLine(len(rows), inner))
 	return styles.Base.Width(p.width).Render(strings.Join(lines, "\n"))
+}
+
+// tryInstead is what to do when a search found nothing.
+func (p *Picker) tryInstead() string {
+	if p.search.groups {
+		return "Try the first letters of a group or user name, or of an email address"
+	}
+	return "Try the first letters of a name or of an email address"
 }
 
 // row draws one entry: on one line when wide enough, else the name and its detail on two.
@@ -507,7 +526,7 @@ func (p *Picker) RunAccessible(w io.Writer, r io.Reader) error {
 			return fmt.Errorf("searching for %q: %w", text, err)
 		}
 		if len(page.items) == 0 {
-			fmt.Fprintf(w, "Nothing matches %q.\n", text)
+			fmt.Fprintf(w, "Nothing matches %q. %s.\n", text, p.tryInstead())
 			continue
 		}
 		if page.suggested {

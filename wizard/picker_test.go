@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -11,8 +12,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/huh/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/idpctl/idpctl/graph"
+	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/wizard/wizardtest"
 )
 
@@ -196,3 +199,36 @@ func TestPickerDidYouMean(t *testing.T) {
 		t.Errorf("chose %v", chosen)
 	}
 }
+
+// A search that finds neither a match nor a close name says so and what to try, with no "did you mean" over an
+// empty list; a long question wraps flush at every width. The real form at 40, 80 and 120 columns.
+func TestPickerNothingFoundGolden(t *testing.T) {
+	atEachSize(t, func(t *testing.T, f *Forms, errOut *bytes.Buffer, width int, color bool) {
+		var shots strings.Builder
+		scriptedForms(t, f, width, color, []formScreen{
+			{keys: typedKeys("zzqx"), answer: append(append([]tea.Msg{keyEsc()}, typedKeys("adele")...), keyTab(), keyEnter())},
+		}, &shots)
+		inputs := defaultInputs()
+		inputs.AppName = "Contoso Engineering Single Sign-On for Smallstep"
+		inputs.SCIMURL, inputs.SCIMToken, inputs.SecretOut = "https://scim.example.com/v2", secret.New("tok-123456"), "s.txt"
+		given := func(flag string) bool { return flag != "assign-group" && flag != "assign-user" }
+		if err := f.Fill(t.Context(), FillRequest{Inputs: &inputs, Given: given, Directory: demoDirectory()}); err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		golden.RequireEqual(t, shots.String())
+		plain := ansi.Strip(shots.String())
+		if strings.Contains(plain, "Did you mean") || !strings.Contains(plain, `Nothing matches "zzqx".`) {
+			t.Errorf("no plain nothing-found message:\n%s", plain)
+		}
+		for _, line := range strings.Split(plain, "\n") {
+			if strings.HasPrefix(line, "┃  ") && strings.TrimSpace(strings.TrimPrefix(line, "┃")) != "" {
+				t.Errorf("a wrapped line is indented: %q", line)
+			}
+		}
+		if !slices.Equal(inputs.AssignUsers, []string{"adele.vance@contoso.onmicrosoft.com"}) {
+			t.Errorf("assigned %v", inputs.AssignUsers)
+		}
+	})
+}
+
+func keyEsc() tea.Msg { return tea.KeyPressMsg{Code: tea.KeyEscape} }
