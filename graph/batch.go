@@ -243,7 +243,11 @@ func (c *Client) postBatch(ctx context.Context, items []batchItem) (map[string]b
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode the batch: %w", op, err)
 	}
-	raw, err := send(ctx, c, call{op: op}, func(ctx context.Context) ([]byte, error) {
+	reads := true
+	for _, it := range items {
+		reads = reads && it.Method == http.MethodGet
+	}
+	raw, err := send(ctx, c, call{op: op, reads: reads}, func(ctx context.Context) ([]byte, error) {
 		ri := abstractions.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abstractions.POST, "{+baseurl}/$batch", map[string]string{})
 		ri.Headers.TryAdd("Accept", "application/json")
 		ri.SetStreamContentAndContentType(envelope, "application/json")

@@ -240,6 +240,10 @@ type exchange struct {
 	status int
 	header http.Header
 	body   []byte // error answers only, at most maxErrorBody bytes
+	// lost is set when the request went to the transport and no answer came back (connection reset, EOF,
+	// the per-request timeout): Graph may or may not have done it. method is the request's.
+	lost   bool
+	method string
 }
 
 type exchangeKey struct{}
@@ -286,6 +290,9 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 		o.log.LogAttrs(req.Context(), slog.LevelDebug, "graph request failed",
 			slog.String("method", req.Method), slog.String("url", req.URL.String()),
 			slog.Duration("duration", elapsed), slog.String("error", err.Error()))
+		if x, ok := req.Context().Value(exchangeKey{}).(*exchange); ok {
+			x.lost, x.method = true, req.Method
+		}
 		return nil, err
 	}
 	switch resp.StatusCode {

@@ -248,3 +248,30 @@ func TestResolveGroupAndMembers(t *testing.T) {
 	}
 	diff(t, "ListGroupMembers (two pages)", members, []User{adele, alex})
 }
+
+// A JSON batch of lookups only reads: when its answer is lost it goes again, like a GET (retry.go).
+func TestLostAnswerToBatchOfLookupsIsResent(t *testing.T) {
+	get := func(id string, query url.Values) string {
+		return fmt.Sprintf(`{"id":%q,"method":"GET","url":%q}`, id, "/users?"+odataQuery(
+			[2]string{"$filter", query.Get("$filter")}, [2]string{"$select", query.Get("$select")}, [2]string{"$top", query.Get("$top")}))
+	}
+	body := `{"requests":[` + get("1", in("id", userSelect, adeleID)) + "," + get("2", in("userPrincipalName", userSelect, "AdeleV@contoso.onmicrosoft.com")) + `]}`
+	answer := func(id, list string) string {
+		return fmt.Sprintf(`{"id":%q,"status":200,"headers":{"Content-Type":"application/json"},"body":%s}`, id, list)
+	}
+	f := newFakeGraph(t,
+		stub{method: "POST", path: "/$batch", body: body, lost: true},
+		stub{method: "POST", path: "/$batch", body: body,
+			resp: `{"responses":[` + answer("1", userList(adeleJSON)) + "," + answer("2", userList(adeleJSON)) + `]}`},
+	)
+	c, clock := newTestClient(t, f)
+	users, errs := c.ResolveUsers(context.Background(), adeleID, "AdeleV@contoso.onmicrosoft.com")
+	for i, err := range errs {
+		if err != nil || users[i].ID != adeleID {
+			t.Errorf("lookup %d: %+v, %v", i, users[i], err)
+		}
+	}
+	if len(clock.Sleeps()) != 1 {
+		t.Errorf("sleeps %v, want one backoff before the batch went again", clock.Sleeps())
+	}
+}

@@ -162,7 +162,7 @@ func (c *Client) newError(cl call, err error, x *exchange, attempt int) error {
 		fromEnvelope(e, x.body)
 	}
 	if e.Status < 400 {
-		return &opError{op: cl.op, err: err, secrets: cl.secrets}
+		return &opError{op: cl.op, err: err, secrets: cl.secrets, attempts: attempt}
 	}
 	if header != nil {
 		c.fromHeader(e, header)
@@ -191,12 +191,19 @@ func (c *Client) fromHeader(e *Error, header http.Header) {
 // the cause for errors.Is and errors.As (a sign-in failure is the caller's exit code 4), with the secrets the
 // call sent scrubbed from the text.
 type opError struct {
-	op      string
-	err     error
-	secrets []secret.Value
+	op       string
+	err      error
+	secrets  []secret.Value
+	attempts int // how many times the request was sent (a lost answer to an idempotent call is sent again)
 }
 
-func (e *opError) Error() string { return e.op + ": " + secret.Scrub(e.err.Error(), e.secrets...) }
+func (e *opError) Error() string {
+	msg := e.op + ": " + secret.Scrub(e.err.Error(), e.secrets...)
+	if e.attempts > 1 {
+		msg += fmt.Sprintf(" (after %d attempts)", e.attempts)
+	}
+	return msg
+}
 
 func (e *opError) Unwrap() error { return e.err }
 

@@ -38,6 +38,8 @@ type stub struct {
 	status     int
 	respHeader http.Header
 	resp       string // answer body; JSON unless respHeader says otherwise
+	// lost drops the connection after reading the request, without an answer: Graph may have done it.
+	lost bool
 }
 
 // fakeGraph is an httptest server that answers a script of stubs and fails the test on any request that
@@ -140,6 +142,9 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 		validateBody(t, where, r.Method, path, body)
 	}
 
+	if s.lost {
+		panic(http.ErrAbortHandler)
+	}
 	for k, vs := range s.respHeader {
 		w.Header()[k] = vs
 	}

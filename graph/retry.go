@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -26,6 +25,9 @@ type call struct {
 	// addPassword, creating a job): it is retried only on 429, which Graph sends before doing any work. A 503
 	// or 504 may come after the object was created, and a replay would create a second one.
 	create bool
+	// reads marks a POST that only reads (a JSON batch of GETs), which may be sent again after its answer was
+	// lost like a GET.
+	reads bool
 	// secrets are values the call sends; they are scrubbed from Graph's error messages.
 	secrets []secret.Value
 }
@@ -44,6 +46,12 @@ type call struct {
 //     two); and on provisioning-service calls 403 and 409, which terraform-provider-azuread retries on every
 //     synchronization call (synchronizationRetryFunc) because the provisioning service learns of a new service
 //     principal late. A 403 on a directory call is a missing role or permission and is not retried.
+//   - A lost answer (the connection reset or closed, or the per-request timeout, after the request went out; no
+//     HTTP status) to a request that does the same when sent twice: GET, PUT, DELETE, PATCH (every PATCH idpctl
+//     sends sets properties to given values: the application's and service principal's fields, a grant's whole
+//     scope string) and a batch of GETs. Same bounds and backoff as 503. A POST is not sent again: Graph may
+//     have created the object, and the steps find it (instantiate's temporary name, the job list) instead. A
+//     DELETE sent again may answer 404 for the object the first one deleted; callers take 404 as deleted.
 //   - Never a duplicate: 409 Request_MultipleObjectsWithSameKeyValue ("Permission entry already exists." for a
 //     second grant) or a 400 saying the object "already exists" ("Permission being assigned already exists on
 //     the object."). They come back at once and IsConflict reports them; the caller decides.
@@ -78,16 +86,22 @@ func send[T any](ctx context.Context, c *Client, cl call, do func(ctx context.Co
 			return v, nil
 		}
 		err = c.newError(cl, err, x, attempt)
-		var ge *Error
-		if !errors.As(err, &ge) {
-			return zero, err
+		var wait time.Duration
+		var why WaitReason
+		var again bool
+		var status int
+		var code string
+		if ge := asError(err); ge != nil {
+			wait, why, again = c.retryWait(ctx, cl, ge, &tries)
+			status, code = ge.Status, ge.Code
+		} else {
+			wait, why, again = c.lostWait(ctx, cl, x, &tries)
 		}
-		wait, why, again := c.retryWait(ctx, cl, ge, &tries)
 		if !again {
 			return zero, err
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "graph retry",
-			slog.String("op", cl.op), slog.Int("status", ge.Status), slog.String("code", ge.Code),
+			slog.String("op", cl.op), slog.Int("status", status), slog.String("code", code),
 			slog.String("reason", string(why)), slog.Duration("wait", wait), slog.Int("attempt", attempt))
 		if waited != nil && waited.Reason != why {
 			notifyWait(ctx, Wait{Reason: waited.Reason, Object: waited.Object, Over: true})
@@ -130,10 +144,41 @@ func (c *Client) retryWait(ctx context.Context, cl call, ge *Error, tries *retri
 	default:
 		return 0, "", false
 	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+	if !beforeDeadline(ctx, wait) {
 		return 0, "", false
 	}
 	return wait, why, true
+}
+
+// lostWait decides whether a call that got no answer at all is sent again (the rules above) and after how
+// long, counting it with the transient retries. A call its own context ended is never sent again: that is the
+// caller giving up (or being killed), not the network.
+func (c *Client) lostWait(ctx context.Context, cl call, x *exchange, tries *retries) (time.Duration, WaitReason, bool) {
+	if !x.lost || ctx.Err() != nil || !(idempotent(x.method) || cl.reads) || tries.transient+1 >= c.maxAttempts {
+		return 0, "", false
+	}
+	wait := backoff(transientBase, transientCap, tries.transient)
+	tries.transient++
+	if !beforeDeadline(ctx, wait) {
+		return 0, "", false
+	}
+	return wait, WaitNoAnswer, true
+}
+
+// idempotent reports the methods whose requests idpctl may send twice for the effect of once (see the rules
+// above for PATCH).
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch:
+		return true
+	}
+	return false
+}
+
+// beforeDeadline reports whether a wait ends before the context's deadline, so that a retry is worth making.
+func beforeDeadline(ctx context.Context, wait time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) >= wait
 }
 
 func (c *Client) isTransient(cl call, e *Error) bool {

@@ -299,3 +299,99 @@ func TestTrackCreatedByAnEarlierRun(t *testing.T) {
 		t.Errorf("slept %d times, want 1", n)
 	}
 }
+
+// A lost answer (the connection drops after the request went out, no status) to a request that does the same
+// when sent twice is sent again after a backoff, and the wait is reported as such; the end is reported too.
+func TestLostAnswerToIdempotentCallIsResent(t *testing.T) {
+	patch := stub{method: "PATCH", path: "/applications/" + appObjectID, body: `{"@odata.type":"#microsoft.graph.application","tags":["idpctl"]}`}
+	lost := patch
+	lost.lost = true
+	f := newFakeGraph(t, lost, lost, stub{method: patch.method, path: patch.path, body: patch.body, status: http.StatusNoContent},
+		stub{method: "GET", path: "/organization", lost: true},
+		stub{method: "GET", path: "/organization", resp: `{"value":[{"id":"72f988bf-86f1-41af-91ab-2d7cd011db47","displayName":"Contoso"}]}`},
+		stub{method: "DELETE", path: "/oauth2PermissionGrants/g1", lost: true},
+		stub{method: "DELETE", path: "/oauth2PermissionGrants/g1", status: http.StatusNotFound,
+			resp: graphError("Request_ResourceNotFound", "Resource 'g1' does not exist or one of its queried reference-property objects are not present.", "r")},
+	)
+	// A fresh connection for each request: net/http itself resends a GET whose reused connection dropped.
+	c, clock := newTestClient(t, f, func(cfg *Config) {
+		cfg.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	})
+	var waits []Wait
+	ctx := WithWaits(context.Background(), func(w Wait) { waits = append(waits, w) })
+	if err := c.UpdateApplication(ctx, appObjectID, ApplicationUpdate{Tags: []string{"idpctl"}}); err != nil {
+		t.Fatalf("PATCH after two lost answers: %v", err)
+	}
+	if _, err := c.Organization(ctx); err != nil {
+		t.Fatalf("GET after a lost answer: %v", err)
+	}
+	// The first DELETE did its work; the second finds nothing, which callers take as deleted.
+	if err := c.DeletePermissionGrant(ctx, "g1"); !IsNotFound(err) {
+		t.Errorf("DELETE after a lost answer: %v, want the 404 of the object the first one deleted", err)
+	}
+	sleeps := clock.Sleeps()
+	if len(sleeps) != 4 || sleeps[0] < transientBase/2 || sleeps[0] > transientBase || sleeps[1] < transientBase || sleeps[1] > 2*transientBase {
+		t.Errorf("sleeps = %v, want the 5xx backoff before each resend", sleeps)
+	}
+	if len(waits) != 7 || waits[0].Reason != WaitNoAnswer || waits[0].RetryIn != sleeps[0] || !waits[2].Over {
+		t.Errorf("waits = %+v, want two no-answer waits then their end, for each call", waits)
+	}
+	if got := c.Stats(); got.Requests != 7 || got.Retries != 4 {
+		t.Errorf("Stats = %+v", got)
+	}
+}
+
+// A lost answer is sent again at most MaxAttempts times in all, and the error says how many.
+func TestLostAnswersGiveUpAfterMaxAttempts(t *testing.T) {
+	lost := stub{method: "GET", path: "/organization", lost: true}
+	f := newFakeGraph(t, lost, lost, lost)
+	c, clock := newTestClient(t, f, func(cfg *Config) {
+		cfg.MaxAttempts = 3
+		cfg.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	})
+	_, err := c.Organization(context.Background())
+	if err == nil || asError(err) != nil || !strings.Contains(err.Error(), "after 3 attempts") || len(clock.Sleeps()) != 2 {
+		t.Errorf("err = %v after sleeps %v, want the transport's failure after 3 attempts", err, clock.Sleeps())
+	}
+}
+
+// A POST whose answer is lost is not sent again: Graph may have created the object (a second secret, a second
+// job); the steps look for it instead.
+func TestLostAnswerToPOSTIsNotResent(t *testing.T) {
+	f := newFakeGraph(t,
+		stub{method: "POST", path: "/applications/" + appObjectID + "/addPassword", lost: true,
+			body: `{"passwordCredential":{"displayName":"idpctl"}}`},
+		stub{method: "POST", path: "/servicePrincipals/" + spObjectID + "/synchronization/jobs", lost: true, body: `{"templateId":"scim"}`},
+	)
+	c, clock := newTestClient(t, f)
+	if _, err := c.AddPassword(context.Background(), appObjectID, "idpctl", time.Time{}); err == nil || asError(err) != nil {
+		t.Errorf("addPassword: %v, want the transport's failure", err)
+	}
+	if _, err := c.CreateSyncJob(context.Background(), spObjectID, "scim"); err == nil || asError(err) != nil {
+		t.Errorf("create job: %v, want the transport's failure", err)
+	}
+	if len(clock.Sleeps()) != 0 {
+		t.Errorf("slept %v before resending a POST", clock.Sleeps())
+	}
+}
+
+// A call its own context ended is not sent again, whatever its method: that is the caller giving up.
+func TestLostAnswerAfterCancelIsNotResent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := newFakeGraph(t, stub{method: "GET", path: "/organization", lost: true})
+	c, clock := newTestClient(t, f, func(cfg *Config) {
+		cfg.HTTPClient = &http.Client{Transport: cancelling{cancel}}
+	})
+	if _, err := c.Organization(ctx); err == nil || len(clock.Sleeps()) != 0 {
+		t.Errorf("err = %v, sleeps %v; want the failure at once", err, clock.Sleeps())
+	}
+}
+
+// cancelling sends a request, then ends its context before handing back the outcome, as a kill would.
+type cancelling struct{ cancel context.CancelFunc }
+
+func (c cancelling) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	c.cancel()
+	return resp, err
+}

@@ -27,6 +27,7 @@ const (
 	WaitThrottled   WaitReason = "throttled"   // 429, 503 or 504, usually with Retry-After
 	WaitBusy        WaitReason = "busy"        // 409 Directory_ConcurrencyViolation: another write to the object
 	WaitReplication WaitReason = "replication" // a new object is not readable everywhere yet
+	WaitNoAnswer    WaitReason = "no answer"   // the connection dropped before Graph answered; the request is sent again
 )
 
 type waitsKey struct{}

@@ -26,6 +26,7 @@ const (
 	WaitThrottled   = WaitReason(graph.WaitThrottled)   // Graph answered 429, 503 or 504
 	WaitBusy        = WaitReason(graph.WaitBusy)        // Entra is busy with another write to the same object
 	WaitReplication = WaitReason(graph.WaitReplication) // Entra has not replicated a new object or assignment yet
+	WaitNoAnswer    = WaitReason(graph.WaitNoAnswer)    // Graph's answer was lost on the way; the request goes again
 	WaitRateLimit   = WaitReason("rate limit")          // idpctl keeps to a documented rate limit
 )
 

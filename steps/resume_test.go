@@ -56,6 +56,61 @@ func TestInstantiateAnswerLost(t *testing.T) {
 	}
 }
 
+// Answers lost on the way back (the connection drops after Graph did the request) to reads, PATCHes and PUTs
+// are sent again by the client, and the run ends as one clean run does: one application, one service
+// principal, one job, each principal assigned once, nothing left to plan. Each dropped request was sent again.
+func TestLostAnswersToIdempotentRequests(t *testing.T) {
+	lose := func(method, path string) entra.FaultRule {
+		return entra.FaultRule{Kind: entra.LoseResponse, Method: method, Path: path, Times: 1}
+	}
+	jobPath := "/servicePrincipals/*/synchronization/jobs/*"
+	opts := lagged
+	opts.Faults.Rules = []entra.FaultRule{
+		lose("GET", "/applications/*"),
+		lose("GET", "/servicePrincipals/*"),
+		lose("PATCH", "/applications/*"),
+		lose("PATCH", "/servicePrincipals/*"),
+		lose("GET", "/groups/*/members/graph.user"),
+		lose("PUT", "/servicePrincipals/*/synchronization/secrets"),
+		lose("GET", jobPath+"/schema"),
+		lose("PUT", jobPath+"/schema"),
+		lose("GET", "/auditLogs/provisioning"),
+	}
+	h := newHarness(t, opts)
+	in := h.manual()
+	h.mustRun(in)
+	h.configured(in)
+	h.noChanges(in)
+	for _, rule := range opts.Faults.Rules {
+		dropped, sent := 0, 0
+		for _, r := range h.sb.Tenant.Requests() {
+			if r.Method == rule.Method && !r.InBatch && pathMatches(rule.Path, r.Path) {
+				sent++
+				if r.Dropped {
+					dropped++
+				}
+			}
+		}
+		if dropped != 1 || sent < 2 {
+			t.Errorf("%s %s: %d answers lost of %d requests, want one lost and the request sent again", rule.Method, rule.Path, dropped, sent)
+		}
+	}
+}
+
+// pathMatches matches a path against a fault rule's pattern, "*" standing for one segment.
+func pathMatches(pattern, path string) bool {
+	want, got := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(want) != len(got) {
+		return false
+	}
+	for i := range want {
+		if want[i] != "*" && !strings.EqualFold(want[i], got[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // Replication lag (404 on a new object's first reads, 403 from the provisioning service on a new service
 // principal), throttling with Retry-After and 5xx answers are waited out, and the end state is the same.
 func TestReplicationLagAndThrottling(t *testing.T) {
