@@ -80,9 +80,12 @@ func (in Inputs) withoutSecrets() Inputs {
 	return in
 }
 
-// clone copies the inputs, lists included.
+// clone copies the inputs, lists included, so that the copy (a state file's, a plan's) and the original can
+// each change without the other. TestCloneSharesNoReferences fails for a list or map field added and not
+// copied here.
 func (in Inputs) clone() Inputs {
 	in.AssignGroups, in.AssignUsers = slices.Clone(in.AssignGroups), slices.Clone(in.AssignUsers)
+	in.Owners, in.Admins = slices.Clone(in.Owners), slices.Clone(in.Admins)
 	return in
 }
 

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +146,68 @@ func TestInputsCheckGiven(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--scim-url") || !strings.Contains(err.Error(), "--owner: an empty value") || strings.Contains(err.Error(), "missing") {
 		t.Errorf("CheckGiven of a bad URL and owner: %v", err)
 	}
+}
+
+// A clone shares nothing that can change with the original: every slice and map field is copied. The test
+// walks Inputs' fields, so a list or map added later fails here until clone copies it too.
+func TestCloneSharesNoReferences(t *testing.T) {
+	immutable := map[reflect.Type]bool{
+		reflect.TypeFor[secret.Value](): true, // holds its string behind a pointer it never writes through
+	}
+	var orig Inputs
+	ov := reflect.ValueOf(&orig).Elem()
+	var refs []int // the fields to check: slices and maps
+	for i := range ov.NumField() {
+		f := ov.Field(i)
+		switch f.Kind() {
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+			f.Index(0).Set(sample(t, f.Type().Elem()))
+			refs = append(refs, i)
+		case reflect.Map:
+			f.Set(reflect.MakeMap(f.Type()))
+			f.SetMapIndex(sample(t, f.Type().Key()), sample(t, f.Type().Elem()))
+			refs = append(refs, i)
+		case reflect.Pointer, reflect.Interface, reflect.Chan, reflect.Func, reflect.Array:
+			t.Errorf("Inputs.%s is a %s: teach clone (and this test) to copy it", ov.Type().Field(i).Name, f.Kind())
+		case reflect.Struct:
+			if !immutable[f.Type()] {
+				t.Errorf("Inputs.%s is a %s: teach clone (and this test) to copy it, or list it as immutable", ov.Type().Field(i).Name, f.Type())
+			}
+		}
+	}
+	cp := orig.clone()
+	cv := reflect.ValueOf(&cp).Elem()
+	for _, i := range refs {
+		f := cv.Field(i)
+		switch f.Kind() {
+		case reflect.Slice:
+			f.Index(0).Set(reflect.Zero(f.Type().Elem()))
+		case reflect.Map:
+			f.Clear()
+		}
+	}
+	for _, i := range refs {
+		f := ov.Field(i)
+		if (f.Kind() == reflect.Slice && f.Index(0).IsZero()) || (f.Kind() == reflect.Map && f.Len() == 0) {
+			t.Errorf("Inputs.%s: changing the clone's changed the original: clone does not copy it", ov.Type().Field(i).Name)
+		}
+	}
+}
+
+// sample is a non-zero value of a field element's type.
+func sample(t *testing.T, typ reflect.Type) reflect.Value {
+	t.Helper()
+	v := reflect.New(typ).Elem()
+	switch typ.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Int, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Bool:
+		v.SetBool(true)
+	default:
+		t.Fatalf("no sample value for %s: extend sample", typ)
+	}
+	return v
 }
