@@ -33,8 +33,9 @@ func newProvisionEntraCmd(f *factory) *cobra.Command {
 minutes), as the Entra admin center's "Provision on demand" does, and report each user: arrived, skipped
 (with Entra's reason: not assigned, disabled, ...), failed (with the SaaS's answer) or left to the cycle.
 
-A group is sent with at most 5 of its direct members (Graph's limit for one call); name other members with
---user. Entra takes at most 5 on-demand calls per 10 seconds: idpctl waits for the window when it has more.
+A group is sent with all its direct members, 5 per call (Graph's limit for one call): the group again with
+the next 5 until none is left. Entra takes at most 5 on-demand calls per 10 seconds: idpctl waits for the
+window when it has more, so a group of 500 takes about 3 minutes; the plan says how long.
 
 Each user is read back from the SaaS's SCIM endpoint when idpctl has its token (IDPCTL_SCIM_TOKEN or
 --scim-token-file; the URL saved for provisioning unless --scim-url), and Entra's provisioning logs say why
@@ -49,7 +50,7 @@ it. Exit codes: 0 every user arrived or was skipped, 1 a user failed, 2 bad inpu
 	fl := cmd.Flags()
 	opts.addFlags(fl, true)
 	fl.StringArrayVar(&opts.Users, "user", nil, "user to provision: user principal name or object id (repeatable)")
-	fl.StringArrayVar(&opts.Groups, "group", nil, "group to provision with up to 5 of its members: display name or object id (repeatable)")
+	fl.StringArrayVar(&opts.Groups, "group", nil, "group to provision with all its members: display name or object id (repeatable)")
 	fl.StringVar(&opts.SCIMURL, "scim-url", "", "SCIM base URL to read users back from; default: the one saved for provisioning")
 	fl.StringVar(&opts.SCIMTokenFile, "scim-token-file", "", "file holding the SCIM token to read users back with (or set IDPCTL_SCIM_TOKEN)")
 	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error {

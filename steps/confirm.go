@@ -452,7 +452,8 @@ type onDemandCall struct {
 
 // onDemandCallsFor picks the sample provisioned on demand and marks its users in targets: a call per group,
 // with up to five of its members (enabled accounts first: Entra does not provision disabled ones), then a call
-// per directly assigned user, at most r.sample calls in all.
+// per directly assigned user, at most r.sample calls in all. Without a sample (idpctl provision entra) every
+// member goes: a group is sent again with the next five members until none is left.
 func onDemandCallsFor(r onDemandRun) []onDemandCall {
 	targets := r.targets
 	lag := func(p Principal) time.Duration {
@@ -479,12 +480,23 @@ func onDemandCallsFor(r onDemandRun) []onDemandCall {
 		}
 		members := append(enabled, disabled...)
 		// A group whose members all go by their own calls still has a call: it brings the group itself.
-		subject := graph.OnDemandSubject{ObjectID: p.ID, ObjectTypeName: "Group"}
-		for _, i := range members[:min(len(members), onDemandGroupMembers)] {
-			targets[i].onDemand = true
-			subject.Members = append(subject.Members, targets[i].user.ID)
+		chunks := [][]int{members[:min(len(members), onDemandGroupMembers)]}
+		if r.sample == 0 && len(members) > onDemandGroupMembers {
+			chunks = slices.Collect(slices.Chunk(members, onDemandGroupMembers))
 		}
-		calls = append(calls, onDemandCall{subject: subject, users: subject.Members, label: p.label(), lag: lag(p)})
+		for n, chunk := range chunks {
+			subject := graph.OnDemandSubject{ObjectID: p.ID, ObjectTypeName: "Group"}
+			for _, i := range chunk {
+				targets[i].onDemand = true
+				subject.Members = append(subject.Members, targets[i].user.ID)
+			}
+			label := p.label()
+			if len(chunks) > 1 {
+				first := n*onDemandGroupMembers + 1
+				label += fmt.Sprintf(" (members %d–%d of %d)", first, first+len(chunk)-1, len(members))
+			}
+			calls = append(calls, onDemandCall{subject: subject, users: subject.Members, label: label, lag: lag(p)})
+		}
 	}
 	for i, t := range targets {
 		if t.group != "" || full(calls) {
@@ -499,7 +511,9 @@ func onDemandCallsFor(r onDemandRun) []onDemandCall {
 }
 
 // provision runs the on-demand calls. It honours the documented 5-calls-per-10-seconds limit and tries again,
-// for the call's lag, a user Entra does not see as assigned yet. The result is keyed by user id.
+// for the call's lag, a user Entra does not see as assigned yet. A group's further calls (the next five
+// members) wait for its first: that one creates the group in the SaaS, and calls racing it could each create
+// one. The result is keyed by user id.
 func provision(ctx context.Context, env *Env, s Step, r onDemandRun, calls []onDemandCall) map[string]graph.OnDemandResult {
 	limiter := &rateLimiter{n: onDemandCalls, window: onDemandWindow, clock: env.clock(),
 		waiting: func(w Wait) { w.Object = "on-demand provisioning"; env.waiting(s, w) }}
@@ -513,8 +527,25 @@ func provision(ctx context.Context, env *Env, s Step, r onDemandRun, calls []onD
 		}
 	}
 	var wg sync.WaitGroup
+	firstCalls := map[string]chan struct{}{} // by subject: closed when the subject's first call has its answer
 	for _, sub := range calls {
+		key := strings.ToLower(sub.subject.ObjectID)
+		first, later := firstCalls[key]
+		var done chan struct{}
+		if !later {
+			done = make(chan struct{})
+			firstCalls[key] = done
+		}
 		wg.Go(func() {
+			if later {
+				select {
+				case <-first:
+				case <-ctx.Done():
+					return
+				}
+			} else {
+				defer close(done)
+			}
 			deadline := env.clock().Now().Add(sub.lag)
 			for delay := 5 * time.Second; ; delay = min(2*delay, time.Minute) {
 				if err := limiter.wait(ctx); err != nil {

@@ -13,7 +13,10 @@ import (
 // Provision is `idpctl provision entra`: the users and groups named are provisioned now, as the Entra admin
 // center's "Provision on demand" does, and each user is read back from the SCIM endpoint when idpctl holds its
 // token, with the provisioning logs' reasons for who did not arrive. It is setup's confirmation (the same
-// rate limit, five members per group, read-back) on the principals named instead of the ones assigned.
+// rate limit and read-back) on the principals named instead of the ones assigned, with every member of a
+// group rather than a sample of five: an admin who names a group asks for its members now, and Entra's limit
+// of five members per call only makes a large group take longer (the plan says how long), never a reason to
+// leave members to a cycle up to 40 minutes away.
 func Provision(users, groups []string) []Step {
 	return []Step{
 		&existing{}, // the application setup made, and its provisioning job
@@ -82,26 +85,12 @@ func (s *onDemand) Plan(ctx context.Context, env *Env) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	onDemandCallsFor(onDemandRun{subjects: subjects, targets: targets}) // marks the members each group's call sends
+	calls := onDemandCallsFor(onDemandRun{subjects: subjects, targets: targets})
 	var change Change
 	for _, subject := range subjects {
 		r := Resource{Action: Run, Type: "provisioning on demand", Name: subject.label()}
 		if subject.Type == "Group" {
-			var sent []string
-			left := 0
-			for _, t := range targets {
-				switch {
-				case t.via != "group "+subject.DisplayName:
-				case t.onDemand:
-					sent = append(sent, t.user.UserPrincipalName)
-				default:
-					left++
-				}
-			}
-			r.Attrs = append(r.Attrs, Value("members sent", strings.Join(sent, ", ")))
-			if left > 0 {
-				r.Attrs = append(r.Attrs, Value("left to the provisioning cycle", plural(left, "member")+" (at most 5 per group on demand; name them with --user)"))
-			}
+			r.Attrs = append(r.Attrs, Value("members sent", groupMembersSent(subject, targets, calls)))
 		}
 		r.Attrs = append(r.Attrs, Value("read back from", readBack))
 		if !slices.Contains(p.Assigned, strings.ToLower(subject.ID)) {
@@ -145,16 +134,35 @@ func (s *onDemand) Apply(ctx context.Context, env *Env, change Change) error {
 	if scim == nil {
 		c.Notes = append(c.Notes, "idpctl has no SCIM token to read users back from the SaaS (set IDPCTL_SCIM_TOKEN or pass --scim-token-file): results come from Entra's on-demand answers and the provisioning logs")
 	}
-	if n := c.Count(Pending); n > 0 {
-		left := fmt.Sprintf("%d group members were", n)
-		if n == 1 {
-			left = "1 group member was"
-		}
-		c.Notes = append(c.Notes, fmt.Sprintf("%s left to the provisioning cycle (on-demand provisioning takes at most %d members of a group per call): name them with --user to provision them now", left, onDemandGroupMembers))
-	}
 	env.Out().Confirmation.Set(c)
 	if c.Count(Failed) > 0 {
 		return &ConfirmError{Confirmation: c}
 	}
 	return nil
+}
+
+// groupMembersSent says which members of a group go on demand: their names when they fit in one call, else how
+// many, in how many calls, and how long Entra's rate limit makes that take at least.
+func groupMembersSent(group Principal, targets []target, calls []onDemandCall) string {
+	var names []string
+	for _, t := range targets {
+		if t.group == group.ID && t.onDemand {
+			names = append(names, t.user.UserPrincipalName)
+		}
+	}
+	n := 0
+	for _, c := range calls {
+		if strings.EqualFold(c.subject.ObjectID, group.ID) {
+			n++
+		}
+	}
+	if n <= 1 {
+		return strings.Join(names, ", ")
+	}
+	sent := fmt.Sprintf("all %s, %d per call: %d calls", plural(len(names), "member"), onDemandGroupMembers, n)
+	if windows := (len(calls)+onDemandCalls-1)/onDemandCalls - 1; windows > 0 { // the first window's calls go at once
+		sent += fmt.Sprintf(" (the run's %d calls take at least %s: Entra takes %d per %s)",
+			len(calls), time.Duration(windows)*onDemandWindow, onDemandCalls, onDemandWindow)
+	}
+	return sent
 }
