@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // RenderOptions controls the text form of a plan.
@@ -131,15 +132,18 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 			}
 			for _, a := range r.Attrs {
 				head := fmt.Sprintf("      %-*s = ", nameWidth, a.Name)
-				// A long value (a URL, a UPN) continues under itself, broken after a / . - @ or space, so that a
-				// narrow terminal does not cut it mid-word.
+				// A long value continues under itself, broken between words (see wrapValue), so that a narrow
+				// terminal cuts no GUID or quoted value; a word too wide for that column starts further left.
 				indent := len(head)
 				if width-indent < 24 {
 					indent = 8
 				}
-				for i, line := range wrapValue(a.display(), width-len(head), width-indent) {
+				for i, line := range wrapValue(a.display(), width-len(head), width-indent, width-2) {
 					if i > 0 {
 						head = strings.Repeat(" ", indent)
+						if len(line) > width-indent {
+							head = "  "
+						}
 					}
 					fmt.Fprintf(&b, "%s\n", strings.TrimRight(head+line, " "))
 				}
@@ -189,54 +193,99 @@ func wrap(text string, width int) []string {
 	return append(lines, line)
 }
 
-// wrapValue splits a value into lines: the first at most first characters, the others at most rest. It breaks
-// between words (a space outside parentheses, so "(known after apply)" stays whole); a word too long for a
-// line of its own (a URL) is broken after one of / . - @ ? & =, and only a piece without any of them is cut
-// where it must be. The first line is empty when the first word fits only a line of its own.
-func wrapValue(value string, first, rest int) []string {
+// wrapValue splits a value into lines: the first at most first characters, the others at most rest, or widest
+// for a word that fits no narrower line. It breaks between words, at a space outside quotes and parentheses, so
+// that a quoted value ("file ./client-secret", "true", a GUID) and "(known after apply)" go whole onto the next
+// line. Only a word longer than widest (a URL, an expression) is broken inside: after a space, / ? & @ or comma,
+// each piece whole as a word is; a piece longer than rest and widest is cut between two letters or digits,
+// never at a hyphen or dot that could pass for the end of a GUID or a name. The first line is empty when the
+// first word fits only a line of its own.
+func wrapValue(value string, first, rest, widest int) []string {
 	first, rest = max(first, 8), max(rest, 8)
+	widest = max(widest, rest)
 	var lines []string
 	line, room := "", first
 	flush := func() {
-		lines = append(lines, strings.TrimRight(line, " "))
+		if line != "" || len(lines) == 0 {
+			lines = append(lines, strings.TrimRight(line, " "))
+		}
 		line, room = "", rest
 	}
-	for _, word := range splitAfter(value, " ", true) {
+	// add puts a word or piece on the line, else whole on the next, else on a wide line of its own, else cut.
+	add := func(word string) {
 		trimmed := strings.TrimRight(word, " ")
 		switch {
 		case len(line)+len(trimmed) <= room:
 		case len(trimmed) <= rest:
 			flush()
+		case len(trimmed) <= widest:
+			flush()
+			lines = append(lines, trimmed)
+			return
 		default:
-			for _, piece := range splitAfter(word, "/.-@?&=", false) {
-				for len(line)+len(strings.TrimRight(piece, " ")) > room {
-					if line != "" {
-						flush()
-						continue
-					}
-					lines = append(lines, piece[:room])
-					piece, room = piece[room:], rest
-				}
-				line += piece
+			flush()
+			for len(strings.TrimRight(word, " ")) > rest {
+				at := hardCut(word, rest)
+				lines, word = append(lines, word[:at]), word[at:]
 			}
-			continue
 		}
 		line += word
 	}
-	return append(lines, strings.TrimRight(line, " "))
+	for _, word := range splitAfter(value, " ", true) {
+		if len(strings.TrimRight(word, " ")) <= widest {
+			add(word)
+			continue
+		}
+		for _, piece := range splitAfter(word, " /?&@,", false) {
+			add(piece)
+		}
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, strings.TrimRight(line, " "))
+	}
+	return lines
 }
 
-// splitAfter cuts s after each of the characters in breaks; with outsideParens, not inside parentheses.
-func splitAfter(s, breaks string, outsideParens bool) []string {
+// hardCut is where a piece of at least width bytes is cut: as far as width allows, between two letters or
+// digits, so that the cut reads as one and not as a hyphen or dot of the value; at width when there is no such
+// place.
+func hardCut(piece string, width int) int {
+	for at := width; at > width/2; at-- {
+		if alnum(piece[at-1]) && alnum(piece[at]) && utf8.RuneStart(piece[at]) {
+			return at
+		}
+	}
+	for at := width; at > 1; at-- {
+		if utf8.RuneStart(piece[at]) {
+			return at
+		}
+	}
+	return width
+}
+
+// alnum says whether c is a letter or digit, counting every byte of a non-ASCII character as one.
+func alnum(c byte) bool {
+	return c >= 0x80 || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// splitAfter cuts s after each of the characters in breaks; with whole, not inside parentheses or double
+// quotes (a %q value, whose escaped \" do not end it).
+func splitAfter(s, breaks string, whole bool) []string {
 	var pieces []string
-	start, depth := 0, 0
-	for i, r := range s {
+	start, depth, quoted := 0, 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
-		case r == '(':
+		case whole && quoted && c == '\\':
+			i++ // the escaped character
+		case whole && c == '"':
+			quoted = !quoted
+		case whole && quoted: // no break inside a quoted value
+		case whole && c == '(':
 			depth++
-		case r == ')' && depth > 0:
+		case whole && c == ')' && depth > 0:
 			depth--
-		case strings.ContainsRune(breaks, r) && (!outsideParens || depth == 0):
+		case strings.IndexByte(breaks, c) >= 0 && depth == 0:
 			pieces = append(pieces, s[start:i+1])
 			start = i + 1
 		}

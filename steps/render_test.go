@@ -81,6 +81,12 @@ func TestPlanRenderTextGolden(t *testing.T) {
 						t.Errorf("line of %d characters at width %d: %q", len(line), width, line)
 					}
 				}
+				// GUIDs and quoted values are never broken, at any width.
+				for _, whole := range []string{`"563458bd-edc9-4eaf-93db-e0f02059a2b4"`, "3b321653-975d-483d-b6de-ef7ea74cbd99", `"file ./client-secret"`} {
+					if !strings.Contains(plain, whole) {
+						t.Errorf("%s is broken at width %d:\n%s", whole, width, plain)
+					}
+				}
 				if !strings.HasSuffix(plain, "Plan: 3 to create, 1 to update, 1 to delete, 1 to run, 1 unchanged.\n") {
 					t.Errorf("plan does not end with its counts:\n%s", plain)
 				}
