@@ -142,7 +142,7 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 					if i > 0 {
 						head = strings.Repeat(" ", indent)
 						if len(line) > width-indent {
-							head = "  "
+							head = strings.Repeat(" ", wideIndent(len(line), width))
 						}
 					}
 					fmt.Fprintf(&b, "%s\n", strings.TrimRight(head+line, " "))
@@ -154,6 +154,15 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 	b.WriteString(p.Counts().String() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// wideIndent is the indentation of a value's line too wide for its column: that of a narrow terminal's values
+// when it fits, else that of the resource heads.
+func wideIndent(length, width int) int {
+	if length <= width-8 {
+		return 8
+	}
+	return 2
 }
 
 func (a Attr) display() string {
