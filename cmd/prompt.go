@@ -119,12 +119,17 @@ func (o *setupOptions) commandLine(in steps.Inputs) (argv, secretEnv []string) {
 		if o.Sandbox {
 			flag("backend", backend.NameManual)
 		}
-		scimURL := in.SCIMURL
-		if scimURL == "" {
-			scimURL = "SCIM_URL_FROM_THE_SAAS" // known only once the hand-off is done
+		switch scimURL := in.SCIMURL; {
+		case o.Sandbox && o.sandboxSCIM != nil && scimURL == o.sandboxSCIM.BaseURL:
+			// The simulated SaaS's endpoint and token end with this run; --sandbox --backend manual takes the
+			// next run's.
+		case scimURL == "":
+			flag("scim-url", "SCIM_URL_FROM_THE_SAAS") // known only once the hand-off is done
+			secretEnv = append(secretEnv, "IDPCTL_SCIM_TOKEN")
+		default:
+			flag("scim-url", scimURL)
+			secretEnv = append(secretEnv, "IDPCTL_SCIM_TOKEN")
 		}
-		flag("scim-url", scimURL)
-		secretEnv = append(secretEnv, "IDPCTL_SCIM_TOKEN")
 		secretOut := in.SecretOut
 		if secretOut == "" {
 			secretOut = "client-secret" // a script has no screen to show the secret on

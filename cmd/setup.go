@@ -320,7 +320,16 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 		opts.GraphURL, opts.Auth, accessToken = sb.GraphURL, "token", sb.AccessToken
 		opts.Inputs.TenantID = sb.TenantID
-		if opts.Inputs.Backend == backend.NameManual && opts.Inputs.SCIMURL == "" {
+		switch {
+		case opts.Inputs.Backend != backend.NameManual || opts.Inputs.SCIMURL != "":
+		case opts.given("backend"):
+			// --backend manual: the values are handed over by hand, to the simulated SaaS's SCIM endpoint, which
+			// lives only as long as this run, so that no command line can name it.
+			opts.Inputs.SCIMURL = sb.SCIMURL
+			if opts.Inputs.SCIMToken.IsZero() {
+				opts.Inputs.SCIMToken = sb.SCIMToken
+			}
+		default:
 			// The simulated SaaS takes the registration over its API, like a backend that supports it.
 			opts.Inputs.Backend, opts.Inputs.BackendURL, opts.Inputs.BackendToken = backend.NameHTTP, sb.BackendURL, sb.BackendToken
 			opts.Inputs.SCIMToken = secret.Value{}

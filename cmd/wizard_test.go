@@ -220,3 +220,50 @@ func TestAccessibleManualSetup(t *testing.T) {
 		t.Errorf("secret file: %v", err)
 	}
 }
+
+// A --sandbox run handed over by hand prints a command to repeat it that names none of this run's simulated
+// values (its SCIM URL's port is another in the next run), and that command, run as printed, sets up a new
+// sandbox the same way.
+func TestSandboxManualRunRepeats(t *testing.T) {
+	answers := strings.Join([]string{
+		"",  // application name: Smallstep
+		"",  // continue with the preselected Smallstep Users
+		"1", // backend: I paste them into the SaaS myself
+		"",  // the sandbox's SCIM URL
+		"",  // and its token
+		"",  // secret lifetime: 180 days
+	}, "\n") + "\n"
+	secretOut := filepath.Join(t.TempDir(), "client-secret")
+	o := execute(t, invocation{stdin: answers}, "setup", "entra", "--sandbox", "--accessible", "--secret-out", secretOut)
+	if o.code != 0 {
+		t.Fatalf("%v", o)
+	}
+	_, after, _ := strings.Cut(o.stderr, "To run this setup again without questions:\n")
+	printed, _, _ := strings.Cut(after, "\n\n")
+	if strings.Contains(printed, "127.0.0.1") || strings.Contains(printed, "--scim-url") || strings.Contains(printed, "IDPCTL_SCIM_TOKEN") {
+		t.Errorf("the command names this run's simulated SCIM endpoint:\n%s", printed)
+	}
+	command, _, _ := strings.Cut(printed, "\nwith ") // the secrets' variables, if any
+	argv := posixWords(t, strings.ReplaceAll(command, "\\\n", " "))
+	if len(argv) < 3 || argv[0] != "idpctl" || !slices.Contains(argv, "--backend") {
+		t.Fatalf("printed command %q", argv)
+	}
+	again := execute(t, invocation{}, argv[1:]...)
+	if again.code != 0 {
+		t.Fatalf("the printed command failed: %v", again)
+	}
+	if got := textArrived(again.stdout); len(got) != 3 {
+		t.Errorf("arrived %v after the printed command", got)
+	}
+}
+
+// posixWords splits a command line as a POSIX shell does for what idpctl prints: words and 'single-quoted'
+// strings.
+func posixWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	for _, field := range regexp.MustCompile(`'[^']*'|[^\s']+`).FindAllString(line, -1) {
+		words = append(words, strings.Trim(field, "'"))
+	}
+	return words
+}
