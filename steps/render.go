@@ -205,10 +205,10 @@ func wrap(text string, width int) []string {
 // wrapValue splits a value into lines: the first at most first characters, the others at most rest, or widest
 // for a word that fits no narrower line. It breaks between words, at a space outside quotes and parentheses, so
 // that a quoted value ("file ./client-secret", "true", a GUID) and "(known after apply)" go whole onto the next
-// line. Only a word longer than widest (a URL, an expression) is broken inside: after a space, / ? & @ or comma,
-// each piece whole as a word is; a piece longer than rest and widest is cut between two letters or digits,
-// never at a hyphen or dot that could pass for the end of a GUID or a name. The first line is empty when the
-// first word fits only a line of its own.
+// line. A quoted value longer than a line breaks between its own words; a word wider than every line (a long
+// URL) after a / ? & @ or comma, each piece whole as a word is; and a piece wider than every line is cut between
+// two letters or digits, never at a hyphen or dot that could pass for the end of a GUID or a name. The first
+// line is empty when the first word fits only a line of its own.
 func wrapValue(value string, first, rest, widest int) []string {
 	first, rest = max(first, 8), max(rest, 8)
 	widest = max(widest, rest)
@@ -220,20 +220,20 @@ func wrapValue(value string, first, rest, widest int) []string {
 		}
 		line, room = "", rest
 	}
-	// add puts a word or piece on the line, else whole on the next, else on a wide line of its own, else cut.
-	add := func(word string) {
-		trimmed := strings.TrimRight(word, " ")
+	fits := func(word string, width int) bool { return len(strings.TrimRight(word, " ")) <= width }
+	// place puts a word on the line, else whole on the next, else on a wide line of its own, else cut.
+	place := func(word string) {
 		switch {
-		case len(line)+len(trimmed) <= room:
-		case len(trimmed) <= rest:
+		case fits(line+word, room):
+		case fits(word, rest):
 			flush()
-		case len(trimmed) <= widest:
+		case fits(word, widest):
 			flush()
-			lines = append(lines, trimmed)
+			lines = append(lines, strings.TrimRight(word, " "))
 			return
 		default:
 			flush()
-			for len(strings.TrimRight(word, " ")) > rest {
+			for !fits(word, rest) {
 				at := hardCut(word, rest)
 				lines, word = append(lines, word[:at]), word[at:]
 			}
@@ -241,12 +241,18 @@ func wrapValue(value string, first, rest, widest int) []string {
 		line += word
 	}
 	for _, word := range splitAfter(value, " ", true) {
-		if len(strings.TrimRight(word, " ")) <= widest {
-			add(word)
+		if fits(line+word, room) || fits(word, rest) {
+			place(word)
 			continue
 		}
-		for _, piece := range splitAfter(word, " /?&@,", false) {
-			add(piece)
+		for _, inner := range splitAfter(word, " ", false) {
+			if fits(line+inner, room) || fits(inner, widest) {
+				place(inner)
+				continue
+			}
+			for _, piece := range splitAfter(inner, "/?&@,", false) {
+				place(piece)
+			}
 		}
 	}
 	if line != "" || len(lines) == 0 {

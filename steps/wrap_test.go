@@ -26,6 +26,11 @@ func TestWrapValue(t *testing.T) {
 		// An expression breaks after its commas, never inside a quoted "False".
 		{`"Switch([IsSoftDeleted], , \"False\", \"True\", \"True\", \"False\")"`, 10, 24, 24,
 			[]string{"", `"Switch([IsSoftDeleted],`, `, \"False\", \"True\",`, `\"True\", \"False\")"`}},
+		// A quoted list or sentence longer than a line breaks between its words, each whole.
+		{`"diego.siciliani@contoso.onmicrosoft.com, grady.archie@contoso.onmicrosoft.com"`, 44, 44, 78,
+			[]string{`"diego.siciliani@contoso.onmicrosoft.com,`, `grady.archie@contoso.onmicrosoft.com"`}},
+		{`"the SCIM endpoint http://127.0.0.1:34661/scim/v2, and the provisioning logs"`, 30, 30, 38,
+			[]string{`"the SCIM endpoint`, "http://127.0.0.1:34661/scim/v2,", "and the provisioning logs\""}},
 		// Only a piece wider than every line is cut, between letters or digits, not beside a hyphen.
 		{"abcdefghijklmnopqrstuvwxyz", 10, 10, 10, []string{"", "abcdefghij", "klmnopqrst", "uvwxyz"}},
 		{"aaaaaaaaa-bbbbbbbbbb", 8, 10, 10, []string{"", "aaaaaaaa", "a-bbbbbbbb", "bb"}},
