@@ -229,7 +229,7 @@ func (o *entraOptions) connect(ctx context.Context, writes bool, adjust func(in 
 	if writes && !o.DryRun {
 		run.lock, err = steps.LockState(ctx, o.StateDir, tenantID, o.AppName, func(h steps.LockHolder) {
 			if o.Output == "text" {
-				fmt.Fprintf(o.IO.ErrOut, "Waiting: %s is changing %q in this tenant; this run continues when it ends (Ctrl-C to stop).\n", h, o.AppName)
+				o.IO.Say("Waiting: %s is changing %q in this tenant; this run continues when it ends (Ctrl-C to stop).", h, o.AppName)
 			}
 		})
 		if err != nil {

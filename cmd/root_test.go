@@ -20,6 +20,7 @@ type invocation struct {
 	stdin string
 	tty   bool
 	color bool
+	width int // the terminal's columns, when not the streams' 80
 	// ctx, when set, is the run's parent context, as newInterrupts gives it to Execute.
 	ctx context.Context
 	// answers, when set, answer the day-2 commands' plan screens in turn (true: apply); the plan each was
@@ -51,6 +52,9 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 		ios.SetTTY(true, false, true)
 	}
 	ios.SetColor(inv.color)
+	if inv.width > 0 {
+		ios.SetWidth(inv.width)
+	}
 	f := &factory{IO: ios, Getenv: getenvFrom(inv.env), Prompter: inv.prompter}
 	if inv.answers != nil {
 		answers := inv.answers

@@ -341,7 +341,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 		}
 		if opts.Output == "text" {
 			// In JSON mode stderr carries only errors; the result names the tenant.
-			fmt.Fprintf(opts.IO.ErrOut, "Sandbox: simulated tenant %s at %s\n", sb.TenantID, sb.GraphURL)
+			opts.IO.Say("Sandbox: simulated tenant %s at %s", sb.TenantID, sb.GraphURL)
 		}
 	}
 	opts.handOffAtTerminal()
@@ -545,7 +545,7 @@ func lockSetup(ctx context.Context, opts *setupOptions, tenantID string) (*steps
 		if opts.Output != "text" {
 			return // JSON mode keeps stderr for errors; a wait that ends with --timeout says whom it waited for
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "Waiting: %s is setting up %q in this tenant; this run continues when it ends (Ctrl-C to stop).\n", h, opts.Inputs.AppName)
+		opts.IO.Say("Waiting: %s is setting up %q in this tenant; this run continues when it ends (Ctrl-C to stop).", h, opts.Inputs.AppName)
 	})
 }
 

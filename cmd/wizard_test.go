@@ -267,3 +267,21 @@ func posixWords(t *testing.T, line string) []string {
 	}
 	return words
 }
+
+// On a 40-column terminal the sandbox's plain line wraps at spaces like the others, its URL whole.
+func TestSandboxLineWraps(t *testing.T) {
+	o := execute(t, invocation{tty: true, width: 40}, "setup", "entra", "--sandbox", "--non-interactive", "--dry-run")
+	if o.code != 0 {
+		t.Fatalf("%v", o)
+	}
+	head, _, _ := strings.Cut(o.stderr, "/v1.0\n")
+	lines := strings.Split(head+"/v1.0", "\n")
+	if !strings.HasPrefix(lines[0], "Sandbox: simulated tenant") || !regexp.MustCompile(`^  at http://127\.0\.0\.1:\d+/v1\.0$`).MatchString(lines[len(lines)-1]) {
+		t.Errorf("the sandbox line, wrapped:\n%s", o.stderr)
+	}
+	for _, l := range lines {
+		if len(l) > 40 {
+			t.Errorf("a line of %d columns at 40: %q", len(l), l)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package wizard
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -152,6 +153,16 @@ func (s *IOStreams) AtEOF() bool {
 
 // Width is the terminal width, 80 when unknown.
 func (s *IOStreams) Width() int { return s.width }
+
+// Say prints a line of plain output on stderr, wrapped at spaces to fit a terminal, so that a URL or an ID in
+// it stays whole; elsewhere (a file, a pipe) as one line.
+func (s *IOStreams) Say(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if s.errTTY {
+		line = wrapProse(line, s.width)
+	}
+	fmt.Fprintln(s.ErrWriter(), line)
+}
 
 // IsStdoutTTY reports whether stdout is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
