@@ -28,6 +28,8 @@ const (
 	WaitReplication = WaitReason(graph.WaitReplication) // Entra has not replicated a new object or assignment yet
 	WaitNoAnswer    = WaitReason(graph.WaitNoAnswer)    // Graph's answer was lost on the way; the request goes again
 	WaitRateLimit   = WaitReason("rate limit")          // idpctl keeps to a documented rate limit
+	// WaitStep: the step needs what another step makes and has not started its own work; Object is that step.
+	WaitStep = WaitReason("step")
 )
 
 // graphWait is a wait the Graph client reported.

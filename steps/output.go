@@ -30,9 +30,17 @@ func (o *Output[T]) Set(v T) {
 	close(o.ready)
 }
 
-// Wait returns the value once it is set, or the context's error.
+// Wait returns the value once it is set, or the context's error. A wait that has to block is told to the
+// runner (see blockedOn), which reports it as the step waiting for the step that sets the output.
 func (o *Output[T]) Wait(ctx context.Context) (T, error) {
 	o.init()
+	select {
+	case <-o.ready:
+	default:
+		if blocked, ok := ctx.Value(blockedKey{}).(blockedOn); ok {
+			defer blocked(o)()
+		}
+	}
 	select {
 	case <-o.ready:
 		o.mu.Lock()
@@ -51,6 +59,12 @@ func (o *Output[T]) Get() (T, bool) {
 	defer o.mu.Unlock()
 	return o.value, o.set
 }
+
+// blockedOn is called when a step starts waiting for an output not yet set; what it returns is called when that
+// wait ends.
+type blockedOn func(slot Slot) (over func())
+
+type blockedKey struct{}
 
 // Slot is an output as a step declares it (Step.Sets), whatever its type.
 type Slot interface {

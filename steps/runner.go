@@ -146,12 +146,23 @@ func (r *Runner) each(ctx context.Context, env *Env, phase Phase, fn func(ctx co
 		first error
 		errs  = make([]error, len(r.Steps))
 	)
+	setBy := map[Slot]string{} // which step sets each output, for "waiting for <step>"
+	for _, s := range r.Steps {
+		for _, slot := range s.Sets(phase, env.Out()) {
+			setBy[slot] = s.String()
+		}
+	}
 	for i, s := range r.Steps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			env.report().StepStarted(phase, s.String())
 			stepCtx := graph.WithWaits(ctx, func(w graph.Wait) { env.report().Waiting(s.String(), graphWait(w)) })
+			stepCtx = context.WithValue(stepCtx, blockedKey{}, blockedOn(func(slot Slot) func() {
+				w := Wait{Reason: WaitStep, Object: setBy[slot]}
+				env.report().Waiting(s.String(), w)
+				return func() { w.Over = true; env.report().Waiting(s.String(), w) }
+			}))
 			err := run(func() error { return fn(stepCtx, i, s) })
 			if err == nil {
 				err = unset(phase, env.Out(), s)

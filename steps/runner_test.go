@@ -246,3 +246,56 @@ func TestFlowDeclaresEveryOutputOnce(t *testing.T) {
 		}
 	}
 }
+
+// waitLog records the waits reported, as "step reason object[ over]".
+type waitLog struct {
+	recorder
+	mu     sync.Mutex
+	waits  []string
+	onWait func(Wait)
+}
+
+func (l *waitLog) Waiting(step string, w Wait) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line := step + " " + string(w.Reason) + " " + w.Object
+	if w.Over {
+		line += " over"
+	}
+	l.waits = append(l.waits, line)
+	if l.onWait != nil {
+		l.onWait(w)
+	}
+}
+
+// A step that has to wait for another step's output is reported as waiting for that step, until it is set.
+func TestRunnerReportsWaitsForOtherSteps(t *testing.T) {
+	release := make(chan struct{})
+	second := &fakeStep{name: "second", change: pending("b"), apply: func(ctx context.Context, env *Env) error {
+		_, err := env.Out().App.Wait(ctx)
+		return err
+	}}
+	first := &fakeStep{name: "first", change: pending("a"), sets: func(out *Outputs) []Slot { return []Slot{&out.App} },
+		apply: func(ctx context.Context, env *Env) error {
+			<-release // set only once the other step waits for it
+			env.Out().App.Set(AppRef{Exists: true})
+			return nil
+		}}
+	rec := &waitLog{onWait: func(w Wait) {
+		if !w.Over {
+			close(release)
+		}
+	}}
+	r := &Runner{Steps: []Step{second, first}}
+	env := &Env{State: &State{}, Reporter: rec}
+	plan, err := r.Plan(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Apply(t.Context(), env, plan); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"second step first", "second step first over"}; !reflect.DeepEqual(rec.waits, want) {
+		t.Errorf("waits %q, want %q", rec.waits, want)
+	}
+}

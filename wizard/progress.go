@@ -63,6 +63,8 @@ func (l *Lines) Waiting(step string, w steps.Wait) {
 	defer l.mu.Unlock()
 	key := keyOf(step, w)
 	switch {
+	case w.Reason == steps.WaitStep:
+		return // steps waiting on each other are how the run is ordered, not news for a log
 	case w.Over:
 		delete(l.waiting, key)
 		return
