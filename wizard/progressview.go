@@ -9,7 +9,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/steps"
@@ -325,7 +324,8 @@ func (s *stepState) wait(w steps.Wait, now time.Time) {
 type status int
 
 const (
-	notStarted status = iota
+	notStarted    status = iota
+	waitingStatus        // started, but waiting for another step's output before its own work
 	running
 	succeeded
 	failedStatus
@@ -334,6 +334,8 @@ const (
 
 func (s *stepState) status() status {
 	switch {
+	case !s.finished && s.started && len(s.waits) > 0 && len(s.waitingFor()) == len(s.waits):
+		return waitingStatus
 	case !s.finished && s.started:
 		return running
 	case !s.finished:
@@ -347,13 +349,28 @@ func (s *stepState) status() status {
 	}
 }
 
+// waitingFor names the steps s waits for.
+func (s *stepState) waitingFor() []string {
+	var names []string
+	for _, w := range s.waits {
+		if w.wait.Reason == steps.WaitStep {
+			names = append(names, w.wait.Object)
+		}
+	}
+	return names
+}
+
 // groupStatus is the guide step's: failed if one of its steps failed, running while one runs, done when all are.
 func (v *progressView) groupStatus(g guideStep) (status, time.Time) {
 	var last time.Time
 	all := map[status]bool{}
 	for _, name := range g.steps {
 		s := v.steps[name]
-		all[s.status()] = true
+		st := s.status()
+		if st == waitingStatus {
+			st = notStarted // the procedure's step has not begun while its steps only wait
+		}
+		all[st] = true
 		if s.at.After(last) {
 			last = s.at
 		}
@@ -385,6 +402,8 @@ func (v *progressView) marker(st status) string {
 		return v.theme.bad("✗")
 	case stoppedStatus:
 		return v.theme.warn("-")
+	case waitingStatus:
+		return v.theme.dim("◦")
 	default:
 		return v.theme.dim("·")
 	}
@@ -426,7 +445,7 @@ func (v *progressView) render(compact bool) string {
 		if st == succeeded {
 			head += v.theme.dim(" · " + seconds(last.Sub(v.start)))
 		}
-		b.WriteString(truncate(head, v.width) + "\n")
+		b.WriteString(hanging(head, 4, v.width) + "\n")
 		if compact && st != running && st != failedStatus {
 			continue
 		}
@@ -448,6 +467,8 @@ func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Tim
 	switch st {
 	case succeeded:
 		line += v.theme.dim(": " + s.planned.Done())
+	case waitingStatus:
+		line += v.theme.dim(": waiting for " + strings.Join(s.waitingFor(), ", "))
 	case running:
 		if s.detail != "" {
 			line += v.theme.dim(": " + s.detail)
@@ -460,11 +481,14 @@ func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Tim
 		b.WriteString(wrapIndented(v.theme.dim("fix: ")+fixFor(s.err), 8, v.width) + "\n")
 		return
 	}
-	b.WriteString(truncate(line, v.width) + "\n")
+	b.WriteString(hanging(line, 6, v.width) + "\n")
 	if st != running {
 		return
 	}
 	for _, w := range s.waits {
+		if w.wait.Reason == steps.WaitStep {
+			continue // said on the step's line while it only waits; once at work, its own waits matter
+		}
 		left := w.wait.RetryIn - now.Sub(w.reported)
 		b.WriteString(wrapIndented(v.theme.warn(waitLine(w.wait, now.Sub(w.since), left)), 8, v.width) + "\n")
 	}
@@ -526,12 +550,27 @@ func fixFor(err error) string {
 	}
 }
 
-// truncate cuts a line to width columns, ending it with "…" when cut.
-func truncate(line string, width int) string {
+// hanging wraps a line at spaces to width, its continuation lines indented by indent columns (under the step's
+// name), or by two when that keeps a long word (an ID, a UPN) whole.
+func hanging(line string, indent, width int) string {
 	if lipgloss.Width(line) <= width {
 		return line
 	}
-	return ansi.Truncate(line, width, "…")
+	for _, word := range strings.Fields(line) {
+		if lipgloss.Width(word) > width-indent {
+			indent = 2
+		}
+	}
+	lead := len(line) - len(strings.TrimLeft(line, " "))
+	lines := strings.Split(wrapWords(line[lead:], max(width-indent, 10), ""), "\n")
+	for i := range lines {
+		pad := indent
+		if i == 0 {
+			pad = lead
+		}
+		lines[i] = strings.Repeat(" ", pad) + lines[i]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // wrapIndented wraps text to width, every line indented by indent columns.

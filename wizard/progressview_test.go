@@ -49,7 +49,37 @@ func midRun(v *progressView, clock *testClock) {
 	v.Update(finished("attribute mappings", nil))
 	v.Update(waiting("application", steps.Wait{Reason: steps.WaitReplication, Object: "the new application", RetryIn: 2 * time.Second}))
 	v.Update(waiting("assignments", steps.Wait{Reason: steps.WaitThrottled, RetryIn: 8 * time.Second}))
+	for _, s := range []string{"client secret", "provisioning job"} {
+		v.Update(waiting(s, steps.Wait{Reason: steps.WaitStep, Object: "application"}))
+	}
+	v.Update(waiting("start provisioning", steps.Wait{Reason: steps.WaitStep, Object: "provisioning credentials"}))
 	clock.advance(4 * time.Second)
+}
+
+// A step that only waits for another's output shows a quiet marker and what it waits for, not a spinner; once
+// its input is there it runs like any other. At 40 columns a long line wraps under the step's name.
+func TestProgressViewWaitingForSteps(t *testing.T) {
+	clock := newTestClock()
+	v := newProgressView(firstRunPlan(), theme{}, 40, clock.now)
+	midRun(v, clock)
+	out := v.View().Content
+	for _, want := range []string{"    ◦ client secret: waiting for\n      application\n", "    ◦ provisioning job: waiting for\n      application\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasSuffix(line, "…") {
+			t.Errorf("a line cut with …: %q", line)
+		}
+	}
+	if !strings.Contains(out, "563458bd-edc9-4eaf-93db-e0f02059a2b4") {
+		t.Errorf("the client id is broken:\n%s", out)
+	}
+	v.Update(waiting("client secret", steps.Wait{Reason: steps.WaitStep, Object: "application", Over: true}))
+	if out := v.View().Content; strings.Contains(out, "client secret: waiting") || strings.Contains(out, "◦ client secret") {
+		t.Errorf("the step still waits once its input is there:\n%s", out)
+	}
 }
 
 // The progress view at the three widths, with and without colour: mid-run with waits, a failure with its
