@@ -198,7 +198,7 @@ func userMapping(t *testing.T, schema map[string]any) map[string]any {
 }
 
 // keepUserMappings replaces the user mappings with the given target ← expression pairs (in order), with
-// userName the matching attribute, as DESIGN.md's setup step does.
+// userName the matching attribute, as idpctl's mappings step does (README.md, step 5).
 func keepUserMappings(t *testing.T, schema map[string]any, pairs ...[2]string) {
 	t.Helper()
 	m := userMapping(t, schema)
@@ -219,7 +219,7 @@ func keepUserMappings(t *testing.T, schema map[string]any, pairs ...[2]string) {
 	m["attributeMappings"] = out
 }
 
-// designMappings are the user mappings DESIGN.md keeps.
+// designMappings are the user mappings idpctl's setup keeps (README.md, step 5; steps.wantedUserMappings).
 func designMappings() [][2]string {
 	return [][2]string{
 		{"userName", "[userPrincipalName]"},

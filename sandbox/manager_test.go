@@ -19,7 +19,7 @@ import (
 //          use-scim-to-provision-users-and-groups.md (Examples 4 and 5, the user schema example)
 //          (MicrosoftDocs/entra-docs)
 // The manager is provisioned only by a job whose mappings keep the enterprise manager (the default schema, as
-// here); idpctl's setup removes that mapping (DESIGN.md).
+// here); idpctl's setup removes that mapping (README.md, step 5 and "The sandbox").
 
 const managerPath = enterprise + ":manager"
 

@@ -146,8 +146,9 @@ func TestInitialCycleProvisionsAssignedUsersAndGroups(t *testing.T) {
 	}
 }
 
-// TestSchemaMappingsDecideWhatIsPushed: the job's current schema decides the attributes; with DESIGN.md's
-// mappings the user without a mailbox gets her UPN as email (Coalesce) and externalId is the object id.
+// TestSchemaMappingsDecideWhatIsPushed: the job's current schema decides the attributes; with idpctl's
+// mappings (README.md, step 5) the user without a mailbox gets her UPN as email (Coalesce) and externalId is
+// the object id.
 func TestSchemaMappingsDecideWhatIsPushed(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	demo := e.sb.Demo

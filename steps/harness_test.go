@@ -367,7 +367,8 @@ func (h *harness) secretDelivered(in steps.Inputs, appID string, cred entra.Pass
 	h.t.Errorf("backend has no registration for client %s", appID)
 }
 
-// mappings checks the job's user mapping is exactly DESIGN.md's list and the group mapping is the template's.
+// mappings checks the job's user mapping is exactly the list README.md promises (step 5: userName, active,
+// displayName, the work email, given and family name, externalId) and the group mapping is the template's.
 func (h *harness) mappings(schema json.RawMessage) {
 	h.t.Helper()
 	var doc struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/idpctl/idpctl/graph"
 )
 
-// attributeMappings makes the job's user attribute mappings exactly the list in DESIGN.md (documented step 5):
+// attributeMappings makes the job's user attribute mappings exactly wantedUserMappings (README.md, step 5):
 // externalId from objectId, emails from mail or, for users without a mailbox, the user principal name, and no
 // other user mapping. Group mappings stay as the template has them.
 type attributeMappings struct{}

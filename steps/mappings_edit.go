@@ -10,7 +10,7 @@ import (
 	"github.com/idpctl/idpctl/graph"
 )
 
-// userMapping is one user attribute mapping the setup keeps (DESIGN.md "The flow", user mappings).
+// userMapping is one user attribute mapping the setup keeps (wantedUserMappings lists them).
 type userMapping struct {
 	target string
 	// expression is the source as the portal shows it. An attribute ("[mail]") is written as an Attribute

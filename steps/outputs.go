@@ -21,7 +21,7 @@ type Outputs struct {
 	SCIM         Output[*backend.SCIM]  // handoff: nil when the backend kept its registration and did not tell
 	Job          Output[*graph.SyncJob] // job: nil in a plan when apply will create it; a job the plan found carries only its id and template in apply
 	Credentials  Output[struct{}]       // credentials: the SCIM URL and token are saved in the tenant
-	Mappings     Output[Mappings]       // mappings: the job's user mappings are as DESIGN.md lists them
+	Mappings     Output[Mappings]       // mappings: the job's user mappings are wantedUserMappings
 	Started      Output[struct{}]       // start: provisioning is on
 	Confirmation Output[Confirmation]   // confirm: what arrived in the SaaS
 	Roles        Output[[]RoleResult]   // saasRoles: what became of each Owner and Admin

@@ -25,7 +25,7 @@ const (
 	extension = "extension_0123456789abcdef0123456789abcdef_costCenter"
 )
 
-// The bodies idpctl sends (reference/graph-api.md §1-§9, DESIGN.md).
+// The bodies idpctl sends in a setup (README.md "What it does"; the steps package builds them).
 const (
 	instantiateBody = `{"displayName":"Smallstep (idpctl 7f3a)"}`
 	appPatchBody    = `{
