@@ -14,23 +14,30 @@ import (
 const (
 	groupSignIn   = "Sign-in"
 	groupWhat     = "What to set up"
+	groupAction   = "What to do"
 	groupSaaS     = "SaaS"
+	groupSandbox  = "Simulated tenant"
 	groupOutput   = "Output"
 	groupAdvanced = "Advanced"
 )
 
 // flagGroup is the help group of a flag, by name, for every command that has it; "" leaves it with the
-// command's own flags. --graph-url and --state-dir are for tests and unusual setups, so they are under
-// Advanced, out of a new user's way.
+// command's own flags, which only cobra's --help and --version are (a test walks every command). --graph-url
+// and --state-dir are for tests and unusual setups, so they are under Advanced, out of a new user's way.
 func flagGroup(name string) string {
 	switch name {
 	case "auth", "client-id", "cloud", "tenant-id", "sandbox":
 		return groupSignIn
 	case "app-name", "app-id", "assign-group", "assign-user", "redirect-uri", "secret-expiry", "owner", "admin":
 		return groupWhat
+	case "user", "group", "reset", "finish", "scim-token", "keep-app":
+		return groupAction // the day-2 commands' own choices
 	case "backend", "backend-url", "scim-url", "scim-token-file", "scim-compliant", "secret-out":
 		return groupSaaS
-	case "output", "non-interactive", "accessible", "yes", "dry-run", "detailed-exitcode", "plan-out", "plan":
+	case "users", "group-size", "initial-cycle-delay", "time-scale", "latency", "replication-lag", "strict-scim":
+		return groupSandbox
+	case "output", "non-interactive", "accessible", "yes", "dry-run", "detailed-exitcode", "plan-out", "plan", "watch",
+		"no-descriptions":
 		return groupOutput
 	case "graph-url", "state-dir", "debug", "timeout", "lookup-window":
 		return groupAdvanced
@@ -54,7 +61,7 @@ func groupedFlagUsages(flags *pflag.FlagSet) string {
 	}
 	var b strings.Builder
 	grouped := false
-	for _, g := range []string{groupSignIn, groupWhat, groupSaaS, groupOutput, groupAdvanced} {
+	for _, g := range []string{groupSignIn, groupWhat, groupAction, groupSaaS, groupSandbox, groupOutput, groupAdvanced} {
 		if lines := byGroup[g]; len(lines) > 0 {
 			fmt.Fprintf(&b, "\n\n%s:\n%s", g, strings.Join(lines, "\n"))
 			grouped = true

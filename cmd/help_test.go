@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // `idpctl --version` prints the same line as `idpctl version`.
@@ -77,10 +80,10 @@ func TestSetupHelpGroupsFlags(t *testing.T) {
 	if n := len(flags["Other flags"]); n != 1 {
 		t.Errorf("flags outside the groups: %q", flags["Other flags"])
 	}
-	// A day-2 command groups the flags it shares with setup and lists its own after them.
+	// A day-2 command groups the flags it shares with setup and its own.
 	status := execute(t, invocation{}, "status", "entra", "--help")
 	_, flags = helpSections(status.stdout)
-	if !slices.Contains(flags["Advanced"], "graph-url") || !slices.Contains(flags["Other flags"], "watch") {
+	if !slices.Contains(flags["Advanced"], "graph-url") || !slices.Contains(flags["Output"], "watch") {
 		t.Errorf("status entra --help:\n%s", status.stdout)
 	}
 }
@@ -135,4 +138,21 @@ func TestCompletionOfGroupNames(t *testing.T) {
 	if got := complete(t, invocation{}, "setup", "entra", "--auth", "browser", "--graph-url", tn.sb.GraphURL, "--assign-group", ""); len(got) != 0 {
 		t.Errorf("--auth browser offered %q", got)
 	}
+}
+
+// Every flag of every command is in a named group of its help; only cobra's own --help and --version stand
+// alone.
+func TestEveryFlagIsGrouped(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" && f.Name != "version" && flagGroup(f.Name) == "" {
+				t.Errorf("%s --%s is in no group", c.CommandPath(), f.Name)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(DocsTree()) // every command, cobra's completion and help included
 }
