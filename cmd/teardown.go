@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/idpctl/idpctl/backend"
+	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
 )
 
@@ -34,7 +35,8 @@ create is never changed. Running teardown again is safe; with nothing left it ch
 Entra keeps deleted applications and service principals in its deleted items for 30 days, restorable there
 (Entra admin center › App registrations › Deleted applications); after that they are gone for good.
 
---keep-app stops provisioning only: the job is deleted, the application and single sign-on stay.
+--keep-app stops provisioning only: the job is deleted, the application and single sign-on stay, and so does
+the SaaS's registration, whose API is not called (no IDPCTL_BACKEND_TOKEN needed).
 
 A plan is shown before anything changes; --yes applies it without asking, --dry-run only shows it. The
 backend and its URL are what setup used unless given again (IDPCTL_BACKEND_TOKEN for --backend http).`,
@@ -56,14 +58,23 @@ backend and its URL are what setup used unless given again (IDPCTL_BACKEND_TOKEN
 func teardownEntra(ctx context.Context, opts *teardownOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	run, err := opts.connect(ctx, true, nil)
+	var adjust func(in *steps.Inputs) error
+	if opts.KeepApp {
+		// --keep-app deletes the job only: the SaaS keeps its registration with the application, and its API is
+		// never called, so its token is not asked for.
+		adjust = func(in *steps.Inputs) error {
+			in.Backend, in.BackendURL, in.BackendToken = backend.NameManual, "", secret.Value{}
+			return nil
+		}
+	}
+	run, err := opts.connect(ctx, true, adjust)
 	if err != nil {
 		return err
 	}
 	defer run.close()
 	// A backend with an API is asked first, read-only, whether it answers: before anything in Entra goes, so
 	// that a wrong URL or token leaves the registration findable by the application's client id.
-	checkBackend := !opts.KeepApp && run.env.Backend.Name() == backend.NameHTTP
+	checkBackend := run.env.Backend.Name() == backend.NameHTTP
 	_, err = opts.applySteps(ctx, run, "teardown", steps.Teardown(opts.KeepApp), checkBackend)
 	return err
 }

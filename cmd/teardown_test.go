@@ -200,3 +200,26 @@ func TestTeardownPlanFirst(t *testing.T) {
 		t.Errorf("the secret file: %v", err)
 	}
 }
+
+// --keep-app never reaches the backend (the registration stays with the application), so a setup made through
+// the backend's API is torn down to its job without IDPCTL_BACKEND_TOKEN.
+func TestTeardownKeepAppWithoutBackendToken(t *testing.T) {
+	tn := newTenant(t)
+	tn.mustSetUp(tn.viaAPI())
+	_, sp, _ := tn.app()
+	env := tn.env()
+	delete(env, "IDPCTL_BACKEND_TOKEN")
+	o := tn.run(invocation{env: env}, tn.day2("teardown", "--keep-app", "--yes", "--non-interactive")...)
+	if o.code != 0 {
+		t.Fatalf("teardown --keep-app without the backend's token: %v", o)
+	}
+	if jobs := tn.sb.Tenant.SyncJobs(sp.ID); len(jobs) != 0 {
+		t.Errorf("provisioning jobs left: %+v", jobs)
+	}
+	if n := len(tn.sb.Backend.Registrations()); n != 1 {
+		t.Errorf("%d registrations in the SaaS after --keep-app, want the one setup made", n)
+	}
+	if files := tn.stateFiles(); !strings.Contains(files, tn.sb.BackendURL) {
+		t.Errorf("the state file no longer records the backend setup used:\n%s", files)
+	}
+}
