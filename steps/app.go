@@ -282,14 +282,21 @@ func (s *application) Apply(ctx context.Context, env *Env, change Change) error 
 		}
 	}
 	if found != nil {
-		env.Out().App.Set(*found)
-		return env.State.Update(env.clock().Now(), func(d *StateData) {
+		// The state names the service principal before the steps waiting for the application go on, as after a
+		// create: a run killed once the job step has sent its create must leave a state file whose service
+		// principal matches, or the next run does not look for that job and, under replication lag, makes a
+		// second one.
+		if err := env.State.Update(env.clock().Now(), func(d *StateData) {
 			if d.AppID != found.App.AppID {
 				d.ApplicationCreated = found.App.Created.UTC()
 			}
 			d.Setup = &setup
 			d.ApplicationObjectID, d.AppID, d.ServicePrincipalID = found.App.ObjectID, found.App.AppID, found.SP.ID
-		})
+		}); err != nil {
+			return err
+		}
+		env.Out().App.Set(*found)
+		return nil
 	}
 	return s.create(ctx, env, &setup)
 }

@@ -71,21 +71,64 @@ func TestOtherMachineAdoptsAKilledRunsApplication(t *testing.T) {
 
 // killOnTransport kills the run once a request whose path ends in path has been carried out, before its answer.
 type killOnTransport struct {
-	next http.RoundTripper
-	path string
-	kill context.CancelFunc
+	next   http.RoundTripper
+	method string // "": any
+	path   string
+	kill   context.CancelFunc
+	died   func() // as killingTransport's
+	// done kills only at a request Graph carried out (answered below 300), not at one it refused.
+	done bool
 }
 
 func (k *killOnTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := k.next.RoundTrip(r)
-	if !strings.HasSuffix(r.URL.Path, k.path) {
+	if !strings.HasSuffix(r.URL.Path, k.path) || (k.method != "" && r.Method != k.method) || (k.done && (err != nil || resp.StatusCode >= 300)) {
 		return resp, err
+	}
+	if k.died != nil {
+		k.died()
 	}
 	k.kill()
 	if err == nil {
 		resp.Body.Close()
 	}
 	return nil, context.Canceled
+}
+
+// Under replication lag: a run killed as its application was created (the answer never read), then a run that
+// adopts that application killed as soon as it has sent the job's create (its state file as it was then), then
+// a run to the end: one job. The second run's state names the service principal before the job step may
+// create, so the third looks for the job its list does not show yet instead of making another.
+func TestJobCreateOfAnAdoptingRunKilled(t *testing.T) {
+	h := newHarness(t, lagged)
+	in := h.manual()
+	for _, path := range []string{"/instantiate", "/synchronization/jobs"} {
+		ctx, kill := context.WithCancel(context.Background())
+		killed := &stateAtKill{dir: h.stateDir}
+		h.httpClient = &http.Client{Transport: &killOnTransport{next: http.DefaultTransport, method: http.MethodPost, path: path, kill: kill, died: killed.keep, done: true}}
+		env := h.env(in)
+		runner := &steps.Runner{Steps: steps.Flow()}
+		if plan, err := runner.Plan(ctx, env); err == nil {
+			if _, err := runner.Apply(ctx, env, plan); err == nil {
+				t.Fatalf("the run was not killed at %s", path)
+			}
+		}
+		kill()
+		killed.restore(t)
+	}
+	h.httpClient = nil
+	h.mustRun(in)
+	h.configured(in)
+	h.noChanges(in)
+	created := 0
+	for _, r := range h.sb.Tenant.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/synchronization/jobs") && r.Status == http.StatusCreated {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d jobs created, want the killed run's one only", created)
+	}
 }
 
 // A plan a person took a while to confirm is not trusted for the create: a run on another machine created the

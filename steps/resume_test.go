@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -176,6 +177,9 @@ type killingTransport struct {
 	kill  context.CancelFunc
 	mu    sync.Mutex
 	sent  int
+	// died, if set, is called at the kill, before anything else can happen: a killed process writes nothing
+	// more, so the test keeps the state file as it was then.
+	died func()
 }
 
 func (k *killingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -188,6 +192,9 @@ func (k *killingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	// Deliver the request, then die before the answer is read.
 	resp, err := k.next.RoundTrip(r)
+	if k.died != nil {
+		k.died()
+	}
 	k.kill()
 	if err == nil {
 		resp.Body.Close()
@@ -220,17 +227,65 @@ func killedAtEveryRequest(t *testing.T, opts sandbox.Options, inputs func(*harne
 			in := inputs(h)
 			ctx, kill := context.WithCancel(context.Background())
 			defer kill()
-			h.httpClient = &http.Client{Transport: &killingTransport{next: http.DefaultTransport, after: n, kill: kill}}
+			killed := &stateAtKill{dir: h.stateDir}
+			h.httpClient = &http.Client{Transport: &killingTransport{next: http.DefaultTransport, after: n, kill: kill, died: killed.keep}}
 			env := h.env(in)
 			runner := &steps.Runner{Steps: steps.Flow()}
 			if plan, err := runner.Plan(ctx, env); err == nil {
 				runner.Apply(ctx, env, plan) // fails: killed
 			}
+			// What the run wrote after its kill (a cancelled context lets it finish a write) a killed process
+			// would not have written.
+			killed.restore(t)
 			h.httpClient = nil
 			h.mustRun(in)
 			h.configured(in)
 			h.noChanges(in)
 		})
+	}
+}
+
+// stateAtKill keeps the state directory's files as they were at a kill, and puts them back.
+type stateAtKill struct {
+	dir   string
+	mu    sync.Mutex
+	files map[string][]byte // nil until the kill
+}
+
+func (s *stateAtKill) keep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files = map[string][]byte{}
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") || e.IsDir() {
+			continue // a write in progress (its temporary file) never became the state
+		}
+		if raw, err := os.ReadFile(filepath.Join(s.dir, e.Name())); err == nil {
+			s.files[e.Name()] = raw
+		}
+	}
+}
+
+func (s *stateAtKill) restore(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil {
+		return // the run ended before its kill
+	}
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if _, kept := s.files[e.Name()]; !kept && !e.IsDir() {
+			if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, raw := range s.files {
+		if err := os.WriteFile(filepath.Join(s.dir, name), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
