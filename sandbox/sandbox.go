@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/idpctl/idpctl/sandbox/entra"
@@ -86,6 +87,8 @@ type Sandbox struct {
 	graph, backend *http.Server
 	served         chan error
 	transport      *http.Transport
+	closeOnce      sync.Once // Close stops the servers once; a test's deferred Close may follow an explicit one
+	closeErr       error
 }
 
 // Start listens on both addresses, seeds the demo directory and serves until Close. ctx bounds only the
@@ -202,8 +205,14 @@ func newServer(h http.Handler, readTimeout time.Duration) *http.Server {
 	}
 }
 
-// Close stops both servers and the provisioning engine and waits until they have stopped.
+// Close stops both servers and the provisioning engine and waits until they have stopped. Calling it again
+// returns the first call's result.
 func (s *Sandbox) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Sandbox) close() error {
 	// Requests in flight get a moment to finish. Shutdown alone would also wait 5 seconds for connections a
 	// client opened but never used (net/http counts them active until then), so the rest is closed.
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

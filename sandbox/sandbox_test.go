@@ -99,6 +99,9 @@ func TestStartServesBothAndCloseLeavesNothing(t *testing.T) {
 	if err := sb.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if err := sb.Close(); err != nil { // a deferred Close after an explicit one returns, as the first did
+		t.Fatalf("second Close: %v", err)
+	}
 	client.CloseIdleConnections()
 	if _, err := client.Get(sb.GraphURL + "/organization"); err == nil {
 		t.Error("Graph still answers after Close")
