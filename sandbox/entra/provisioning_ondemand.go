@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -125,7 +124,7 @@ func (e *engine) provisionOnDemand(ctx context.Context, spID, jobID string, req 
 	// The listed members follow, each as a user run, then the group's member PATCH for those provisioned.
 	var failed []string
 	for _, memberID := range subject.MemberIDs {
-		if !slices.Contains(src.members[subject.ObjectID], memberID) {
+		if !src.memberSet[subject.ObjectID][memberID] {
 			failed = append(failed, memberID+" (not a member of the group)")
 			continue
 		}

@@ -19,17 +19,24 @@ type sourceDirectory struct {
 	softDeleted   map[string]bool // user id → in the deleted items (restorable; its scope is kept)
 	groups        []object
 	members       map[string][]string // group id → direct member ids
-	managers      map[string]string   // user id → its manager's id, as Graph shows it (both users live)
-	assignments   []AppRoleAssignment
-	roles         map[string]assignedRole // app role id (lower-case) → role
-	exists        bool
+	// userByID, groupByID and memberSet index the lists above: a cycle looks objects and memberships up for
+	// every user, which scanning made quadratic in a 100,000-user directory.
+	userByID, groupByID map[string]object
+	memberSet           map[string]map[string]bool // group id → its direct member ids
+	managers            map[string]string          // user id → its manager's id, as Graph shows it (both users live)
+	assignments         []AppRoleAssignment
+	roles               map[string]assignedRole // app role id (lower-case) → role
+	exists              bool
 }
 
 func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.purgeDeletedUsers()
-	d := sourceDirectory{spID: spID, members: map[string][]string{}, managers: map[string]string{}, roles: map[string]assignedRole{}, softDeleted: map[string]bool{}}
+	d := sourceDirectory{
+		spID: spID, members: map[string][]string{}, managers: map[string]string{}, roles: map[string]assignedRole{}, softDeleted: map[string]bool{},
+		userByID: map[string]object{}, groupByID: map[string]object{}, memberSet: map[string]map[string]bool{},
+	}
 	sp, ok := t.st.sps[spID]
 	if !ok {
 		return d
@@ -46,7 +53,11 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 	}
 	slices.SortFunc(users, func(a, b *record) int { return a.seq - b.seq })
 	for _, r := range users {
-		d.users = append(d.users, deepCopy(r.data))
+		u := deepCopy(r.data)
+		d.users = append(d.users, u)
+		if _, seen := d.userByID[str(u, "id")]; !seen {
+			d.userByID[str(u, "id")] = u
+		}
 	}
 	for user, manager := range t.st.managers {
 		_, userLive := t.st.users[user]
@@ -56,9 +67,15 @@ func (t *Tenant) provisioningSource(spID string) sourceDirectory {
 		}
 	}
 	for _, r := range sortedRecords(t.st.groups) {
-		d.groups = append(d.groups, deepCopy(r.data))
-		id := str(r.data, "id")
+		g := deepCopy(r.data)
+		d.groups = append(d.groups, g)
+		id := str(g, "id")
+		d.groupByID[id] = g
 		d.members[id] = slices.Clone(t.st.members[id])
+		d.memberSet[id] = make(map[string]bool, len(d.members[id]))
+		for _, m := range d.members[id] {
+			d.memberSet[id][m] = true
+		}
 	}
 	for _, r := range sortedRecords(t.st.assignments) {
 		if str(r.data, "resourceId") == spID {
@@ -96,7 +113,7 @@ func (d *sourceDirectory) scope(id, kind string, syncAll bool, notAfter time.Tim
 		case a.PrincipalID == id:
 			s.assigned = true
 			addRole(a.AppRoleID)
-		case kind == "User" && a.PrincipalType == "Group" && slices.Contains(d.members[a.PrincipalID], id):
+		case kind == "User" && a.PrincipalType == "Group" && d.memberSet[a.PrincipalID][id]:
 			s.assigned = true
 			addRole(a.AppRoleID)
 		}
@@ -106,21 +123,13 @@ func (d *sourceDirectory) scope(id, kind string, syncAll bool, notAfter time.Tim
 }
 
 func (d *sourceDirectory) user(id string) (object, bool) {
-	for _, u := range d.users {
-		if str(u, "id") == id {
-			return u, true
-		}
-	}
-	return nil, false
+	u, ok := d.userByID[id]
+	return u, ok
 }
 
 func (d *sourceDirectory) group(id string) (object, bool) {
-	for _, g := range d.groups {
-		if str(g, "id") == id {
-			return g, true
-		}
-	}
-	return nil, false
+	g, ok := d.groupByID[id]
+	return g, ok
 }
 
 func (d *sourceDirectory) isUser(id string) bool {
