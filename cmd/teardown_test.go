@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -187,7 +188,7 @@ func TestTeardownPlanFirst(t *testing.T) {
 	_, _, job := tn.app()
 	tn.reset()
 	o := tn.run(invocation{}, tn.day2("teardown", "--dry-run")...)
-	if o.code != 0 || !strings.Contains(o.stdout, "- provisioning job "+`"`+job.ID) || !strings.Contains(o.stdout, `- app registration "Smallstep"`) {
+	if o.code != 0 || !regexp.MustCompile(`- provisioning job\s+"`+regexp.QuoteMeta(job.ID)).MatchString(o.stdout) || !strings.Contains(o.stdout, `- app registration "Smallstep"`) {
 		t.Errorf("teardown --dry-run: %v", o)
 	}
 	tn.noWrites("teardown --dry-run")

@@ -104,8 +104,12 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 		_, err := fmt.Fprintf(w, "No changes. The tenant already matches the configuration (%d unchanged).\n", p.Counts().Unchanged)
 		return err
 	}
-	fmt.Fprintf(&b, "Symbols: %s create  %s update  %s delete  %s run\n\n",
-		paint(ansiGreen, "+"), paint(ansiYellow, "~"), paint(ansiRed, "-"), paint(ansiCyan, ">"))
+	legend := "  " // the legend takes two lines on a narrow terminal
+	if width < len("Symbols: + create  ~ update  - delete  > run") {
+		legend = "\n         "
+	}
+	fmt.Fprintf(&b, "Symbols: %s create  %s update%s%s delete  %s run\n\n",
+		paint(ansiGreen, "+"), paint(ansiYellow, "~"), legend, paint(ansiRed, "-"), paint(ansiCyan, ">"))
 	for _, s := range p.Steps {
 		if opts.HideUnchanged && !s.Change.Pending() {
 			continue
@@ -122,7 +126,14 @@ func (p *Plan) RenderText(w io.Writer, opts RenderOptions) error {
 			if r.Action == NoOp {
 				head = fmt.Sprintf("  %s %q (unchanged)", r.Type, r.Name)
 			}
-			fmt.Fprintf(&b, "  %s\n", paint(r.Action.color(), head))
+			// A long head (a UPN, a URL in the name) continues under the resource's type, broken as values are.
+			for i, line := range wrapValue(head, width-2, width-4, width-2) {
+				indent := "  "
+				if i > 0 && len(line) <= width-4 {
+					indent = "    "
+				}
+				fmt.Fprintf(&b, "%s%s\n", indent, paint(r.Action.color(), line))
+			}
 			for _, line := range wrap(r.Note, width-6) {
 				fmt.Fprintf(&b, "      %s\n", paint(ansiDim, line))
 			}
@@ -250,7 +261,7 @@ func wrapValue(value string, first, rest, widest int) []string {
 				place(inner)
 				continue
 			}
-			for _, piece := range splitAfter(inner, "/?&@,", false) {
+			for _, piece := range urlPieces(inner) {
 				place(piece)
 			}
 		}
@@ -259,6 +270,19 @@ func wrapValue(value string, first, rest, widest int) []string {
 		lines = append(lines, strings.TrimRight(line, " "))
 	}
 	return lines
+}
+
+// urlPieces cuts a word after each / ? & @ and comma, keeping the // of a scheme whole.
+func urlPieces(word string) []string {
+	var pieces []string
+	for _, p := range splitAfter(word, "/?&@,", false) {
+		if n := len(pieces); n > 0 && p[0] == '/' && strings.HasSuffix(pieces[n-1], ":/") {
+			pieces[n-1] += p
+			continue
+		}
+		pieces = append(pieces, p)
+	}
+	return pieces
 }
 
 // hardCut is where a piece of at least width bytes is cut: as far as width allows, between two letters or

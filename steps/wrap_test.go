@@ -31,6 +31,9 @@ func TestWrapValue(t *testing.T) {
 			[]string{`"diego.siciliani@contoso.onmicrosoft.com,`, `grady.archie@contoso.onmicrosoft.com"`}},
 		{`"the SCIM endpoint http://127.0.0.1:34661/scim/v2, and the provisioning logs"`, 30, 30, 38,
 			[]string{`"the SCIM endpoint`, "http://127.0.0.1:34661/scim/v2,", "and the provisioning logs\""}},
+		// A scheme's // stays whole, on the next line when the first has no room for it.
+		{`"https://api.smallstep.com/auth/openid/callback"`, 8, 32, 38,
+			[]string{"", `"https://api.smallstep.com/auth/`, `openid/callback"`}},
 		// Only a piece wider than every line is cut, between letters or digits, not beside a hyphen.
 		{"abcdefghijklmnopqrstuvwxyz", 10, 10, 10, []string{"", "abcdefghij", "klmnopqrst", "uvwxyz"}},
 		{"aaaaaaaaa-bbbbbbbbbb", 8, 10, 10, []string{"", "aaaaaaaa", "a-bbbbbbbb", "bb"}},
