@@ -192,6 +192,7 @@ func newEntraCmd(o *entraOptions, cmd *cobra.Command, check func() error, run fu
 // with.
 type entraRun struct {
 	env  *steps.Env
+	dir  wizard.Directory // the signed-in tenant's directory, for questions
 	lock *steps.StateLock
 	// fromState is true when the inputs are the setup recorded in the state file, false for idpctl's defaults.
 	fromState bool
@@ -278,6 +279,7 @@ func (o *entraOptions) connect(ctx context.Context, writes bool, adjust func(in 
 	if o.Output == "text" {
 		reporter = wizard.NewLines(o.IO)
 	}
+	run.dir = session.client
 	run.env = &steps.Env{
 		Inputs: in, TenantID: tenantID, LoginHost: session.loginHost,
 		Graph: session.client, Backend: be, SCIMClient: httpClient, State: state, Reporter: reporter,

@@ -8,6 +8,7 @@ import (
 	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
+	"github.com/idpctl/idpctl/wizard"
 )
 
 type provisionOptions struct {
@@ -18,6 +19,8 @@ type provisionOptions struct {
 	SCIMTokenFile string
 
 	token secret.Value
+	// choose asks whom to provision when no flag names anyone and someone can answer.
+	choose func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) (groups, users []string, err error)
 }
 
 func newProvisionCmd(f *factory) *cobra.Command {
@@ -25,13 +28,20 @@ func newProvisionCmd(f *factory) *cobra.Command {
 }
 
 func newProvisionEntraCmd(f *factory) *cobra.Command {
-	opts := &provisionOptions{entraOptions: newEntraOptions(f)}
+	opts := &provisionOptions{entraOptions: newEntraOptions(f), choose: f.ChooseToProvision}
+	if opts.choose == nil {
+		opts.choose = func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) ([]string, []string, error) {
+			return wizard.NewForms(ios).ChooseToProvision(ctx, dir)
+		}
+	}
 	cmd := &cobra.Command{
 		Use:   "entra",
 		Short: `provision users and groups now (the Entra admin center's "Provision on demand")`,
 		Long: `Provision the users and groups named now instead of waiting for the next provisioning cycle (up to 40
 minutes), as the Entra admin center's "Provision on demand" does, and report each user: arrived, skipped
 (with Entra's reason: not assigned, disabled, ...), failed (with the SaaS's answer) or left to the cycle.
+
+With neither --user nor --group, a terminal offers the searchable picker setup uses to choose them.
 
 A group is sent with all its direct members, 5 per call (Graph's limit for one call): the group again with
 the next 5 until none is left. Entra takes at most 5 on-demand calls per 10 seconds: idpctl waits for the
@@ -43,7 +53,8 @@ a user did not arrive. Without a token the report comes from Entra's answers and
 
 The plan shows who is sent before anything is provisioned; --yes sends without asking, --dry-run only shows
 it. Exit codes: 0 every user arrived or was skipped, 1 a user failed, 2 bad input, 4 sign-in or permission.`,
-		Example: `  idpctl provision entra --user adele@contoso.com
+		Example: `  idpctl provision entra                           # choose groups and users in a picker
+  idpctl provision entra --user adele@contoso.com
   IDPCTL_SCIM_TOKEN=... idpctl provision entra --group "Smallstep Users" --user lee@contoso.com --yes
   idpctl provision entra --user adele@contoso.com --output json --non-interactive --yes`,
 	}
@@ -59,7 +70,7 @@ it. Exit codes: 0 every user arrived or was skipped, 1 a user failed, 2 bad inpu
 }
 
 func (o *provisionOptions) check() error {
-	if len(o.Users) == 0 && len(o.Groups) == 0 {
+	if len(o.Users) == 0 && len(o.Groups) == 0 && !o.canAsk() {
 		return usageErrorf(`nothing to provision: name users with --user UPN and groups with --group NAME, e.g. --user adele@contoso.com --group "Smallstep Users"`)
 	}
 	if o.SCIMURL != "" {
@@ -73,6 +84,11 @@ func (o *provisionOptions) check() error {
 	}
 	o.token = tok
 	return nil
+}
+
+// canAsk says whether someone at a terminal can choose whom to provision.
+func (o *provisionOptions) canAsk() bool {
+	return o.Output == "text" && !o.NonInteractive && o.IO.CanPrompt()
 }
 
 func provisionEntra(ctx context.Context, opts *provisionOptions) error {
@@ -89,6 +105,11 @@ func provisionEntra(ctx context.Context, opts *provisionOptions) error {
 		return err
 	}
 	defer run.close()
+	if len(opts.Users) == 0 && len(opts.Groups) == 0 {
+		if opts.Groups, opts.Users, err = opts.choose(ctx, opts.IO, run.dir); err != nil {
+			return err
+		}
+	}
 	_, err = opts.applySteps(ctx, run, "provision", steps.Provision(opts.Users, opts.Groups), false)
 	return err
 }

@@ -1,13 +1,16 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/idpctl/idpctl/sandbox/refbackend"
 	"github.com/idpctl/idpctl/steps"
+	"github.com/idpctl/idpctl/wizard"
 )
 
 // assign assigns a user or group to the application as a person in the admin center would.
@@ -140,5 +143,37 @@ func TestProvisionBadInput(t *testing.T) {
 	tn.noWrites("unknown names")
 	if o := tn.run(invocation{}, tn.day2("provision", "--yes")...); o.code != 2 || !strings.Contains(o.err.Error(), "nothing to provision") {
 		t.Errorf("no names: %v", o)
+	}
+}
+
+// Without --user or --group, a terminal gets the picker (answered here in its place, with the tenant's own
+// directory to search), and what is chosen is provisioned; a script gets the error naming the flags, and no
+// question.
+func TestProvisionAsksWhomOnATerminal(t *testing.T) {
+	tn := newTenant(t)
+	tn.mustSetUp(tn.manual())
+	demo := tn.sb.Demo
+	tn.assign(demo.Engineering.ID)
+	asked := 0
+	choose := func(ctx context.Context, _ *wizard.IOStreams, dir wizard.Directory) ([]string, []string, error) {
+		asked++
+		groups, err := dir.ResolveGroup(ctx, "Engineering") // the signed-in tenant's directory
+		if err != nil || len(groups) != 1 {
+			t.Errorf("the picker's directory found %v, %v", groups, err)
+		}
+		return []string{"Engineering"}, nil, nil
+	}
+	for _, args := range [][]string{{"--yes"}, {"--yes", "--non-interactive"}, {"--yes", "--output", "json"}} {
+		o := tn.run(invocation{choose: choose}, tn.day2("provision", args...)...)
+		if o.code != 2 || !strings.Contains(fmt.Sprint(o.err), "--user") || !strings.Contains(fmt.Sprint(o.err), "--group") || asked != 0 {
+			t.Errorf("provision %q without a terminal: asked %d times; %v", args, asked, o)
+		}
+	}
+	o := tn.run(invocation{tty: true, choose: choose}, tn.day2("provision", "--yes")...)
+	if o.code != 0 || asked != 1 {
+		t.Fatalf("provision on a terminal: asked %d times; %v", asked, o)
+	}
+	if _, ok := tn.sb.Backend.UserByUserName(demo.Users[4].UserPrincipalName); !ok {
+		t.Errorf("Grady, of the group chosen, did not arrive:\n%s", o.stdout)
 	}
 }

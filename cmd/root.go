@@ -36,6 +36,9 @@ type factory struct {
 	ConfirmPlan func(ctx context.Context, ios *wizard.IOStreams, plan *steps.Plan) (bool, error)
 	// Prompter, when set, asks instead of the forms wherever someone can answer (tests).
 	Prompter wizard.Prompter
+	// ChooseToProvision asks on a terminal whom `provision` sends when no flag names anyone; nil is the forms'
+	// picker. Tests answer in its place.
+	ChooseToProvision func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) (groups, users []string, err error)
 }
 
 // Execute runs idpctl with os.Args and returns the process exit code.

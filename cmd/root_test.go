@@ -30,6 +30,8 @@ type invocation struct {
 	// prompter, when set, stands in for the forms; enter, when set, answers the real forms by pressing Enter.
 	prompter wizard.Prompter
 	enter    *wizardtest.Enter
+	// choose, when set, answers provision's picker.
+	choose func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) (groups, users []string, err error)
 }
 
 // outcome is what a person or script sees of one run.
@@ -55,7 +57,7 @@ func execute(t *testing.T, inv invocation, args ...string) outcome {
 	if inv.width > 0 {
 		ios.SetWidth(inv.width)
 	}
-	f := &factory{IO: ios, Getenv: getenvFrom(inv.env), Prompter: inv.prompter}
+	f := &factory{IO: ios, Getenv: getenvFrom(inv.env), Prompter: inv.prompter, ChooseToProvision: inv.choose}
 	if inv.answers != nil {
 		answers := inv.answers
 		f.ConfirmPlan = func(_ context.Context, _ *wizard.IOStreams, plan *steps.Plan) (bool, error) {

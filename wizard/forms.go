@@ -318,18 +318,45 @@ func (f *Forms) askAssignments(ctx context.Context, req FillRequest) error {
 	if err := f.ask(ctx, question{field: picker, check: picker.validate}); err != nil {
 		return err
 	}
-	in.AssignGroups, in.AssignUsers = nil, nil
+	in.AssignGroups, in.AssignUsers = f.refs(ctx, req.Directory, chosen)
+	f.answered("Assign", names(chosen))
+	return nil
+}
+
+// ChooseToProvision asks, with the picker setup uses, which groups and users `idpctl provision` sends now, and
+// names them as --group and --user do.
+func (f *Forms) ChooseToProvision(ctx context.Context, dir Directory) (groups, users []string, err error) {
+	var chosen []Principal
+	picker := NewPicker(ctx, dir, true, &chosen).
+		Title("Who should be provisioned now?").
+		Description("Type to search groups and users · tab selects · enter continues").
+		Debounce(f.Debounce)
+	if err := f.ask(ctx, question{field: picker, check: picker.validate}); err != nil {
+		return nil, nil, err
+	}
+	f.answered("Provision", names(chosen))
+	groups, users = f.refs(ctx, dir, chosen)
+	return groups, users, nil
+}
+
+// refs names chosen principals as the command line does: groups by groupRef, users by user principal name.
+func (f *Forms) refs(ctx context.Context, dir Directory, chosen []Principal) (groups, users []string) {
+	for _, p := range chosen {
+		if p.Kind == KindGroup {
+			groups = append(groups, f.groupRef(ctx, dir, p))
+		} else {
+			users = append(users, p.UPN)
+		}
+	}
+	return groups, users
+}
+
+func names(chosen []Principal) string {
 	var names []string
 	for _, p := range chosen {
 		names = append(names, p.Name)
-		if p.Kind == KindGroup {
-			in.AssignGroups = append(in.AssignGroups, f.groupRef(ctx, req.Directory, p))
-		} else {
-			in.AssignUsers = append(in.AssignUsers, p.UPN)
-		}
 	}
-	f.answered("Assign", strings.Join(names, ", "))
-	return nil
+	return strings.Join(names, ", ")
 }
 
 // groupRef is how a chosen group is named in the inputs (and the command line): by name when that is unique

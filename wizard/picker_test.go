@@ -232,3 +232,22 @@ func TestPickerNothingFoundGolden(t *testing.T) {
 }
 
 func keyEsc() tea.Msg { return tea.KeyPressMsg{Code: tea.KeyEscape} }
+
+// `idpctl provision` without --user or --group asks with the same picker: what is chosen comes back named as
+// the flags name it. The screen at 40, 80 and 120 columns.
+func TestChooseToProvisionGolden(t *testing.T) {
+	atEachSize(t, func(t *testing.T, f *Forms, errOut *bytes.Buffer, width int, color bool) {
+		var shots strings.Builder
+		scriptedForms(t, f, width, color, []formScreen{
+			{keys: typedKeys("eng"), answer: append(append([]tea.Msg{keyTab(), keyEsc()}, typedKeys("adele")...), keyTab(), keyEnter())},
+		}, &shots)
+		groups, users, err := f.ChooseToProvision(t.Context(), demoDirectory())
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		golden.RequireEqual(t, shots.String()+"=== after\n"+errOut.String())
+		if !slices.Equal(groups, []string{"Engineering"}) || !slices.Equal(users, []string{"adele.vance@contoso.onmicrosoft.com"}) {
+			t.Errorf("chose groups %q, users %q", groups, users)
+		}
+	})
+}
