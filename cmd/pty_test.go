@@ -48,6 +48,7 @@ func TestTerminal(t *testing.T) {
 		{"WizardPicksGroupAndUser", terminalWizard},
 		{"ManualHandOff", terminalManualHandOff},
 		{"CtrlCStopsThenResumes", terminalCtrlCThenResume},
+		{"ProvisionPicker", terminalProvisionPicker},
 	} {
 		t.Run(scenario.name, func(t *testing.T) {
 			t.Parallel() // separate processes and tenants; mostly waiting on the simulated tenant's latency
@@ -381,6 +382,25 @@ func terminalManualHandOff(t *testing.T, bin string) {
 	}
 	if files := tn.stateFiles(); strings.Contains(files, shown[1]) || strings.Contains(files, tn.sb.SCIMToken.Reveal()) {
 		t.Error("the state files hold a secret")
+	}
+}
+
+// provision without --user or --group in a terminal: the picker searches the tenant, Enter takes the group
+// highlighted, and its members are provisioned.
+func terminalProvisionPicker(t *testing.T, bin string) {
+	tn := newTenant(t)
+	tn.mustSetUp(tn.manual())
+	tn.assign(tn.sb.Demo.Engineering.ID)
+	term := startTerminal(t, bin, 100, 40, tn.env(), tn.day2("provision", "--yes")...)
+	term.waitFor("Who should be provisioned now?")
+	term.typeKeys("Engin")
+	term.waitFor("> [ ] Engineering")
+	term.typeKeys("\r")
+	if code := term.exit(); code != 0 {
+		t.Fatalf("exit %d; the terminal shows:\n%s", code, term.text())
+	}
+	if _, ok := tn.sb.Backend.UserByUserName(tn.sb.Demo.Users[4].UserPrincipalName); !ok {
+		t.Errorf("Grady, of the group chosen, is not in the SaaS; the terminal shows:\n%s", term.text())
 	}
 }
 
