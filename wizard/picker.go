@@ -133,14 +133,19 @@ func (p *Picker) Skip() bool { return false }
 // Zoom is false.
 func (p *Picker) Zoom() bool { return false }
 
-// KeyBinds is the help line.
+// KeyBinds is the help line; a narrow terminal leaves out the arrows, which need no telling, so that the line
+// is not cut before "enter continue".
 func (p *Picker) KeyBinds() []key.Binding {
-	return []key.Binding{
+	binds := []key.Binding{
 		key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "select")),
 		key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
 		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear")),
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
 	}
+	if p.width < 52 {
+		binds = slices.Delete(binds, 1, 2)
+	}
+	return binds
 }
 
 // Run runs the picker alone.

@@ -50,9 +50,9 @@ func (t theme) button(label string, selected bool) string {
 	return " " + label + " "
 }
 
-// wrapLines fits text to width: a line too long is broken at spaces or after the / . @ inside URLs and names,
-// never mid-word otherwise (a GUID stays whole), and its continuation lines are indented two more than the
-// line, so attributes stay readable.
+// wrapLines fits text to width: a line too long is broken at spaces, and only a word longer than a line (a long
+// URL) after its / . @, never mid-word otherwise (a GUID stays whole); its continuation lines are indented two
+// more than the line, so attributes stay readable.
 func wrapLines(text string, width int) string { return wrapAt(text, width, "/.@") }
 
 // wrapProse is wrapLines for sentences: lines break at spaces only (a word longer than the line is split), so
@@ -83,17 +83,18 @@ func wrapAt(text string, width int, breakpoints string) string {
 	return strings.Join(out, "\n")
 }
 
-// wrapWords breaks text into lines of at most width columns at spaces and after the characters in
-// breakpoints; a word longer than a line is cut. Unlike lipgloss.Wrap, for which a hyphen is always a
-// breakpoint, a GUID stays whole unless breakpoints holds "-". Escape codes never hold a space or a
-// breakpoint here (SGR only), so they stay whole too.
+// wrapWords breaks text into lines of at most width columns at spaces; only a word longer than a line is broken
+// inside, after the characters in breakpoints, and a piece still too long is cut. So a UPN or a URL that fits a
+// line goes whole onto the next one. Unlike lipgloss.Wrap, for which a hyphen is always a breakpoint, a GUID
+// stays whole unless breakpoints holds "-". Escape codes never hold a space or a breakpoint here (SGR only), so
+// they stay whole too.
 func wrapWords(text string, width int, breakpoints string) string {
 	var (
 		lines []string
 		line  string
 	)
 	fits := func(s string) bool { return lipgloss.Width(strings.TrimRight(s, " ")) <= width }
-	for _, word := range splitAfter(text, " "+breakpoints) {
+	place := func(word string) {
 		if line != "" && !fits(line+word) {
 			lines, line = append(lines, strings.TrimRight(line, " ")), ""
 		}
@@ -101,6 +102,15 @@ func wrapWords(text string, width int, breakpoints string) string {
 		for !fits(line) {
 			first, rest, _ := strings.Cut(ansi.Hardwrap(line, width, false), "\n")
 			lines, line = append(lines, first), rest
+		}
+	}
+	for _, word := range splitAfter(text, " ") {
+		if fits(word) || breakpoints == "" {
+			place(word)
+			continue
+		}
+		for _, piece := range splitAfter(word, breakpoints) {
+			place(piece)
 		}
 	}
 	return strings.Join(keepStyles(append(lines, strings.TrimRight(line, " "))), "\n")

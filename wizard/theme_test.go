@@ -15,6 +15,11 @@ func TestWrapLines(t *testing.T) {
 	if got := wrapLines(in, 24); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+	// A UPN that fits a line goes whole onto the next one.
+	signedIn := "Signed in as admin@contoso.onmicrosoft.com (Alex Wilber) in tenant Contoso"
+	if got, want := wrapLines(signedIn, 40), "Signed in as\n  admin@contoso.onmicrosoft.com (Alex\n  Wilber) in tenant Contoso"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
 	colored := theme{color: true}.good("+ assignment \"user grady.archie@contoso.onmicrosoft.com\"")
 	for _, line := range splitLines(wrapLines(colored, 30)) {
 		if w := lipgloss.Width(line); w > 30 {
