@@ -89,14 +89,7 @@ func TestWrongTokenFailsTestConnectionAndQuarantinesTheJob(t *testing.T) {
 // the quarantine (DOCS S4).
 func TestQuarantineLiftsWhenTheTargetRecovers(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	e.configure(e.sb.Demo.Users[0].ID)
-	e.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
-	e.start()
-	e.nextCycle()
-	if e.jobStatus()["code"] != "Quarantine" {
-		t.Fatal("a target refusing every token did not quarantine the job")
-	}
-	e.sb.Backend.SetFaults(refbackend.Faults{})
+	e.quarantinedThenRecovered()
 	e.nextCycle()
 	if status := e.jobStatus(); status["code"] != "Active" || status["quarantine"] != nil || len(e.sb.Backend.Users()) != 1 {
 		t.Errorf("status after the target recovered %v", status)

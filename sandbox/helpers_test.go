@@ -254,6 +254,20 @@ func (e *env) cycle(d time.Duration) int {
 }
 
 // nextCycle advances to the job's next cycle and runs it.
+// quarantinedThenRecovered provisions the first demo user to a target that refuses every token, runs the first
+// cycle, which quarantines the job, and then lets the target accept tokens again: a job waiting to recover.
+func (e *env) quarantinedThenRecovered() {
+	e.t.Helper()
+	e.configure(e.sb.Demo.Users[0].ID)
+	e.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
+	e.start()
+	e.nextCycle()
+	if e.jobStatus()["code"] != "Quarantine" {
+		e.t.Fatal("a target refusing every token did not quarantine the job")
+	}
+	e.sb.Backend.SetFaults(refbackend.Faults{})
+}
+
 func (e *env) nextCycle() {
 	e.t.Helper()
 	due, ok := e.sb.Tenant.NextCycle(e.jobID)

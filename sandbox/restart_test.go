@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/idpctl/idpctl/sandbox"
-	"github.com/idpctl/idpctl/sandbox/refbackend"
 )
 
 // TestRestartScopeAndStartOnAQuarantinedJob: a restart whose resetScope leaves out QuarantineState keeps the job
@@ -14,14 +13,7 @@ import (
 // synchronization-synchronizationjob-start.md) and the next cycle runs.
 func TestRestartScopeAndStartOnAQuarantinedJob(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	e.configure(e.sb.Demo.Users[0].ID)
-	e.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
-	e.start()
-	e.nextCycle()
-	if e.jobStatus()["code"] != "Quarantine" {
-		t.Fatal("a target refusing every token did not quarantine the job")
-	}
-	e.sb.Backend.SetFaults(refbackend.Faults{})
+	e.quarantinedThenRecovered()
 
 	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{"resetScope": "Escrows,Watermark"}}))
 	if status := e.jobStatus(); status["code"] != "Quarantine" || status["quarantine"] == nil {
@@ -44,14 +36,7 @@ func TestRestartScopeAndStartOnAQuarantinedJob(t *testing.T) {
 // next cycle runs.
 func TestRestartNoneIsAStart(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	e.configure(e.sb.Demo.Users[0].ID)
-	e.sb.Backend.SetFaults(refbackend.Faults{RejectAllTokens: true})
-	e.start()
-	e.nextCycle()
-	if e.jobStatus()["code"] != "Quarantine" {
-		t.Fatal("a target refusing every token did not quarantine the job")
-	}
-	e.sb.Backend.SetFaults(refbackend.Faults{})
+	e.quarantinedThenRecovered()
 	e.must(http.StatusNoContent, e.graph(http.MethodPost, e.job()+"/restart", map[string]any{"criteria": map[string]any{"resetScope": "None"}}))
 	if status := e.jobStatus(); status["code"] == "Quarantine" || status["quarantine"] != nil {
 		t.Errorf("after a restart with None: %v", status)
