@@ -135,9 +135,14 @@ func (o *entraOptions) check() error {
 	return nil
 }
 
-// scimToken is the SCIM token from IDPCTL_SCIM_TOKEN or the --scim-token-file file, checked; zero when neither
-// gives one.
-func (o *entraOptions) scimToken(file string) (secret.Value, error) {
+// scimToken checks --scim-url, when given, and returns the SCIM token from IDPCTL_SCIM_TOKEN or the
+// --scim-token-file file, checked; zero when neither gives one.
+func (o *entraOptions) scimToken(url, file string) (secret.Value, error) {
+	if url != "" {
+		if err := backend.ValidateSCIMURL(url); err != nil {
+			return secret.Value{}, &usageError{err}
+		}
+	}
 	env := o.Getenv("IDPCTL_SCIM_TOKEN")
 	var tok secret.Value
 	switch {
@@ -168,7 +173,7 @@ func (o *entraOptions) signInRequest() signInRequest {
 }
 
 // newEntraCmd builds a day-2 `entra` command: the shared flags from the environment, the shared checks, then
-// check (the command's own, may be nil) and run.
+// check (the command's own, may be nil) and run, whose failure --output json reports as JSON.
 func newEntraCmd(o *entraOptions, cmd *cobra.Command, check func() error, run func(ctx context.Context) error) *cobra.Command {
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(c *cobra.Command, _ []string) error {
@@ -183,9 +188,22 @@ func newEntraCmd(o *entraOptions, cmd *cobra.Command, check func() error, run fu
 				return err
 			}
 		}
-		return run(c.Context())
+		return withJSONErrors(c.Context(), o.Output, o.IO, run)
 	}
 	return usageErrors(cmd)
+}
+
+// changeRun runs fn for a day-2 command that changes the setup: within --timeout, signed in, with the state
+// locked and the inputs adjusted (see connect) until fn returns.
+func (o *entraOptions) changeRun(ctx context.Context, adjust func(in *steps.Inputs) error, fn func(ctx context.Context, run *entraRun) error) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	run, err := o.connect(ctx, true, adjust)
+	if err != nil {
+		return err
+	}
+	defer run.close()
+	return fn(ctx, run)
 }
 
 // entraRun is one day-2 run against the tenant: the engine's environment, and what its inputs were compared

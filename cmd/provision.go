@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/idpctl/idpctl/backend"
 	"github.com/idpctl/idpctl/secret"
 	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard"
@@ -64,21 +63,14 @@ it. Exit codes: 0 every user arrived or was skipped, 1 a user failed, 2 bad inpu
 	fl.StringArrayVar(&opts.Groups, "group", nil, "group to provision with all its members: display name or object id (repeatable)")
 	fl.StringVar(&opts.SCIMURL, "scim-url", "", "SCIM base URL to read users back from; default: the one saved for provisioning")
 	fl.StringVar(&opts.SCIMTokenFile, "scim-token-file", "", "file holding the SCIM token to read users back with (or set IDPCTL_SCIM_TOKEN)")
-	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error {
-		return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return provisionEntra(ctx, opts) })
-	})
+	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error { return provisionEntra(ctx, opts) })
 }
 
 func (o *provisionOptions) check() error {
 	if len(o.Users) == 0 && len(o.Groups) == 0 && !o.canAsk() {
 		return usageErrorf(`nothing to provision: name users with --user UPN and groups with --group NAME, e.g. --user adele@contoso.com --group "Smallstep Users"`)
 	}
-	if o.SCIMURL != "" {
-		if err := backend.ValidateSCIMURL(o.SCIMURL); err != nil {
-			return &usageError{err}
-		}
-	}
-	tok, err := o.scimToken(o.SCIMTokenFile)
+	tok, err := o.scimToken(o.SCIMURL, o.SCIMTokenFile)
 	if err != nil {
 		return err
 	}
@@ -92,24 +84,21 @@ func (o *provisionOptions) canAsk() bool {
 }
 
 func provisionEntra(ctx context.Context, opts *provisionOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	run, err := opts.connect(ctx, true, func(in *steps.Inputs) error {
+	adjust := func(in *steps.Inputs) error {
 		if opts.SCIMURL != "" {
 			in.SCIMURL = opts.SCIMURL
 		}
 		in.SCIMToken = opts.token
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	defer run.close()
-	if len(opts.Users) == 0 && len(opts.Groups) == 0 {
-		if opts.Groups, opts.Users, err = opts.choose(ctx, opts.IO, run.dir); err != nil {
-			return err
+	return opts.changeRun(ctx, adjust, func(ctx context.Context, run *entraRun) error {
+		if len(opts.Users) == 0 && len(opts.Groups) == 0 {
+			var err error
+			if opts.Groups, opts.Users, err = opts.choose(ctx, opts.IO, run.dir); err != nil {
+				return err
+			}
 		}
-	}
-	_, err = opts.applySteps(ctx, run, "provision", steps.Provision(opts.Users, opts.Groups), false)
-	return err
+		_, err := opts.applySteps(ctx, run, "provision", steps.Provision(opts.Users, opts.Groups), false)
+		return err
+	})
 }

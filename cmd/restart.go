@@ -50,9 +50,7 @@ applies it without asking, --dry-run only shows it.`,
 	fl := cmd.Flags()
 	opts.addFlags(fl, true)
 	fl.StringSliceVar(&opts.Reset, "reset", nil, "what the restart resets: "+strings.Join(scopeNames(), ", ")+` (default: the portal's "Restart provisioning", Escrows,Watermark,QuarantineState)`)
-	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error {
-		return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return restartEntra(ctx, opts) })
-	})
+	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error { return restartEntra(ctx, opts) })
 }
 
 // restartScopeHelp explains each reset scope, from the same list the plan explains them with, in --help's
@@ -96,13 +94,8 @@ func (o *restartOptions) check() error {
 }
 
 func restartEntra(ctx context.Context, opts *restartOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	run, err := opts.connect(ctx, true, nil)
-	if err != nil {
+	return opts.changeRun(ctx, nil, func(ctx context.Context, run *entraRun) error {
+		_, err := opts.applySteps(ctx, run, "restart", steps.Restart(opts.scope), false)
 		return err
-	}
-	defer run.close()
-	_, err = opts.applySteps(ctx, run, "restart", steps.Restart(opts.scope), false)
-	return err
+	})
 }

@@ -55,16 +55,12 @@ A plan is shown before anything changes; --yes applies it without asking, --dry-
 		}
 		return nil
 	}
-	return newEntraCmd(opts.entraOptions, cmd, check, func(ctx context.Context) error {
-		return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return rolesEntra(ctx, opts) })
-	})
+	return newEntraCmd(opts.entraOptions, cmd, check, func(ctx context.Context) error { return rolesEntra(ctx, opts) })
 }
 
 func rolesEntra(ctx context.Context, opts *rolesOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
 	given := len(opts.Owners)+len(opts.Admins) > 0
-	run, err := opts.connect(ctx, true, func(in *steps.Inputs) error {
+	adjust := func(in *steps.Inputs) error {
 		if given {
 			in.Owners, in.Admins = opts.Owners, opts.Admins
 		}
@@ -72,11 +68,9 @@ func rolesEntra(ctx context.Context, opts *rolesOptions) error {
 			return usageErrorf("no Owners or Admins: give --owner or --admin (setup was given none)")
 		}
 		return nil
-	})
-	if err != nil {
-		return err
 	}
-	defer run.close()
-	_, err = opts.applySteps(ctx, run, "roles", steps.Roles(), false)
-	return err
+	return opts.changeRun(ctx, adjust, func(ctx context.Context, run *entraRun) error {
+		_, err := opts.applySteps(ctx, run, "roles", steps.Roles(), false)
+		return err
+	})
 }

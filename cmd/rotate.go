@@ -70,9 +70,7 @@ A plan is shown before anything changes; --yes applies it without asking, --dry-
 	_ = fl.SetAnnotation("scim-token", noEnv, nil) // IDPCTL_SCIM_TOKEN is the token, not this switch
 	fl.StringVar(&opts.SCIMTokenFile, "scim-token-file", "", "with --scim-token: file holding the new SCIM token (or set IDPCTL_SCIM_TOKEN)")
 	fl.StringVar(&opts.SCIMURL, "scim-url", "", "with --scim-token: the SCIM URL, when it changed too; default: the one saved")
-	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error {
-		return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return rotateEntra(ctx, opts) })
-	})
+	return newEntraCmd(opts.entraOptions, cmd, opts.check, func(ctx context.Context) error { return rotateEntra(ctx, opts) })
 }
 
 func (o *rotateOptions) check() error {
@@ -85,12 +83,7 @@ func (o *rotateOptions) check() error {
 		return usageErrorf("--scim-token saves a SCIM token: --backend, --backend-url, --secret-out and --secret-expiry are for the client secret")
 	}
 	if o.SCIMToken {
-		if o.SCIMURL != "" {
-			if err := backend.ValidateSCIMURL(o.SCIMURL); err != nil {
-				return &usageError{err}
-			}
-		}
-		tok, err := o.scimToken(o.SCIMTokenFile)
+		tok, err := o.scimToken(o.SCIMURL, o.SCIMTokenFile)
 		if err != nil {
 			return err
 		}
@@ -113,9 +106,7 @@ func (o *rotateOptions) check() error {
 }
 
 func rotateEntra(ctx context.Context, opts *rotateOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	run, err := opts.connect(ctx, true, func(in *steps.Inputs) error {
+	adjust := func(in *steps.Inputs) error {
 		if opts.SCIMToken {
 			in.SCIMURL, in.SCIMToken = opts.SCIMURL, opts.token
 			return nil
@@ -124,18 +115,20 @@ func rotateEntra(ctx context.Context, opts *rotateOptions) error {
 			in.SecretExpiry = opts.expiry
 		}
 		return in.CheckDelivery()
-	})
-	if err != nil {
-		return err
 	}
-	defer run.close()
+	return opts.changeRun(ctx, adjust, func(ctx context.Context, run *entraRun) error { return rotate(ctx, opts, run) })
+}
+
+// rotate applies the rotation asked for; a new client secret handed over by hand is followed, on a terminal,
+// by the offer to finish the rotation at once.
+func rotate(ctx context.Context, opts *rotateOptions, run *entraRun) error {
 	in := run.env.Inputs
 	switch {
 	case opts.SCIMToken:
-		_, err = opts.applySteps(ctx, run, "rotate-secret", steps.RotateSCIMToken(), false)
+		_, err := opts.applySteps(ctx, run, "rotate-secret", steps.RotateSCIMToken(), false)
 		return err
 	case opts.Finish:
-		_, err = opts.applySteps(ctx, run, "rotate-secret", steps.FinishRotation(), false)
+		_, err := opts.applySteps(ctx, run, "rotate-secret", steps.FinishRotation(), false)
 		return err
 	}
 	result, err := opts.applySteps(ctx, run, "rotate-secret", steps.RotateSecret(in), true)

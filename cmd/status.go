@@ -59,9 +59,7 @@ within 30 days, nothing set up), 4 sign-in or permission problem.`,
 		}
 		return nil
 	}
-	return newEntraCmd(opts.entraOptions, cmd, check, func(ctx context.Context) error {
-		return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return statusEntra(ctx, opts) })
-	})
+	return newEntraCmd(opts.entraOptions, cmd, check, func(ctx context.Context) error { return statusEntra(ctx, opts) })
 }
 
 // statusEntra reports once, or with --watch until the context ends; the exit code is the last report's.

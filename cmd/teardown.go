@@ -50,14 +50,10 @@ backend and its URL are what setup used unless given again (IDPCTL_BACKEND_TOKEN
 	fl.StringVar(&opts.Backend, "backend", "", "where the SaaS holds the registration: manual or http; default: what setup used")
 	fl.StringVar(&opts.BackendURL, "backend-url", "", "base URL of the SaaS's registration API (--backend http; token in IDPCTL_BACKEND_TOKEN); default: what setup used")
 	fl.BoolVar(&opts.KeepApp, "keep-app", false, "stop provisioning only (delete the provisioning job); keep the application and single sign-on")
-	return newEntraCmd(opts.entraOptions, cmd, nil, func(ctx context.Context) error {
-		return withJSONErrors(ctx, opts.Output, opts.IO, func(ctx context.Context) error { return teardownEntra(ctx, opts) })
-	})
+	return newEntraCmd(opts.entraOptions, cmd, nil, func(ctx context.Context) error { return teardownEntra(ctx, opts) })
 }
 
 func teardownEntra(ctx context.Context, opts *teardownOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
 	var adjust func(in *steps.Inputs) error
 	if opts.KeepApp {
 		// --keep-app deletes the job only: the SaaS keeps its registration with the application, and its API is
@@ -67,14 +63,11 @@ func teardownEntra(ctx context.Context, opts *teardownOptions) error {
 			return nil
 		}
 	}
-	run, err := opts.connect(ctx, true, adjust)
-	if err != nil {
+	return opts.changeRun(ctx, adjust, func(ctx context.Context, run *entraRun) error {
+		// A backend with an API is asked first, read-only, whether it answers: before anything in Entra goes,
+		// so that a wrong URL or token leaves the registration findable by the application's client id.
+		checkBackend := run.env.Backend.Name() == backend.NameHTTP
+		_, err := opts.applySteps(ctx, run, "teardown", steps.Teardown(opts.KeepApp), checkBackend)
 		return err
-	}
-	defer run.close()
-	// A backend with an API is asked first, read-only, whether it answers: before anything in Entra goes, so
-	// that a wrong URL or token leaves the registration findable by the application's client id.
-	checkBackend := run.env.Backend.Name() == backend.NameHTTP
-	_, err = opts.applySteps(ctx, run, "teardown", steps.Teardown(opts.KeepApp), checkBackend)
-	return err
+	})
 }
