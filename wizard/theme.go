@@ -71,11 +71,17 @@ func wrapAt(text string, width int, breakpoints string) string {
 			continue
 		}
 		indent := len(line) - len(strings.TrimLeft(line, " "))
-		room := max(width-indent-2, 10)
+		hang := 2
+		for _, word := range strings.Fields(line) {
+			if w := lipgloss.Width(word); w > width-indent-2 && w <= width-indent {
+				hang = 0 // a word (an ID) that fits the line only without the hanging indent stays whole
+			}
+		}
+		room := max(width-indent-hang, 10)
 		for i, part := range strings.Split(wrapWords(line[indent:], room, breakpoints), "\n") {
 			pad := indent
 			if i > 0 {
-				pad += 2
+				pad += hang
 			}
 			out = append(out, strings.Repeat(" ", pad)+part)
 		}

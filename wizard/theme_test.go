@@ -20,6 +20,11 @@ func TestWrapLines(t *testing.T) {
 	if got, want := wrapLines(signedIn, 40), "Signed in as\n  admin@contoso.onmicrosoft.com (Alex\n  Wilber) in tenant Contoso"; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+	// A word that fits the line only without the hanging indent is not cut: the line hangs no more.
+	tenant := "in tenant Contoso (43ac34e0-496d-4156-82a7-d488a76c0ef9): role Global Administrator"
+	if got, want := wrapLines(tenant, 40), "in tenant Contoso\n(43ac34e0-496d-4156-82a7-d488a76c0ef9):\nrole Global Administrator"; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
 	colored := theme{color: true}.good("+ assignment \"user grady.archie@contoso.onmicrosoft.com\"")
 	for _, line := range splitLines(wrapLines(colored, 30)) {
 		if w := lipgloss.Width(line); w > 30 {
