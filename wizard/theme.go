@@ -89,8 +89,8 @@ func wrapAt(text string, width int, breakpoints string) string {
 	return strings.Join(out, "\n")
 }
 
-// wrapWords breaks text into lines of at most width columns at spaces; only a word longer than a line is broken
-// inside, after the characters in breakpoints, and a piece still too long is cut. So a UPN or a URL that fits a
+// wrapWords breaks text into lines of at most width columns at spaces outside double quotes; only a quoted value
+// longer than a line is broken at its spaces, and only a word longer than a line inside, after the characters in breakpoints, and a piece still too long is cut. So a UPN or a URL that fits a
 // line goes whole onto the next one. Unlike lipgloss.Wrap, for which a hyphen is always a breakpoint, a GUID
 // stays whole unless breakpoints holds "-". Escape codes never hold a space or a breakpoint here (SGR only), so
 // they stay whole too.
@@ -110,13 +110,19 @@ func wrapWords(text string, width int, breakpoints string) string {
 			lines, line = append(lines, first), rest
 		}
 	}
-	for _, word := range splitAfter(text, " ") {
-		if fits(word) || breakpoints == "" {
-			place(word)
+	for _, quoted := range splitOutsideQuotes(text) {
+		if fits(quoted) {
+			place(quoted) // a "quoted value" that fits a line is not broken
 			continue
 		}
-		for _, piece := range splitAfter(word, breakpoints) {
-			place(piece)
+		for _, word := range splitAfter(quoted, " ") {
+			if fits(word) || breakpoints == "" {
+				place(word)
+				continue
+			}
+			for _, piece := range splitAfter(word, breakpoints) {
+				place(piece)
+			}
 		}
 	}
 	return strings.Join(keepStyles(append(lines, strings.TrimRight(line, " "))), "\n")
@@ -144,6 +150,26 @@ func keepStyles(lines []string) []string {
 		lines[i] = l
 	}
 	return lines
+}
+
+// splitOutsideQuotes cuts s after every space that is not inside double quotes.
+func splitOutsideQuotes(s string) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			quoted = !quoted
+		case ' ':
+			if !quoted {
+				parts, start = append(parts, s[start:i+1]), i+1
+			}
+		}
+	}
+	if start < len(s) {
+		parts = append(parts, s[start:])
+	}
+	return parts
 }
 
 // splitAfter cuts s after every rune in set.

@@ -25,6 +25,10 @@ func TestWrapLines(t *testing.T) {
 	if got, want := wrapLines(tenant, 40), "in tenant Contoso\n(43ac34e0-496d-4156-82a7-d488a76c0ef9):\nrole Global Administrator"; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
+	// A quoted value that fits a line goes whole onto the next one.
+	if got, want := wrapProse(`  created client secret "idpctl 2026-12-07"`, 36), "  created client secret\n    \"idpctl 2026-12-07\""; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
 	colored := theme{color: true}.good("+ assignment \"user grady.archie@contoso.onmicrosoft.com\"")
 	for _, line := range splitLines(wrapLines(colored, 30)) {
 		if w := lipgloss.Width(line); w > 30 {
