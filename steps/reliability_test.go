@@ -115,6 +115,7 @@ func TestJobCreateOfAnAdoptingRunKilled(t *testing.T) {
 		}
 		kill()
 		killed.restore(t)
+		h.graphIdle()
 	}
 	h.httpClient = nil
 	h.mustRun(in)

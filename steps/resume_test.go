@@ -235,13 +235,25 @@ func killedAtEveryRequest(t *testing.T, opts sandbox.Options, inputs func(*harne
 				runner.Apply(ctx, env, plan) // fails: killed
 			}
 			// What the run wrote after its kill (a cancelled context lets it finish a write) a killed process
-			// would not have written.
+			// would not have written; what it had sent, Graph carries out before anyone can start it again.
 			killed.restore(t)
+			h.graphIdle()
 			h.httpClient = nil
 			h.mustRun(in)
 			h.configured(in)
 			h.noChanges(in)
 		})
+	}
+}
+
+// graphIdle waits until the sandbox has carried out every request it received: a killed run's requests in
+// flight still happen, and a person's next run starts long after them.
+func (h *harness) graphIdle() {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := h.sb.Tenant.WaitIdle(ctx); err != nil {
+		h.t.Fatalf("the sandbox still handles the killed run's requests: %v", err)
 	}
 }
 

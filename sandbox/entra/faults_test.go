@@ -167,3 +167,26 @@ func (f *fixture) newRequest(t *testing.T, method, path, body string) *http.Requ
 	req.Header.Set("Content-Type", "application/json")
 	return req
 }
+
+// WaitIdle returns only once every request the tenant received has been carried out and logged, however slowly
+// it is answered.
+func TestWaitIdleWaitsForRequestsInFlight(t *testing.T) {
+	f := newFixture(t, Options{Faults: Faults{Latency: 200 * time.Millisecond}})
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		f.get("/organization")
+	}()
+	for f.tenant.handling.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.tenant.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.tenant.Requests()); n != 1 {
+		t.Errorf("%d requests logged once idle, want the one in flight", n)
+	}
+	<-answered
+}

@@ -34,6 +34,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -92,6 +93,8 @@ type Tenant struct {
 	log    *requestLog
 	engine provisioner
 	prov   *engine // the provisioning engine; engine is prov unless a test replaced the seam
+
+	handling atomic.Int64 // requests ServeHTTP has begun and not finished (see WaitIdle)
 }
 
 const (
@@ -229,8 +232,24 @@ func (c *call) fail(err *graphError, now time.Time) response {
 	return resp
 }
 
+// WaitIdle returns once no request is being handled, or when ctx ends. A killed client's requests already
+// sent are carried out by Graph all the same; a test that starts the next run at once waits here for them, as a
+// person restarting a command would by the time it starts.
+func (t *Tenant) WaitIdle(ctx context.Context) error {
+	for t.handling.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // ServeHTTP answers one Graph request.
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t.handling.Add(1)
+	defer t.handling.Add(-1)
 	received := t.now()
 	c := &call{
 		ctx:         r.Context(),
