@@ -12,7 +12,7 @@ import (
 )
 
 // defaultSignInClientID is Microsoft Graph Command Line Tools, a public client that takes incremental consent
-// to Graph delegated scopes (reference/graph-api.md §11.4).
+// to Graph delegated scopes (microsoftgraph/msgraph-cli#48).
 const defaultSignInClientID = graph.GraphCommandLineToolsClientID
 
 // session is a signed-in Graph client and where its cloud signs in.

@@ -17,7 +17,7 @@ import (
 
 // NonGalleryTemplateID is the application template "Create your own application" (integrate any other
 // application you don't find in the gallery): the one that makes an enterprise app able to provision
-// (reference §1).
+// (DOCS applicationtemplate-instantiate.md).
 const NonGalleryTemplateID = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
 
 // GetApplication reads an application by object id.
@@ -75,7 +75,7 @@ func (c *Client) FindApplications(ctx context.Context, q ApplicationQuery) ([]Ap
 // InstantiateTemplate creates an application and its service principal from an application template
 // (NonGalleryTemplateID for a custom SAML/OIDC + SCIM app). Both are new: wait for them with
 // WaitForApplication and WaitForServicePrincipal before relying on reads. Graph has been seen to answer 404
-// and still create the application (reference §10), and the request is not retried on 503/504 for the same
+// and still create the application (as commonly observed), and the request is not retried on 503/504 for the same
 // reason: instantiate under a unique name and look it up by that name when the answer is an error.
 func (c *Client) InstantiateTemplate(ctx context.Context, templateID, displayName string) (Application, ServicePrincipal, error) {
 	body := applicationtemplates.NewItemInstantiatePostRequestBody()

@@ -32,7 +32,8 @@ func Methods() []Method {
 func (m Method) Delegated() bool { return m == MethodBrowser || m == MethodDeviceCode }
 
 // GraphCommandLineToolsClientID is "Microsoft Graph Command Line Tools", the public client idpctl signs people
-// in with unless --client-id names another (reference/graph-api.md §11.4).
+// in with unless --client-id names another: it takes incremental consent to any Graph delegated scope
+// (microsoftgraph/msgraph-cli#48).
 const GraphCommandLineToolsClientID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 
 // The environment variables sign-in reads. The AZURE_* ones are azidentity's standard names

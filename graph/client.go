@@ -1,5 +1,5 @@
 // Package graph is idpctl's only door to Microsoft Graph: a narrow client over msgraph-sdk-go for every call of
-// the setup flow (reference/graph-api.md §0), returning plain Go types. No SDK or kiota type appears in its API,
+// the setup flow (docs/architecture.md), returning plain Go types. No SDK or kiota type appears in its API,
 // so the rest of idpctl compiles without the SDK and tests against small fakes.
 //
 // Every method takes a context and returns *Error for answers Graph refused (classify them with IsNotFound,
@@ -127,7 +127,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	hosts := graphHosts()
 	if !slices.Contains(hosts, strings.ToLower(u.Hostname())) {
-		// The SDK silently sends no Authorization header to a host outside this list (reference §12.1).
+		// The SDK silently sends no Authorization header to a host outside this list (kiota-abstractions-go
+		// authentication/allowed_hosts_validator.go).
 		hosts = append(hosts, strings.ToLower(u.Hostname()))
 	}
 	scopes := cfg.Scopes

@@ -75,7 +75,8 @@ func (c Cloud) GraphScope() string { return c.GraphResource() + "/.default" }
 // AuthorityURL is the sign-in authority, e.g. https://login.microsoftonline.com/.
 func (c Cloud) AuthorityURL() string { return "https://" + c.orPublic().AuthorityHost + "/" }
 
-// OIDCMetadataURL is a tenant's OpenID Connect discovery document in this cloud (reference/graph-api.md §6).
+// OIDCMetadataURL is a tenant's OpenID Connect discovery document in this cloud (ENTRA
+// identity-platform/v2-protocols-oidc.md).
 func (c Cloud) OIDCMetadataURL(tenantID string) string {
 	return "https://" + c.orPublic().AuthorityHost + "/" + tenantID + "/v2.0/.well-known/openid-configuration"
 }

@@ -48,7 +48,7 @@ func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-// TestSetupFlowAgainstSimulatedTenant runs the call sequence of reference/graph-api.md §0 through the client
+// TestSetupFlowAgainstSimulatedTenant runs setup's call sequence (docs/architecture.md) through the client
 // against the simulated tenant (with replication lag on every new object and on the provisioning service) and
 // the reference SCIM backend, then tears everything down.
 func TestSetupFlowAgainstSimulatedTenant(t *testing.T) {

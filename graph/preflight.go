@@ -12,7 +12,8 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
-// Directory roles that can do all of setup (reference/graph-api.md §11.2); template ids from
+// Directory roles that can do all of setup (ENTRA grant-admin-consent.md; DOCS
+// includes/rbac-for-apis/rbac-synchronization-apis.md); template ids from
 // learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference.
 const (
 	RoleGlobalAdministrator           = "62e90394-69f5-4237-9190-012177145e10"
@@ -29,7 +30,7 @@ func setupRoles() []DirectoryRole {
 	}
 }
 
-// Entra ID P1 and P2 service plans (reference/graph-api.md §11.3; ENTRA licensing-service-plan-reference.md).
+// Entra ID P1 and P2 service plans (ENTRA licensing-service-plan-reference.md).
 const (
 	ServicePlanEntraIDP1 = "41781fb2-bc02-4b7c-bd55-b576c07bb09d" // AAD_PREMIUM
 	ServicePlanEntraIDP2 = "eec0eb4f-6444-4f95-aba0-50c24d67f998" // AAD_PREMIUM_P2

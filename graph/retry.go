@@ -32,7 +32,7 @@ type call struct {
 	secrets []secret.Value
 }
 
-// What is retried, and why (sources in reference/graph-api.md §10 unless noted):
+// What is retried, and why (sources: DOCS concepts/throttling.md and concepts/errors.md unless noted):
 //   - 429 TooManyRequests, 503 and 504, honouring Retry-After (seconds, possibly fractional, or an HTTP date),
 //     else exponential backoff with jitter; at most MaxAttempts attempts, and never past the context deadline.
 //   - 409 Directory_ConcurrencyViolation ("Error due to concurrent requests being made to the tenant. Please

@@ -15,7 +15,8 @@ import (
 	"github.com/idpctl/idpctl/secret"
 )
 
-// The provisioning (synchronization) API, under /servicePrincipals/{id}/synchronization (reference §7-§9).
+// The provisioning (synchronization) API, under /servicePrincipals/{id}/synchronization (DOCS
+// resources/synchronization-overview.md).
 // Every call is marked sync: the provisioning service answers 403/409 while it has not seen a new service
 // principal, and those are retried for objects this client created.
 
@@ -90,7 +91,8 @@ func (c *Client) DeleteSyncJob(ctx context.Context, spID, jobID string) error {
 }
 
 // secretPairs converts credentials to the SDK's key/value pairs. Graph wants the key names in PascalCase
-// (a client that sent "baseAddress" got 500 "Requested value 'baseAddress' was not found", reference §7.2).
+// (a client that sent "baseAddress" got 500 "Requested value 'baseAddress' was not found",
+// microsoftgraph/msgraph-beta-sdk-java#372).
 func secretPairs(op string, creds []SyncSecret) ([]models.SynchronizationSecretKeyStringValuePairable, []secret.Value, error) {
 	pairs := make([]models.SynchronizationSecretKeyStringValuePairable, 0, len(creds))
 	values := make([]secret.Value, 0, len(creds))
@@ -195,7 +197,8 @@ func (c *Client) SaveSyncSecrets(ctx context.Context, spID string, secrets []Syn
 	body := serviceprincipals.NewItemSynchronizationSecretsPutRequestBody()
 	body.SetValue(pairs)
 	_, err = send(ctx, c, call{op: op, refs: []string{spID}, sync: true, secrets: values}, func(ctx context.Context) (struct{}, error) {
-		// Put is deprecated in favour of PutAsSecretsPutResponse; both send the same request (reference §12.4.4).
+		// Put is deprecated in favour of PutAsSecretsPutResponse; both send the same request (msgraph-sdk-go
+		// serviceprincipals/item_synchronization_secrets_request_builder.go).
 		_, err := c.syncOf(spID).Secrets().PutAsSecretsPutResponse(ctx, body, nil)
 		return struct{}{}, err
 	})
@@ -211,7 +214,8 @@ const schemaTemplate = "{+baseurl}/servicePrincipals/{sp}/synchronization/jobs/{
 
 // GetSyncSchema returns a job's synchronization schema as the raw JSON Graph sent. It is read raw because the
 // typed models drop unknown enum values and, through their backing store, would PUT back almost nothing
-// (reference §12.4.2-3).
+// (kiota-abstractions-go store/inmemory_backing_store.go; the SDK's Parse* enum functions return nil for an
+// unknown value).
 func (c *Client) GetSyncSchema(ctx context.Context, spID, jobID string) ([]byte, error) {
 	res, err := send(ctx, c, call{op: "GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema", refs: []string{spID, jobID}, sync: true},
 		func(ctx context.Context) (any, error) {
@@ -231,8 +235,9 @@ func (c *Client) GetSyncSchema(ctx context.Context, spID, jobID string) ([]byte,
 }
 
 // PutSyncSchema replaces a job's synchronization schema with raw JSON (the whole schema, as GetSyncSchema
-// returned it, edited). The SDK only offers PATCH here, which the service answers with 404 (reference §8.3),
-// so the PUT is built by hand and sent through the same adapter (token, pipeline, errors).
+// returned it, edited). The SDK only offers PATCH here, which the service answers with 404
+// (microsoftgraph/msgraph-sdk-python#820), so the PUT is built by hand and sent through the same adapter (token,
+// pipeline, errors).
 func (c *Client) PutSyncSchema(ctx context.Context, spID, jobID string, schema []byte) error {
 	const op = "PUT /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema"
 	if !json.Valid(schema) {

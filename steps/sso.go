@@ -184,7 +184,7 @@ func (s *ssoSettings) Apply(ctx context.Context, env *Env, change Change) error 
 }
 
 // scopeIDs looks up delegated permission ids by value on Microsoft Graph's service principal (never hard-coded:
-// reference/graph-api.md §3 advises reading them at run time).
+// the service principal's oauth2PermissionScopes is where Graph publishes them).
 func scopeIDs(graphSP graph.ServicePrincipal, values []string) ([]string, error) {
 	var ids []string
 	for _, v := range values {
