@@ -878,6 +878,10 @@ func TestSandboxFlag(t *testing.T) {
 	if !strings.Contains(o.stdout, "Client secret          handed to the backend") {
 		t.Errorf("the sandbox's backend did not take the secret:\n%s", o.stdout)
 	}
+	// The group assigned is what was provisioned on demand, said as a person says it.
+	if !strings.Contains(o.stdout, `ran provisioning on demand "1 group"`+"\n") || strings.Contains(o.stdout, "0 users") {
+		t.Errorf("the on-demand line does not name the one group:\n%s", o.stdout)
+	}
 
 	o = execute(t, invocation{}, append(args, "--output", "json")...)
 	if o.code != 0 || o.stderr != "" {
@@ -888,6 +892,16 @@ func TestSandboxFlag(t *testing.T) {
 	slices.Sort(got)
 	if len(got) != 3 || !strings.HasPrefix(got[0], "adele.vance@") || !strings.HasPrefix(got[1], "lee.gu@") || !strings.HasPrefix(got[2], "megan.bowen@") {
 		t.Errorf("users arrived %v, want the group's three", got)
+	}
+	list, _ := doc["steps"].([]any)
+	confirmed := false
+	for _, s := range list {
+		if m, _ := s.(map[string]any); m["step"] == "confirm users arrived" {
+			confirmed = m["summary"] == `ran provisioning on demand "1 group"`
+		}
+	}
+	if !confirmed {
+		t.Errorf("the JSON confirmation step does not say what the text says: %v", doc["steps"])
 	}
 	if !steps.IsGUID(fmt.Sprint(doc["tenantId"])) || !steps.IsGUID(fmt.Sprint(doc["clientId"])) {
 		t.Errorf("tenantId %v clientId %v", doc["tenantId"], doc["clientId"])

@@ -225,6 +225,7 @@ func (s *confirm) Plan(ctx context.Context, env *Env) (Change, error) {
 	return Change{Payload: confirmPlan{Verified: &c}, Resources: []Resource{{Action: NoOp, Type: "provisioned users", Name: plural(c.Counts.Total, "user") + " in the SaaS"}}}, nil
 }
 
+// principalSummary names what is provisioned on demand, as a person would say it.
 func principalSummary(ps []Principal) string {
 	users, groups := 0, 0
 	for _, p := range ps {
@@ -234,7 +235,18 @@ func principalSummary(ps []Principal) string {
 			users++
 		}
 	}
-	return plural(users, "user") + ", " + plural(groups, "group")
+	// Only what is there is named: "1 group", "2 users", "1 group and 1 user"; never "0 users".
+	var parts []string
+	if groups > 0 {
+		parts = append(parts, plural(groups, "group"))
+	}
+	if users > 0 {
+		parts = append(parts, plural(users, "user"))
+	}
+	if len(parts) == 0 {
+		return "no users or groups"
+	}
+	return strings.Join(parts, " and ")
 }
 
 func (s *confirm) Apply(ctx context.Context, env *Env, change Change) error {

@@ -45,3 +45,23 @@ func TestResultNamesTheSecretFileOnlyWhenWritten(t *testing.T) {
 		t.Errorf("written: secretFile %q, want %q", r.SecretFile, in.SecretOut)
 	}
 }
+
+// The on-demand step's line names what is provisioned as a person says it: never "0 users".
+func TestPrincipalSummary(t *testing.T) {
+	user := Principal{Type: "User", ID: "u"}
+	group := Principal{Type: "Group", ID: "g"}
+	for _, c := range []struct {
+		ps   []Principal
+		want string
+	}{
+		{[]Principal{group}, "1 group"},
+		{[]Principal{user, user}, "2 users"},
+		{[]Principal{user, group}, "1 group and 1 user"},
+		{[]Principal{group, group, user, user}, "2 groups and 2 users"},
+		{nil, "no users or groups"},
+	} {
+		if got := principalSummary(c.ps); got != c.want {
+			t.Errorf("principalSummary(%v) = %q, want %q", c.ps, got, c.want)
+		}
+	}
+}
