@@ -12,9 +12,8 @@ import (
 	"github.com/idpctl/idpctl/sandbox"
 )
 
-// Microsoft's documented requests (reference/scim-entra-behaviour.md §1: DOCS S1 use-scim-to-provision-users-
-// and-groups.md and S2 application-provisioning-config-problem-scim-compatibility.md), which the engine's
-// traffic is compared with.
+// Microsoft's documented requests (ENTRA use-scim-to-provision-users-and-groups.md and
+// application-provisioning-config-problem-scim-compatibility.md), which the engine's traffic is compared with.
 const (
 	// S1 "Create User": the keys and their JSON types are compared; values are the sample's.
 	s1CreateUser = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
@@ -183,7 +182,7 @@ func TestDialectFollowsMicrosoftsSamples(t *testing.T) {
 
 // TestCompliantDialectWithFlag: a tenant URL with aadOptscim062020 switches cycles to the flag's dialect
 // (lowercase ops, boolean active, several replacements folded into one path-less operation, members removed by
-// a value-filter path), as DOCS S2 shows.
+// a value-filter path), as ENTRA application-provisioning-config-problem-scim-compatibility.md shows.
 func TestCompliantDialectWithFlag(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	demo := e.sb.Demo
@@ -234,7 +233,8 @@ func toStrings(v any) []string {
 }
 
 // TestMatchingAttributeDrivesProbeAndLookups: with externalId as the matching attribute, Test Connection and
-// every run probe with externalId eq a random GUID, and users are looked up by it (reference §1.7).
+// every run probe with externalId eq a random GUID, and users are looked up by it (as commonly observed:
+// OctopusDeploy/Issues#9841, goauthentik/authentik#25837).
 func TestMatchingAttributeDrivesProbeAndLookups(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	adele := e.sb.Demo.Users[0]
@@ -267,8 +267,9 @@ func TestMatchingAttributeDrivesProbeAndLookups(t *testing.T) {
 	}
 }
 
-// TestFlagLeavesNoDanglingAmpersand: with aadOptscim062020 in the tenant URL (DOCS S2 "Flags to alter the SCIM
-// behavior"), requests without a query of their own carry the flag alone, and queries follow it with "&".
+// TestFlagLeavesNoDanglingAmpersand: with aadOptscim062020 in the tenant URL (ENTRA
+// application-provisioning-config-problem-scim-compatibility.md "Flags to alter the SCIM behavior"), requests
+// without a query of their own carry the flag alone, and queries follow it with "&".
 func TestFlagLeavesNoDanglingAmpersand(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.configure(e.sb.Demo.Users[0].ID)

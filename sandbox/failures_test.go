@@ -86,7 +86,7 @@ func TestWrongTokenFailsTestConnectionAndQuarantinesTheJob(t *testing.T) {
 }
 
 // TestQuarantineLiftsWhenTheTargetRecovers: fixing the problem is enough; the next attempt succeeds and lifts
-// the quarantine (DOCS S4).
+// the quarantine (ENTRA application-provisioning-quarantine-status.md).
 func TestQuarantineLiftsWhenTheTargetRecovers(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.quarantinedThenRecovered()
@@ -97,7 +97,7 @@ func TestQuarantineLiftsWhenTheTargetRecovers(t *testing.T) {
 }
 
 // TestFilterAnswering404Quarantines: a target that answers a filter matching nothing with 404 is the SCIM
-// compliance issue DOCS S4 names; the job is quarantined for it.
+// compliance issue ENTRA application-provisioning-quarantine-status.md names; the job is quarantined for it.
 func TestFilterAnswering404Quarantines(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	e.configure(e.sb.Demo.Users[0].ID)
@@ -116,7 +116,8 @@ func TestFilterAnswering404Quarantines(t *testing.T) {
 }
 
 // TestObjectFailuresGoToEscrow: a 409 on one user's create fails that user only; it waits in escrow (retried
-// six hours later, DOCS S4) while the rest is provisioned; a 503 is retried at the next cycle.
+// six hours later, ENTRA application-provisioning-quarantine-status.md) while the rest is provisioned; a 503 is
+// retried at the next cycle.
 func TestObjectFailuresGoToEscrow(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	demo := e.sb.Demo

@@ -211,7 +211,8 @@ func TestOnDemandGroupWithMembers(t *testing.T) {
 }
 
 // TestOnDemandUsesTheDefaultDialect: the aadOptscim062020 flag "currently doesn't work with on-demand
-// provisioning" (DOCS S2): an on-demand disable of an unassigned user is the default `Replace active "False"`.
+// provisioning" (ENTRA application-provisioning-config-problem-scim-compatibility.md): an on-demand disable of an
+// unassigned user is the default `Replace active "False"`.
 func TestOnDemandUsesTheDefaultDialect(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
 	adele := e.sb.Demo.Users[0]

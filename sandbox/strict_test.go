@@ -8,9 +8,9 @@ import (
 )
 
 // TestStrictSCIMNeedsTheCompliantFlag: against a strict SCIM 2.0 server (Options.StrictSCIM), Entra's default
-// dialect cannot deactivate a user, because it sends "active": "False" as a string (DOCS S2, "Requests made to
-// disable users"); the same run with aadOptscim062020 in the tenant URL sends a JSON boolean and the user is
-// deactivated.
+// dialect cannot deactivate a user, because it sends "active": "False" as a string (ENTRA
+// application-provisioning-config-problem-scim-compatibility.md, "Requests made to disable users"); the same run
+// with aadOptscim062020 in the tenant URL sends a JSON boolean and the user is deactivated.
 func TestStrictSCIMNeedsTheCompliantFlag(t *testing.T) {
 	for _, tc := range []struct {
 		name, query string

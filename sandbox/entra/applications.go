@@ -142,8 +142,8 @@ func objectsOf(v any) []any {
 
 // mergeTopLevel applies a PATCH body: every property sent replaces the stored value whole. Complex values such
 // as web and optionalClaims are replaced, not merged: Graph documents no merge of nested properties
-// (reference/graph-api.md §3 leaves it UNVERIFIED), and replacing is the stricter reading, so a client that
-// sends a partial web object loses the rest here and learns to send the whole object.
+// (no public source confirms either way), and replacing is the stricter reading, so a client that sends a partial
+// web object loses the rest here and learns to send the whole object.
 func mergeTopLevel(dst, patch object) {
 	for k, v := range patch {
 		if strings.HasPrefix(k, "@odata.") || strings.Contains(k, "@odata.") || k == "id" {
@@ -264,7 +264,7 @@ func (t *Tenant) checkApplication(app object) *graphError {
 	if str(app, "signInAudience") == "AzureADMultipleOrgs" {
 		for _, uri := range strs(app, "identifierUris") {
 			if !t.onVerifiedDomain(uri) {
-				// Source: error text quoted in OfficeDev/microsoft-365-agents-toolkit#8275 (reference §3).
+				// Source: error text quoted in OfficeDev/microsoft-365-agents-toolkit#8275.
 				return newError(http.StatusBadRequest, "HostNameNotOnVerifiedDomain",
 					fmt.Sprintf("Values of identifierUris property must use a verified domain of the organization or its subdomain: '%s'", uri))
 			}

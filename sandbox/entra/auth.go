@@ -22,8 +22,8 @@ const (
 	GraphCLIToolsAppID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
 )
 
-// FlowScopes returns the delegated scopes idpctl's flow asks for (reference/graph-api.md §11.1); the default
-// admin token carries all of them.
+// FlowScopes returns the delegated scopes idpctl's flow asks for (the Permissions table of each call's DOCS
+// api-reference page); the default admin token carries all of them.
 func FlowScopes() []string {
 	return []string{
 		"openid", "profile", "offline_access", "email", "User.Read",

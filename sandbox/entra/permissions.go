@@ -30,8 +30,8 @@ const (
 
 // The permission table. Scope lists follow each operation's "Permissions" table in the Graph v1.0 API reference
 // (DOCS api-reference/v1.0/api/*.md, least privileged first); role lists follow the rbac includes of those pages
-// and reference/graph-api.md §11.2. Directory.AccessAsUser.All is accepted wherever Graph accepts it for
-// directory objects; the synchronization and audit APIs do not list it.
+// and ENTRA grant-admin-consent.md. Directory.AccessAsUser.All is accepted wherever Graph accepts it for directory
+// objects; the synchronization and audit APIs do not list it.
 func (t *Tenant) permissions() map[string]permission {
 	appAdmins := []string{RoleGlobalAdministrator, RoleApplicationAdministrator, RoleCloudApplicationAdministrator}
 	syncAdmins := append(slices.Clone(appAdmins), RoleHybridIdentityAdministrator)

@@ -12,8 +12,9 @@ import (
 // The provisioning engine simulates Entra's provisioning service for the jobs of this tenant: when a job is
 // started it waits InitialCycleDelay, runs an initial cycle (every in-scope user and group is matched in the
 // target and created or updated), then an incremental cycle every 40 minutes that sends only what changed.
-// What it sends follows reference/scim-entra-behaviour.md; provisioning_cycle.go has the per-object logic,
-// provisioning_scim.go the wire format, provisioning_ondemand.go provisionOnDemand.
+// What it sends follows Microsoft's provisioning pages (ENTRA use-scim-to-provision-users-and-groups.md,
+// how-provisioning-works.md, application-provisioning-config-problem-scim-compatibility.md); provisioning_cycle.go
+// has the per-object logic, provisioning_scim.go the wire format, provisioning_ondemand.go provisionOnDemand.
 
 // ProvisioningOptions configure the simulated provisioning service. The zero value behaves like Entra.
 type ProvisioningOptions struct {
@@ -38,7 +39,8 @@ type ProvisioningOptions struct {
 }
 
 const (
-	// cycleInterval is Entra's fixed interval between incremental cycles (reference §2).
+	// cycleInterval is Entra's fixed interval between incremental cycles (ENTRA known-issues.md: "The provisioning
+	// interval is fixed").
 	cycleInterval = 40 * time.Minute
 )
 
@@ -96,7 +98,7 @@ type linkedObject struct {
 	// id of the referenced user, as last read from the target or exported to it.
 	references map[string]string
 	// outOfScope: the user was disabled because it left the scope; the service stops managing it then, and
-	// sends no DELETE when it is later deleted (reference §1.4).
+	// sends no DELETE when it is later deleted (ENTRA how-provisioning-works.md, known limitations).
 	outOfScope bool
 }
 
@@ -114,7 +116,7 @@ type escrowEntry struct {
 	retries int
 	next    time.Time
 	// reference: a failure to set a reference (a group's members, a user's manager); these count toward the
-	// absolute escrow threshold only (DOCS S4 "Escrow thresholds").
+	// absolute escrow threshold only (ENTRA application-provisioning-quarantine-status.md "Escrow thresholds").
 	reference bool
 }
 
@@ -198,7 +200,8 @@ func (e *engine) jobPaused(spID, jobID string) {
 
 // jobRestarted: a new initial cycle soon. An empty resetScope is the portal's "Restart provisioning", which
 // "clears escrows, removes the app from quarantine, and clears any watermarks" but keeps the links between
-// source and target objects (DOCS S3, S4); Full also forgets the links.
+// source and target objects (ENTRA how-provisioning-works.md, application-provisioning-quarantine-status.md); Full
+// also forgets the links.
 func (e *engine) jobRestarted(spID, jobID string, resetScope []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -217,7 +220,8 @@ func (e *engine) jobRestarted(spID, jobID string, resetScope []string) {
 	e.plan(j, e.t.now())
 }
 
-// schemaReplaced: any change to the mappings makes the next cycle an initial one (DOCS S3, S4).
+// schemaReplaced: any change to the mappings makes the next cycle an initial one (ENTRA how-provisioning-works.md,
+// application-provisioning-quarantine-status.md).
 func (e *engine) schemaReplaced(spID, jobID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -97,7 +97,8 @@ func (e *engine) cycle(ctx context.Context, j *jobRun, initial, forceDeletes boo
 	if err != nil {
 		return e.failCycle(j, began, cycleFailure{err: newError(http.StatusInternalServerError, "InternalError", "Could not issue a token.")}), nil
 	}
-	// Every run starts with the random-GUID query Test Connection makes (reference §1.1).
+	// Every run starts with the random-GUID query Test Connection makes (AzureAD/SCIMReferenceCode#63, quoting
+	// Microsoft support).
 	answer, gerr, cerr := client.probe(ctx, rule.users.primaryMatching())
 	if cerr != nil {
 		return cycleOutcome{}, cerr
@@ -163,7 +164,7 @@ func (r *runner) stop() bool {
 }
 
 // syncAllObjects is the body of a cycle: users, then groups, then the references between them (managers,
-// members), as the service orders its work (reference §2).
+// members), as the service orders its work (ENTRA how-provisioning-works.md).
 func (r *runner) syncAllObjects() {
 	if m := r.rule.users; m != nil {
 		for _, u := range r.src.users {
@@ -250,15 +251,17 @@ func (r *runner) done(id, key string, ev *provisioningEvent) {
 }
 
 // failed records a failed export: the object goes to escrow and is retried later. Transient failures
-// (throttling, 5xx, timeouts) come back at the next cycle ("retried in 40 minutes", DOCS S12), or after the
-// target's Retry-After when that is later; others 6, 12 and 24 hours after the first failure and then daily
-// (DOCS S4 "Retry duration"). After 28 days the escrow is dropped and the job disabled.
+// (throttling, 5xx, timeouts) come back at the next cycle ("retried in 40 minutes", ENTRA
+// howto-analyze-provisioning-logs.md), or after the target's Retry-After when that is later; others 6, 12 and 24
+// hours after the first failure and then daily (ENTRA application-provisioning-quarantine-status.md "Retry
+// duration"). After 28 days the escrow is dropped and the job disabled.
 func (r *runner) failed(id string, ev *provisioningEvent, err error) {
 	r.escrow(id, id, false, ev, err)
 }
 
 // failedReference records a failure to set a reference (members, manager): escrowed apart from the object's
-// own export, and counted only toward the absolute escrow threshold (DOCS S4).
+// own export, and counted only toward the absolute escrow threshold (ENTRA
+// application-provisioning-quarantine-status.md).
 func (r *runner) failedReference(id string, ev *provisioningEvent, err error) {
 	r.escrow("reference:"+id, id, true, ev, err)
 }
@@ -324,7 +327,8 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 	m := r.rule.users
 	id, upn := str(u, "id"), str(u, "userPrincipalName")
 	scope := r.src.scope(id, "User", r.syncAll, r.notAfter)
-	// A user in the deleted items is soft-deleted: IsSoftDeleted, as a disabled one (DOCS S6).
+	// A user in the deleted items is soft-deleted: IsSoftDeleted, as a disabled one (ENTRA
+	// customize-application-attributes.md).
 	enabled := boolean(u, "accountEnabled") && !r.src.softDeleted[id]
 	entitled := scope.inScope && enabled
 	env := r.src.env(u, "User", !entitled, scope)
@@ -440,7 +444,7 @@ func (r *runner) syncUser(u object, matchFirst bool) *provisioningEvent {
 }
 
 // deprovisionUser handles a user that is not (or no longer) effectively entitled: never provisioned users are
-// skipped; provisioned ones are disabled (reference §1.4), once.
+// skipped; provisioned ones are disabled (ENTRA how-provisioning-works.md), once.
 func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env *exprEnv, linked *linkedObject,
 	scope scopeInfo, enabled bool, desired map[string]string) *provisioningEvent {
 	m := r.rule.users
@@ -467,7 +471,8 @@ func (r *runner) deprovisionUser(id, key, upn string, ev *provisioningEvent, env
 		return notEntitled()
 	}
 	if r.onDemand && !enabled {
-		// On-demand provisioning "can't disable or delete users who were disabled or deleted in Entra" (DOCS S5).
+		// On-demand provisioning "can't disable or delete users who were disabled or deleted in Entra" (ENTRA
+		// provision-on-demand.md).
 		return notEntitled()
 	}
 	if !r.disables(scope) {
@@ -504,10 +509,10 @@ type matchResult struct {
 	targetID string
 }
 
-// match queries the target by each matching attribute in precedence order until one matches (DOCS S6); an
-// object the service is already linked to and that no longer matches (its matching attribute changed) is read
-// by its id, which the service keeps as its anchor (DOCS S3). It returns nil when a query failed (the event
-// says why).
+// match queries the target by each matching attribute in precedence order until one matches (ENTRA
+// customize-application-attributes.md); an object the service is already linked to and that no longer matches (its
+// matching attribute changed) is read by its id, which the service keeps as its anchor (ENTRA
+// how-provisioning-works.md). It returns nil when a query failed (the event says why).
 func (r *runner) match(ev *provisioningEvent, resource string, m *objectMapping, env *exprEnv, name string, linked *linkedObject) *matchResult {
 	kind := strings.TrimSuffix(resource, "s")
 	for _, a := range m.matching {
@@ -572,7 +577,7 @@ func (r *runner) match(ev *provisioningEvent, resource string, m *objectMapping,
 }
 
 // createUser POSTs the user: the core and enterprise schemas, the mapped attributes, active as a JSON boolean
-// (DOCS S1 "Create User").
+// (ENTRA use-scim-to-provision-users-and-groups.md "Create User").
 func (r *runner) createUser(id, key, upn string, ev *provisioningEvent, desired map[string]string) *provisioningEvent {
 	m := r.rule.users
 	if !m.flowAdd {
@@ -586,7 +591,8 @@ func (r *runner) createUser(id, key, upn string, ev *provisioningEvent, desired 
 	sent := r.fill(doc, m, desired, ev)
 	doc["meta"] = map[string]any{"resourceType": "User"}
 	if _, ok := doc["roles"]; !ok {
-		// Microsoft's "Create User" sample ends with "roles": [] when no role is mapped (DOCS S1).
+		// Microsoft's "Create User" sample ends with "roles": [] when no role is mapped (ENTRA
+		// use-scim-to-provision-users-and-groups.md).
 		doc["roles"] = []any{}
 	}
 	targetID, err := r.client.create(r.ctx, "Users", doc)
@@ -691,8 +697,8 @@ func targetValues(m *objectMapping, found map[string]any) map[string]string {
 }
 
 // diffExported lists the attributes whose desired value differs from the exported one, in mapping order.
-// Nulls are not provisioned (reference §1.0) unless the target attribute lets them flow; ObjectAddOnly
-// attributes are never updated.
+// Nulls are not provisioned (ENTRA customize-application-attributes.md, known-issues.md) unless the target
+// attribute lets them flow; ObjectAddOnly attributes are never updated.
 func diffExported(m *objectMapping, desired, exported map[string]string) []attrChange {
 	var changes []attrChange
 	for _, a := range m.attrs {
@@ -743,8 +749,9 @@ func sourceProperties(env *exprEnv, kind string) []modifiedProperty {
 	return out
 }
 
-// deleteGone sends DELETE for linked objects whose source object was hard-deleted (reference §1.5). Users the
-// service stopped managing when they left scope get no DELETE (reference §1.4 known limitations).
+// deleteGone sends DELETE for linked objects whose source object was hard-deleted (ENTRA
+// how-provisioning-works.md). Users the service stopped managing when they left scope get no DELETE (same page,
+// known limitations).
 func (r *runner) deleteGone(links map[string]*linkedObject, resource string, m *objectMapping, exists func(string) bool) {
 	for _, id := range slices.Sorted(maps.Keys(links)) {
 		linked := links[id]
@@ -829,8 +836,9 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 			r.done(id, key, ev)
 			return ev
 		}
-		// A group leaving scope is deleted in the target (UNVERIFIED: the group deprovisioning diagram of DOCS S1
-		// exists only as an image; groups have no active attribute to clear).
+		// A group leaving scope is deleted in the target (undocumented: the group deprovisioning diagram of ENTRA
+		// use-scim-to-provision-users-and-groups.md exists only as an image; groups have no active attribute to
+		// clear).
 		ev.action = "delete"
 		if r.stageDeletes {
 			return r.stage(ev, "Group", name)
@@ -903,7 +911,7 @@ func (r *runner) syncGroup(g object) *provisioningEvent {
 }
 
 // createGroup POSTs the group with the ADSCIM schema and no members; members follow by PATCH once they exist
-// in the target (DOCS S1 "Create Group").
+// in the target (ENTRA use-scim-to-provision-users-and-groups.md "Create Group").
 func (r *runner) createGroup(id, key, name string, ev *provisioningEvent, desired map[string]string) *provisioningEvent {
 	m := r.rule.groups
 	if !m.flowAdd {
@@ -931,7 +939,7 @@ func (r *runner) createGroup(id, key, name string, ev *provisioningEvent, desire
 }
 
 // syncMembers brings a linked group's members in the target in line with its direct members in Entra that the
-// service has provisioned (reference §1.6: out-of-scope members are left out). only limits the members
+// service has provisioned (ENTRA known-issues.md: out-of-scope members are left out). only limits the members
 // considered (on-demand runs provision the listed members only); nil considers all.
 func (r *runner) syncMembers(g object, only []string) *provisioningEvent {
 	m := r.rule.groups

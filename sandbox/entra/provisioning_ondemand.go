@@ -12,8 +12,9 @@ import (
 // provisionOnDemand runs the cycle's pipeline now for one user, or one group with the members listed (DOCS
 // synchronization-synchronizationjob-provisionondemand.md, ENTRA provision-on-demand.md): test connection,
 // import, match in the target, scoping, export. It always uses the default SCIM dialect (the aadOptscim062020
-// flag "currently doesn't work with on-demand provisioning", DOCS S2) and works whether or not the job is
-// started. Each object's outcome is also written to the provisioning logs.
+// flag "currently doesn't work with on-demand provisioning", ENTRA
+// application-provisioning-config-problem-scim-compatibility.md) and works whether or not the job is started. Each
+// object's outcome is also written to the provisioning logs.
 func (e *engine) provisionOnDemand(ctx context.Context, spID, jobID string, req onDemandRequest) (onDemandResult, *graphError) {
 	// The replication delay counts from the request's arrival, not from when a cycle running on the job lets
 	// it go on.

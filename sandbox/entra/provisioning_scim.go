@@ -20,19 +20,22 @@ import (
 )
 
 // This file is the SCIM client side of Entra's provisioning service: how target attribute names become SCIM
-// JSON, and the requests in the two dialects of reference/scim-entra-behaviour.md §1 (the default one, and the
-// SCIM-compliant one a tenant URL containing aadOptscim062020 selects).
+// JSON, and the requests in the two dialects of ENTRA use-scim-to-provision-users-and-groups.md and
+// application-provisioning-config-problem-scim-compatibility.md (the default one, and the SCIM-compliant one a
+// tenant URL containing aadOptscim062020 selects).
 
 const (
 	scimUserSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
 	scimGroupSchema      = "urn:ietf:params:scim:schemas:core:2.0:Group"
 	scimEnterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	// scimADGroupSchema is the extra schema Entra puts on group creation (DOCS S1 "Create Group").
+	// scimADGroupSchema is the extra schema Entra puts on group creation (ENTRA
+	// use-scim-to-provision-users-and-groups.md "Create Group").
 	scimADGroupSchema = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 	scimPatchSchema   = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 	scimListSchema    = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 	scimContentType   = "application/scim+json"
-	// compliantFlag in the tenant URL switches to the RFC-compliant PATCH dialect (DOCS S2).
+	// compliantFlag in the tenant URL switches to the RFC-compliant PATCH dialect (ENTRA
+	// application-provisioning-config-problem-scim-compatibility.md).
 	compliantFlag = "aadoptscim062020"
 )
 
@@ -101,7 +104,8 @@ func (p targetPath) set(doc map[string]any, v any) {
 		if elem == nil {
 			elem = map[string]any{p.filterAttr: filterTyped(p.filterValue)}
 			if strings.EqualFold(p.attr, "emails") && p.filterValue == "work" {
-				elem["primary"] = true // as Entra's create sample has it (DOCS S1 "Create User")
+				// As Entra's create sample has it (ENTRA use-scim-to-provision-users-and-groups.md "Create User").
+				elem["primary"] = true
 			}
 			container[p.attr] = append(list, elem)
 		}
@@ -216,7 +220,7 @@ type scimClient struct {
 
 // newSCIMClient prepares requests to the job's BaseAddress. The compliant dialect applies when the tenant URL
 // carries aadOptscim062020, except for on-demand provisioning, which "currently doesn't work" with the flag
-// (DOCS S2).
+// (ENTRA application-provisioning-config-problem-scim-compatibility.md).
 func (t *Tenant) newSCIMClient(base, token string, onDemand bool) (*scimClient, error) {
 	bearer, err := t.bearerFor(token)
 	if err != nil {
@@ -234,14 +238,16 @@ type scimAnswer struct {
 	body   []byte
 }
 
-// exportError is a failed SCIM call as the provisioning logs report it (DOCS S12 error codes).
+// exportError is a failed SCIM call as the provisioning logs report it (error codes of ENTRA
+// howto-analyze-provisioning-logs.md).
 type exportError struct {
 	code     string
 	reason   string
 	category string // provisioningStatusErrorCategory: failure or nonServiceFailure
 	status   int
-	// transient failures (throttling, 5xx, timeouts) are "retried in 40 minutes" (S12); the others wait for
-	// the escrow schedule of S4.
+	// transient failures (throttling, 5xx, timeouts) are "retried in 40 minutes" (ENTRA
+	// howto-analyze-provisioning-logs.md); the others wait for the escrow schedule of ENTRA
+	// application-provisioning-quarantine-status.md.
 	transient bool
 	// retryAfter is the target's Retry-After on a 429 or 503: the service sends it nothing more before then.
 	retryAfter time.Duration
@@ -272,8 +278,8 @@ func (c *scimClient) send(ctx context.Context, method, resource, query string, b
 	if body != nil {
 		req.Header.Set("Content-Type", scimContentType)
 	}
-	// Entra's requests carry no User-Agent (reference §1.0, one report); the probe of validateCredentials
-	// does the same.
+	// Entra's requests carry no User-Agent (as observed in one public report, kortix-ai/suna#7297; not documented);
+	// the probe of validateCredentials does the same.
 	req.Header.Set("User-Agent", "")
 	resp, err := c.t.client.Do(req)
 	if err != nil {
@@ -320,11 +326,12 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return 0
 }
 
-// classify turns a SCIM error answer into the provisioning logs' error code. Sources: DOCS S12 (Conflict and
-// EntryConflict, TooManyRequests, InternalServerError, Unauthorized, InsufficientRights, InvalidAnchor) and the
-// code observed for a 400 (SystemForCrossDomainIdentityManagementBadRequest, 1Password/scim-examples#82). The
-// reason follows the observed text ("StatusCode: BadRequest Message: Processing of the HTTP request resulted
-// in an exception. … Web Response: …").
+// classify turns a SCIM error answer into the provisioning logs' error code. Sources: ENTRA
+// howto-analyze-provisioning-logs.md (Conflict and EntryConflict, TooManyRequests, InternalServerError,
+// Unauthorized, InsufficientRights, InvalidAnchor) and the code observed for a 400
+// (SystemForCrossDomainIdentityManagementBadRequest, 1Password/scim-examples#82). The reason follows the observed
+// text ("StatusCode: BadRequest Message: Processing of the HTTP request resulted in an exception. … Web Response:
+// …").
 func (c *scimClient) classify(a scimAnswer) *exportError {
 	e := &exportError{status: a.status, category: "nonServiceFailure"}
 	switch {
@@ -360,17 +367,19 @@ func incompatible(what string) *exportError {
 		reason: "The SCIM endpoint is not fully compatible with the Microsoft Entra SCIM client: " + what}
 }
 
-// eqFilter is the query Entra sends to look an object up: filter=attr+eq+%22value%22 (reference §1.0). The
-// value goes in as it is: "Microsoft Entra ID currently can't perform filter queries on values containing
-// special characters. Therefore a provisioning attempt on a resource (user or group) with a special character
-// on filter attributes fails." (ENTRA known-issues.md). Which characters fail is not documented; that a quote
-// or backslash is sent unescaped, so the target refuses the filter, is our reading (UNVERIFIED).
+// eqFilter is the query Entra sends to look an object up: filter=attr+eq+%22value%22
+// (AzureAD/SCIMReferenceCode#63). The value goes in as it is: "Microsoft Entra ID currently can't perform filter
+// queries on values containing special characters. Therefore a provisioning attempt on a resource (user or group)
+// with a special character on filter attributes fails." (ENTRA known-issues.md). Which characters fail is not
+// documented; that a quote or backslash is sent unescaped, so the target refuses the filter, is our reading
+// (UNVERIFIED).
 func eqFilter(attr, value string) string {
 	return "filter=" + url.QueryEscape(attr+` eq "`+value+`"`)
 }
 
 // probe is the query for an object that cannot exist that starts every cycle and every on-demand run
-// (reference §1.1: the same request as Test Connection). It answers the Graph error Test Connection would.
+// (the same request as Test Connection, AzureAD/SCIMReferenceCode#63 quoting Microsoft support). It answers the
+// Graph error Test Connection would.
 func (c *scimClient) probe(ctx context.Context, matchAttr string) (probeAnswer, *graphError, error) {
 	target, err := scimURL(c.base, "Users", eqFilter(matchAttr, uuid.NewString()))
 	if err != nil {
@@ -402,7 +411,8 @@ func list(a scimAnswer) ([]map[string]any, *exportError) {
 func (c *scimClient) find(ctx context.Context, resource, attr, value string) ([]map[string]any, error) {
 	query := eqFilter(attr, value)
 	if resource == "Groups" {
-		// Groups are read without their members (DOCS S1 "Get Group by displayName").
+		// Groups are read without their members (ENTRA use-scim-to-provision-users-and-groups.md "Get Group by
+		// displayName").
 		query = "excludedAttributes=members&" + query
 	}
 	a, err := c.send(ctx, http.MethodGet, resource, query, nil)
@@ -416,7 +426,8 @@ func (c *scimClient) find(ctx context.Context, resource, attr, value string) ([]
 	return found, nil
 }
 
-// get reads one resource by id (DOCS S1 "Get User", "Get Group"; groups without their members).
+// get reads one resource by id (ENTRA use-scim-to-provision-users-and-groups.md "Get User", "Get Group"; groups
+// without their members).
 func (c *scimClient) get(ctx context.Context, resource, id string) (map[string]any, error) {
 	query := ""
 	if resource == "Groups" {
@@ -501,9 +512,10 @@ func (c *scimClient) wireValue(def targetAttrDef, v string, inPOST bool) any {
 }
 
 // updateOps builds the PATCH operations for changed attributes. Default dialect: one operation per attribute,
-// Add when the target had no value and Replace otherwise (DOCS S2 samples). Flag: lowercase operations, and
-// several single-valued replacements folded into one path-less replace keyed by path, value-filter paths kept
-// apart (DOCS S2 "Requests to replace multiple attributes").
+// Add when the target had no value and Replace otherwise (ENTRA
+// application-provisioning-config-problem-scim-compatibility.md samples). Flag: lowercase operations, and several
+// single-valued replacements folded into one path-less replace keyed by path, value-filter paths kept apart (ENTRA
+// application-provisioning-config-problem-scim-compatibility.md "Requests to replace multiple attributes").
 func (c *scimClient) updateOps(changes []attrChange) []patchOp {
 	var ops []patchOp
 	folded := map[string]any{}
@@ -533,7 +545,9 @@ func (c *scimClient) updateOps(changes []attrChange) []patchOp {
 }
 
 // memberOps adds and removes group members (target ids). Default: Add/Remove with path "members" and the
-// members as a value list (DOCS S1, S2). Flag: remove by a value-filter path, one per member (DOCS S2).
+// members as a value list (ENTRA use-scim-to-provision-users-and-groups.md,
+// application-provisioning-config-problem-scim-compatibility.md). Flag: remove by a value-filter path, one per
+// member (the latter).
 func (c *scimClient) memberOps(add, remove []string) []patchOp {
 	refs := func(ids []string, withRef bool) []any {
 		out := make([]any, len(ids))
@@ -548,8 +562,9 @@ func (c *scimClient) memberOps(add, remove []string) []patchOp {
 	}
 	var ops []patchOp
 	if len(add) > 0 {
-		// Adds carry "$ref": null, as Microsoft's "Update Group [Add Members]" sample (DOCS S1); the removal
-		// sample of DOCS S2 has none.
+		// Adds carry "$ref": null, as Microsoft's "Update Group [Add Members]" sample (ENTRA
+		// use-scim-to-provision-users-and-groups.md); the removal sample of ENTRA
+		// application-provisioning-config-problem-scim-compatibility.md has none.
 		ops = append(ops, patchOp{Op: c.op("add"), Path: "members", Value: refs(add, true)})
 	}
 	if len(remove) > 0 {

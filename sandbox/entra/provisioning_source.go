@@ -95,8 +95,8 @@ type scopeInfo struct {
 }
 
 // scope evaluates assignment of a user or group. Only direct members of assigned groups count (nested groups
-// are not provisioned, reference §1.6). Assignments created after notAfter are not seen yet (on-demand
-// provisioning's replication delay, reference §2).
+// are not provisioned, ENTRA how-provisioning-works.md). Assignments created after notAfter are not seen yet
+// (on-demand provisioning's replication delay, ENTRA provision-on-demand.md).
 func (d *sourceDirectory) scope(id, kind string, syncAll bool, notAfter time.Time) scopeInfo {
 	var s scopeInfo
 	visible := func(a AppRoleAssignment) bool { return notAfter.IsZero() || !a.CreatedDateTime.After(notAfter) }
@@ -150,7 +150,8 @@ func sourceAliases() map[string]string {
 
 // env builds the attributes an expression sees for a user or group: every Graph property by its name, the
 // directory schema's names for the renamed ones, IsSoftDeleted (computed: out of scope, disabled, or deleted,
-// DOCS S6), appRoleAssignments, and the references: a group's members, a user's manager (its object id).
+// ENTRA customize-application-attributes.md), appRoleAssignments, and the references: a group's members, a user's
+// manager (its object id).
 func (d *sourceDirectory) env(o object, kind string, softDeleted bool, scope scopeInfo) *exprEnv {
 	env := &exprEnv{attrs: map[string]value{}, roles: scope.roles}
 	for k, v := range o {

@@ -11,25 +11,26 @@ import (
 
 // This file is what a cycle leaves in the job's status (DOCS resources/synchronization-synchronizationstatus.md,
 // synchronization-synchronizationquarantine.md, synchronization-synchronizationtaskexecution.md) and when the
-// provisioning service puts a job in quarantine (ENTRA application-provisioning-quarantine-status.md, "DOCS S4"
-// in comments): "If most, or all, of the calls made against the target system consistently fail then the
-// provisioning job is marked as in quarantine."
+// provisioning service puts a job in quarantine (ENTRA application-provisioning-quarantine-status.md): "If most, or
+// all, of the calls made against the target system consistently fail then the provisioning job is marked as in
+// quarantine."
 
 const (
 	// quarantineMaxInterval: while quarantined, "the frequency of incremental cycles is gradually reduced to
-	// once per day" (DOCS S4).
+	// once per day" (ENTRA application-provisioning-quarantine-status.md).
 	quarantineMaxInterval = 24 * time.Hour
 	// quarantineDisableAfter: "If the provisioning job stays in quarantine for more than four weeks, the
-	// provisioning job is disabled (stops running)" (DOCS S4).
+	// provisioning job is disabled (stops running)" (ENTRA application-provisioning-quarantine-status.md).
 	quarantineDisableAfter = 28 * 24 * time.Hour
 	// escrowLifetime: escrow retries "go on for 28 days after the first failure after which the escrow entry
-	// is removed and the job is disabled" (DOCS S4 "Retry duration").
+	// is removed and the job is disabled" (ENTRA application-provisioning-quarantine-status.md "Retry duration").
 	escrowLifetime = 28 * 24 * time.Hour
 	// quarantineAfterFailedCycles is how many cycles in a row must fail for want of a target (unreachable,
 	// throttling, 5xx on the run's first request) before the job is quarantined. Microsoft documents only
 	// "consistently fail"; three cycles (two hours at the 40-minute interval) is our reading, UNVERIFIED.
 	// Invalid credentials and SCIM compliance failures quarantine at once ("A job can go into quarantine
-	// regardless of failure counts for issues such as admin credentials or SCIM compliance", DOCS S4).
+	// regardless of failure counts for issues such as admin credentials or SCIM compliance", ENTRA
+	// application-provisioning-quarantine-status.md).
 	quarantineAfterFailedCycles = 3
 )
 
@@ -54,7 +55,8 @@ type quarantineSeries struct {
 }
 
 // quarantine imposes the quarantine, or records that a re-evaluation left it in effect (the reason may change:
-// "If the quarantine reason changes, an updated email is sent showing the new reason", DOCS S4).
+// "If the quarantine reason changes, an updated email is sent showing the new reason", ENTRA
+// application-provisioning-quarantine-status.md).
 func (j *jobRun) quarantine(now time.Time, reason string, err map[string]any) {
 	if j.q == nil {
 		j.q = &quarantineSeries{seriesBegan: now}
@@ -86,7 +88,8 @@ func syncError(code, message string) map[string]any {
 	return map[string]any{"code": code, "message": message, "tenantActionable": true}
 }
 
-// escrowThresholds are the failure counts of the escrow thresholds of DOCS S4; the 40% proportion is fixed.
+// escrowThresholds are the failure counts of the escrow thresholds of ENTRA
+// application-provisioning-quarantine-status.md; the 40% proportion is fixed.
 type escrowThresholds struct {
 	minimum  int // "In general, 5,000 failures are the minimum to start evaluating"
 	failures int // "there are more than 40,000 failures" (references not counted)
@@ -237,7 +240,7 @@ func (e *engine) finishCycle(j *jobRun, r *runner, began time.Time) cycleOutcome
 			r.stats.staged, r.deleteThreshold)))
 	default:
 		// "The provisioning job is removed from quarantine after all errors are fixed and the next sync cycle
-		// starts." (DOCS S4)
+		// starts." (ENTRA application-provisioning-quarantine-status.md)
 		j.q = nil
 	}
 	next := now.Add(e.scaled(cycleInterval))

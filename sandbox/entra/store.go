@@ -271,7 +271,7 @@ func directoryRoleNames() map[string]string {
 }
 
 // seedBuiltins adds what every tenant has: activated directory roles and the Microsoft Graph service principal
-// with its real delegated scope ids (reference/graph-api.md §3).
+// with the delegated scope ids every tenant's Graph service principal publishes.
 func (t *Tenant) seedBuiltins() {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -14,14 +14,15 @@ import (
 )
 
 // scimTemplateSchema is the default schema of the non-gallery "scim" template: directories "Azure Active
-// Directory" and "customappsso", one rule with the user and group mappings of reference/scim-entra-behaviour.md §3.
+// Directory" and "customappsso", one rule with the user and group mappings of Microsoft's example table (ENTRA
+// use-scim-to-provision-users-and-groups.md), in the order vendor guides of the default UI show them.
 //
 //go:embed fixtures/scim-template-schema.json
 var scimTemplateSchema []byte
 
 // newJobInterval is the schedule interval of a job that was never started: TimeSpan.MaxValue, as the
-// documented example of a new job shows (reference/scim-entra-behaviour.md §2, ENTRA
-// application-provisioning-configuration-api.md); a started job runs every 40 minutes.
+// documented example of a new job shows (ENTRA application-provisioning-configuration-api.md); a started job runs
+// every 40 minutes.
 const (
 	newJobInterval     = "P10675199DT2H48M5.4775807S"
 	runningJobInterval = "PT40M"
@@ -29,8 +30,9 @@ const (
 )
 
 // syncTemplates lists the provisioning templates a service principal offers, by the template it was created
-// from: the non-gallery app offers "scim" (new non-gallery apps get scim jobs; reference §7.1); an app registered
-// without a template is not provisioning-eligible and offers none.
+// from: the non-gallery app offers "scim" (new non-gallery apps get scim jobs; ENTRA
+// application-provisioning-config-problem-scim-compatibility.md); an app registered without a template is not
+// provisioning-eligible and offers none.
 func (t *Tenant) syncTemplates(sp object) []object {
 	var id, factory string
 	switch str(sp, "applicationTemplateId") {
@@ -56,8 +58,9 @@ func (t *Tenant) syncTemplates(sp object) []object {
 }
 
 // Replication of a new service principal to the provisioning service (Faults.SyncReplicationLag): Terraform's
-// provider retries 403 and 409 on synchronization calls for this reason (reference §10.1). The bodies Graph
-// sends then are UNVERIFIED; these are guesses in Graph's usual shapes.
+// provider retries 403 and 409 on synchronization calls for this reason (terraform-provider-azuread
+// internal/services/synchronization/synchronization.go). The bodies Graph sends then are UNVERIFIED; these are
+// guesses in Graph's usual shapes.
 func errSyncNotReplicated(status int) *graphError {
 	if status == http.StatusConflict {
 		return newError(http.StatusConflict, "Conflict", "The service principal is still being provisioned. Try again later.")

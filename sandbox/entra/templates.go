@@ -79,10 +79,10 @@ func (t *Tenant) getApplicationTemplate(c *call) response {
 	return t.entity(c, "applicationTemplates", tpl)
 }
 
-// instantiateTemplate creates an application and its service principal from a template, as reference §1
-// describes for the non-gallery template: single-tenant app with a customappsso home page, a user_impersonation
-// scope, app roles User and msiam_access (random ids, the same on app and service principal), and a service
-// principal that requires assignment.
+// instantiateTemplate creates an application and its service principal from a template, as the example response of
+// DOCS concepts/application-proxy-configure-api.md shows for the non-gallery template: single-tenant app with a
+// customappsso home page, a user_impersonation scope, app roles User and msiam_access (random ids, the same on app
+// and service principal), and a service principal that requires assignment.
 func (t *Tenant) instantiateTemplate(c *call) response {
 	tpl, ok := findTemplate(c.param("id"))
 	if !ok {

@@ -18,8 +18,8 @@ import (
 
 // validateCredentials is the portal's "Test Connection" (DOCS synchronization-synchronizationjob-validatecredentials.md),
 // with a job (.../jobs/{id}/validateCredentials) or before one exists (.../jobs/validateCredentials with
-// templateId). It makes the SCIM calls Entra makes (reference/scim-entra-behaviour.md §1.1): a query for a user
-// that cannot exist, userName eq a random GUID, and one for such a group, each expecting 200 with an empty
+// templateId). It makes the SCIM calls Entra makes (ENTRA use-scim-to-provision-users-and-groups.md): a query for a
+// user that cannot exist, userName eq a random GUID, and one for such a group, each expecting 200 with an empty
 // ListResponse. Success is 204.
 func (t *Tenant) validateCredentials(c *call) response {
 	var body struct {
@@ -65,8 +65,8 @@ func (t *Tenant) validateCredentials(c *call) response {
 	if err != nil {
 		return c.fail(err, t.now())
 	}
-	// The probe queries the job's matching attribute, as the engine's probe does (reference §1.1: "a random GUID
-	// as the matching property selected").
+	// The probe queries the job's matching attribute, as the engine's probe does (ENTRA
+	// use-scim-to-provision-users-and-groups.md: "a random GUID as the matching property selected").
 	matchAttr := "userName"
 	if parsed, perr := parseSyncSchema(schema); perr == nil {
 		if rule, ok := parsed.rule(""); ok {
@@ -155,7 +155,8 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (probeAns
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/scim+json")
-	// Entra's test request carries no User-Agent (reference/scim-entra-behaviour.md §1.0, one report).
+	// Entra's test request carries no User-Agent (as observed in one public report, kortix-ai/suna#7297; not
+	// documented).
 	req.Header.Set("User-Agent", "")
 	resp, err := t.client.Do(req)
 	if err != nil {
@@ -199,7 +200,7 @@ func (t *Tenant) probeOnce(ctx context.Context, target, bearer string) (probeAns
 }
 
 // bearerFor is the bearer token of SCIM requests: the saved Secret Token, or, when it is blank, a token Entra
-// issues itself with the non-gallery app template as audience (reference/scim-entra-behaviour.md §1.0).
+// issues itself with the non-gallery app template as audience (ENTRA use-scim-to-provision-users-and-groups.md).
 func (t *Tenant) bearerFor(token string) (string, error) {
 	if token != "" {
 		return token, nil

@@ -99,7 +99,7 @@ func (f family) badRequestCode() string {
 // displayName"), serviceprincipal-post-serviceprincipals (appId), resources/approleassignment ("Required on
 // create" for principalId, resourceId, appRoleId), oauth2permissiongrant-post (clientId, consentType,
 // resourceId; principalId only when consentType is Principal, not checked here), synchronization-synchronization
-// -post-jobs (templateId, reference/graph-api.md §7.3), user-post-users and group-post-groups.
+// -post-jobs (templateId, its only required property), user-post-users and group-post-groups.
 func requiredOnCreate(schemaName string) []string {
 	switch schemaName {
 	case "microsoft.graph.application":

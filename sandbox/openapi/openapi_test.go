@@ -447,7 +447,7 @@ func TestOperation(t *testing.T) {
 	for _, unknown := range []struct{ method, path string }{
 		{"PATCH", "/users/3a1f5c2e-9b7d-4e6f-8a2c-1d0e9f8a7b6c"},
 		{"POST", "/groups"},
-		{"PATCH", jobPath + "/schema"}, // the SDKs' verb; the service answers 404 (reference §8.3)
+		{"PATCH", jobPath + "/schema"}, // the SDKs' verb; 404 (microsoftgraph/msgraph-sdk-python#820)
 		{"POST", "/applications/x/addKey"},
 	} {
 		if id, ok := s.Operation(unknown.method, unknown.path); ok {

@@ -6,8 +6,10 @@ import (
 	"testing"
 )
 
-// The request bodies below are Microsoft's documented samples (reference/scim-entra-behaviour.md §1: the SCIM
-// tutorial S1 and the compliance page S2), sent over HTTP in the order Entra's provisioning service sends them.
+// The request bodies below are Microsoft's documented samples (the SCIM tutorial ENTRA
+// use-scim-to-provision-users-and-groups.md and the compliance page
+// application-provisioning-config-problem-scim-compatibility.md), sent over HTTP in the order Entra's provisioning
+// service sends them.
 
 const enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
