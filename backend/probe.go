@@ -56,9 +56,10 @@ type ServiceProviderConfig struct {
 }
 
 // Probe calls the SCIM endpoint the way Entra's "Test Connection" and every provisioning run do
-// (scim-entra-behaviour.md §1.1): a user filter for a random GUID that must answer 200 with an empty
-// ListResponse, the same for groups, and, for information, /ServiceProviderConfig. It stops at the first
-// failure and returns a *SCIMError that says what is wrong and how to fix it, with the report so far.
+// (ENTRA use-scim-to-provision-users-and-groups.md; AzureAD/SCIMReferenceCode#63): a user filter for a random GUID
+// that must answer 200 with an empty ListResponse, the same for groups, and, for information,
+// /ServiceProviderConfig. It stops at the first failure and returns a *SCIMError that says what is wrong and how to
+// fix it, with the report so far.
 func Probe(ctx context.Context, client *http.Client, clk clock.Clock, scim SCIM) (ProbeReport, error) {
 	report := ProbeReport{BaseURL: scim.BaseURL}
 	c, err := newSCIMClient(client, clk, scim)
@@ -115,7 +116,8 @@ func (c *scimClient) probeStringBooleans(ctx context.Context, report *ProbeRepor
 func (c *scimClient) probeFilter(ctx context.Context, report *ProbeReport, name, resource, attribute, notFound string) error {
 	query := filterQuery(attribute, uuid.NewString())
 	if resource == "Groups" {
-		// Entra's group lookups leave out members (§1.6), so a server that cannot must be found out here.
+		// Entra's group lookups leave out members (ENTRA use-scim-to-provision-users-and-groups.md), so a server
+		// that cannot must be found out here.
 		query = "excludedAttributes=members&" + query
 	}
 	target := c.url(query, resource)

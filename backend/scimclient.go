@@ -21,9 +21,10 @@ type scimClient struct {
 	pacer pacer
 }
 
-// entraFlags are query parameters of a tenant URL that Entra reads as feature flags (reference
-// scim-entra-behaviour.md §1.4). That Entra strips them before calling the endpoint is a guess (UNVERIFIED);
-// it is the only reading under which such URLs work with servers that reject unknown parameters.
+// entraFlags are query parameters of a tenant URL that Entra reads as feature flags (ENTRA
+// application-provisioning-config-problem-scim-compatibility.md; MicrosoftDocs/azure-docs#73841). That Entra strips
+// them before calling the endpoint is a guess (UNVERIFIED); it is the only reading under which such URLs work with
+// servers that reject unknown parameters.
 var entraFlags = []string{"aadOptscim062020", "AzureAdScimPatch062020", "AzureAdScimPatch2017"}
 
 func newSCIMClient(client *http.Client, clk clock.Clock, scim SCIM) (*scimClient, error) {

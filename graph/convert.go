@@ -7,8 +7,9 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 )
 
-// The SDK models return pointers, nil for absent values, and nil for enum values it does not know (reference
-// §12.4.3); these functions read them into our types without ever dereferencing nil.
+// The SDK models return pointers, nil for absent values, and nil for enum values it does not know (the Parse*
+// functions of msgraph-sdk-go's models package); these functions read them into our types without ever
+// dereferencing nil.
 
 func str(p *string) string { return deref(p) }
 
