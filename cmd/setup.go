@@ -505,7 +505,7 @@ func setupEntra(ctx context.Context, opts *setupOptions) error {
 // resultOptions shape the final screen for the terminal or file stdout is. The admin center links lead to the
 // cloud's real portal, so a simulated tenant's run (--sandbox, --graph-url) goes without them.
 func resultOptions(opts *setupOptions, handOff *wizard.HandOff) wizard.ResultOptions {
-	ro := wizard.ResultOptions{HandedOff: handOff != nil && handOff.Answered()}
+	ro := wizard.ResultOptions{HandedOff: handOff != nil && handOff.Answered(), Sandbox: opts.Sandbox}
 	if opts.IO.IsStdoutTTY() {
 		ro.Width, ro.Color = opts.IO.Width(), opts.IO.ColorEnabled()
 	}

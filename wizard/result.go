@@ -28,6 +28,9 @@ type ResultOptions struct {
 	// HandedOff says the admin took the hand-off at the terminal in this run and pasted the values into the SaaS
 	// there: the guide's "In Smallstep" step is done.
 	HandedOff bool
+	// Sandbox says the tenant and SaaS were simulated for this run alone (--sandbox): they end with it, so the
+	// guide's steps in the SaaS and "run it again" would point at something that is gone.
+	Sandbox bool
 }
 
 // WriteResult writes the final screen of an applied run: what changed, the values to keep, links to the
@@ -173,8 +176,16 @@ func adminCenterLinks(host string, r steps.Result) [][2]string {
 }
 
 // nextSteps are what the guide leaves to the admin once Entra is set up (its step 2 "In Smallstep" when no
-// backend took the registration, and step 6), in order.
+// backend took the registration, and step 6), in order; after a --sandbox run, what is true of a tenant that
+// is gone, and how to keep one.
 func nextSteps(r steps.Result, opts ResultOptions) []string {
+	if opts.Sandbox {
+		return []string{
+			"The simulated tenant and SaaS end with this command: running it again starts new ones and finds nothing of this run.",
+			"To keep a sandbox to run setup, status, roles or teardown against, run idpctl sandbox in another terminal and, in this one, paste the exports it prints and run the setup command it prints (with its --graph-url).",
+			"For your own tenant, run idpctl setup entra without --sandbox.",
+		}
+	}
 	var next []string
 	if r.SecretFile != "" && !opts.HandedOff {
 		// The guide's "In Smallstep" part of step 2: the SaaS has no API for it yet.

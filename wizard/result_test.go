@@ -68,6 +68,32 @@ func TestWriteResultGolden(t *testing.T) {
 	}
 }
 
+// A --sandbox run's tenant ends with the command: its next steps say so and how to keep one, not that running
+// it again checks the setup or what to do in a SaaS that is gone.
+func TestWriteResultSandboxGolden(t *testing.T) {
+	for _, width := range []int{40, 80, 120} {
+		t.Run(fmt.Sprintf("w%d", width), func(t *testing.T) {
+			var b bytes.Buffer
+			if err := wizard.WriteResult(&b, applied(), wizard.ResultOptions{Width: width, Sandbox: true}); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			golden.RequireEqual(t, out)
+			flat := strings.Join(strings.Fields(out), " ")
+			for _, want := range []string{"end with this command", "run idpctl sandbox in another terminal", "--graph-url"} {
+				if !strings.Contains(flat, want) {
+					t.Errorf("the sandbox's next steps lack %q:\n%s", want, out)
+				}
+			}
+			for _, absent := range []string{"Running this command again checks the setup", "Smallstep's Users tab", "Sign out of Smallstep"} {
+				if strings.Contains(flat, absent) {
+					t.Errorf("the sandbox's next steps say %q:\n%s", absent, out)
+				}
+			}
+		})
+	}
+}
+
 // What the final screen says, section by section.
 func TestWriteResult(t *testing.T) {
 	var b bytes.Buffer
