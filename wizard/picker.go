@@ -45,6 +45,7 @@ type Picker struct {
 	cancel    context.CancelFunc
 	searching bool
 	loading   bool // a further page is on its way
+	listed    bool // a search has started: focusing again keeps the list
 	// resultsFor is the text results answer: the search line may already hold more.
 	resultsFor string
 	status     string
@@ -111,10 +112,15 @@ func (p *Picker) Debounce(d time.Duration) *Picker { p.debounce = d; return p }
 // Init searches for the (empty) text, so the list is never blank.
 func (p *Picker) Init() tea.Cmd { return p.startSearch() }
 
-// Focus focuses the field.
+// Focus focuses the field and, the first time, lists the directory's first page: a huh group calls a field's
+// Focus, never its Init.
 func (p *Picker) Focus() tea.Cmd {
 	p.focused = true
-	return p.input.Focus()
+	cmd := p.input.Focus()
+	if p.listed {
+		return cmd
+	}
+	return tea.Batch(cmd, p.startSearch())
 }
 
 // Blur blurs the field.
@@ -276,7 +282,7 @@ func (p *Picker) typed() tea.Cmd {
 func (p *Picker) startSearch() tea.Cmd {
 	ctx := p.newSearchContext()
 	seq, text, search := p.seq, p.input.Value(), p.search
-	p.searching = true
+	p.searching, p.listed = true, true
 	return func() tea.Msg {
 		page, err := search.first(ctx, text)
 		return pickerSearched{from: p, seq: seq, page: page, err: err}

@@ -251,3 +251,42 @@ func TestChooseToProvisionGolden(t *testing.T) {
 		}
 	})
 }
+
+// In a form, the picker lists the directory's first page before anything is typed: a huh group never calls a
+// field's Init, only Focus, so the first search starts there.
+func TestPickerInAFormListsBeforeTyping(t *testing.T) {
+	for _, tc := range []struct {
+		groups    bool
+		want, not []string
+	}{
+		{groups: true, want: []string{"Smallstep Users", "Sales", "Adele Vance"}},
+		{groups: false, want: []string{"Adele Vance", "Megan Bowen"}, not: []string{"Smallstep Users"}},
+	} {
+		dir := demoDirectory()
+		var chosen []Principal
+		p := NewPicker(t.Context(), dir, tc.groups, &chosen).Title("Who?").Debounce(0)
+		form := huh.NewForm(huh.NewGroup(p))
+		wizardtest.Drive(form, form.Init())
+		v := ansi.Strip(form.View())
+		for _, name := range tc.want {
+			if !strings.Contains(v, name) {
+				t.Errorf("groups=%v: %q is not listed before typing:\n%s", tc.groups, name, v)
+			}
+		}
+		for _, name := range tc.not {
+			if strings.Contains(v, name) {
+				t.Errorf("groups=%v: %q is listed in a users-only picker:\n%s", tc.groups, name, v)
+			}
+		}
+		if n := len(dir.searches); n != 1+btoi(tc.groups) {
+			t.Errorf("groups=%v: %d searches before typing, want one per kind: %q", tc.groups, n, dir.searches)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
