@@ -89,6 +89,7 @@ type Env struct {
 
 	notesMu sync.Mutex
 	notes   []string
+	did     map[string]string // step → what it did, where that is not what its plan said (see Did)
 }
 
 // Note records something the person running idpctl must know or do once the run is over ("paste the new
@@ -102,7 +103,29 @@ func (e *Env) Note(note string) {
 func (e *Env) resetNotes() {
 	e.notesMu.Lock()
 	defer e.notesMu.Unlock()
-	e.notes = nil
+	e.notes, e.did = nil, nil
+}
+
+// Did says what an applied step really did when that is less than its planned change says (a role the SaaS
+// could not take yet): the report and the progress show these words instead of the plan's. Called from the
+// step's Apply, before it returns.
+func (e *Env) Did(step Step, summary string) {
+	e.notesMu.Lock()
+	if e.did == nil {
+		e.did = map[string]string{}
+	}
+	e.did[step.String()] = summary
+	e.notesMu.Unlock()
+	if r, ok := e.report().(DidReporter); ok {
+		r.StepDid(step.String(), summary)
+	}
+}
+
+// didFor returns what Did recorded for step, or "".
+func (e *Env) didFor(step string) string {
+	e.notesMu.Lock()
+	defer e.notesMu.Unlock()
+	return e.did[step]
 }
 
 // Notes returns the notes recorded so far.

@@ -143,7 +143,7 @@ func (s *saasRoles) Apply(ctx context.Context, env *Env, change Change) error {
 		}
 	}
 	results := make([]RoleResult, 0, len(p.Changes))
-	var pending, manual []string
+	var pending, manual, did []string
 	for _, c := range p.Changes {
 		r := RoleResult{UserPrincipalName: c.UserName, Role: c.Role, Outcome: RoleSet}
 		who := fmt.Sprintf("%s (%s)", c.UserName, c.Role)
@@ -154,15 +154,20 @@ func (s *saasRoles) Apply(ctx context.Context, env *Env, change Change) error {
 			r.Outcome = RoleUnchanged
 		default:
 			err := env.Backend.SetRole(ctx, c.UserName, c.Role)
-			if errors.Is(err, backend.ErrUnknownUser) {
+			switch {
+			case errors.Is(err, backend.ErrUnknownUser):
 				r.Outcome, pending = RolePending, append(pending, who)
-			} else if err != nil {
+				did = append(did, fmt.Sprintf("left SaaS role %q for later: the user is not in the SaaS yet", c.UserName))
+			case err != nil:
 				return err
+			default:
+				did = append(did, fmt.Sprintf("updated SaaS role %q", c.UserName))
 			}
 		}
 		results = append(results, r)
 	}
 	if len(pending) > 0 {
+		env.Did(s, strings.Join(did, "; "))
 		env.Note(fmt.Sprintf("not in the SaaS yet, so without their role: %s; run idpctl roles entra once provisioning has created them (Entra's first cycle can take up to 40 minutes)", strings.Join(pending, ", ")))
 	}
 	if len(manual) > 0 {

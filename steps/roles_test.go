@@ -36,6 +36,21 @@ func TestSetupGivesOwnersAndAdminsTheirRoles(t *testing.T) {
 	if plan.Steps[len(plan.Steps)-1].Step != "owners and admins" {
 		t.Errorf("the last step is %q", plan.Steps[len(plan.Steps)-1].Step)
 	}
+	// The report says what the SaaS took, not what the plan hoped: the role of a user not there yet was not set.
+	rolesDid := func(r steps.Result) string {
+		for _, s := range r.Steps {
+			if s.Step == "owners and admins" {
+				return s.Summary
+			}
+		}
+		t.Fatalf("no owners and admins step in %+v", r.Steps)
+		return ""
+	}
+	wantDid := `updated SaaS role "adele.vance@` + domain + `"; updated SaaS role "lee.gu@` + domain + `"; ` +
+		`left SaaS role "admin@` + domain + `" for later: the user is not in the SaaS yet`
+	if got := rolesDid(result); got != wantDid {
+		t.Errorf("roles step did:\n %s\nwant\n %s", got, wantDid)
+	}
 
 	// Run again: the roles the SaaS has are left alone; the pending one is tried again.
 	_, result = h.mustRun(in)
@@ -44,5 +59,8 @@ func TestSetupGivesOwnersAndAdminsTheirRoles(t *testing.T) {
 		if want[r.UserPrincipalName] != r.Outcome {
 			t.Errorf("second run, %s: %s, want %s", r.UserPrincipalName, r.Outcome, want[r.UserPrincipalName])
 		}
+	}
+	if got, want := rolesDid(result), `left SaaS role "admin@`+domain+`" for later: the user is not in the SaaS yet`; got != want {
+		t.Errorf("second run, roles step did:\n %s\nwant\n %s", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,12 @@ type Reporter interface {
 	Progress(step, message string)
 	// Waiting says that a running step waits, and why (see Wait); the Graph client's waits arrive here too.
 	Waiting(step string, w Wait)
+}
+
+// DidReporter is a Reporter that shows what a finished step did: it hears Env.Did before the step's
+// StepFinished, when a step did less than its plan said.
+type DidReporter interface {
+	StepDid(step, summary string)
 }
 
 // Phase says whether steps are planning (reads only) or applying.
@@ -87,7 +94,7 @@ func (r *Runner) Apply(ctx context.Context, env *Env, plan *Plan) (Report, error
 		report[i] = StepReport{Step: s.Step, Summary: s.Change.Summary()}
 		switch {
 		case errs[i] == nil && s.Change.Pending():
-			report[i].Status, report[i].Summary = StatusApplied, s.Change.Done()
+			report[i].Status, report[i].Summary = StatusApplied, cmp.Or(env.didFor(s.Step), s.Change.Done())
 		case errs[i] == nil:
 			report[i].Status = StatusUnchanged
 		case ErrStoppedByOther(errs[i]) || errors.Is(errs[i], context.Canceled):

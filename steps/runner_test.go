@@ -45,6 +45,11 @@ func (r *recorder) StepFinished(p Phase, s string, err error) {
 	defer r.mu.Unlock()
 	r.events = append(r.events, string(p)+" "+s+" "+errString(err))
 }
+func (r *recorder) StepDid(s, summary string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "did "+s+": "+summary)
+}
 func (r *recorder) Progress(string, string) {}
 func (r *recorder) Waiting(string, Wait)    {}
 
@@ -297,5 +302,48 @@ func TestRunnerReportsWaitsForOtherSteps(t *testing.T) {
 	}
 	if want := []string{"second step first", "second step first over"}; !reflect.DeepEqual(rec.waits, want) {
 		t.Errorf("waits %q, want %q", rec.waits, want)
+	}
+}
+
+// A step that did less than its plan said (Env.Did) is reported with what it did, to the reporter before the
+// step finishes and in the report; the other steps keep their plan's words.
+func TestRunnerReportsWhatAStepDid(t *testing.T) {
+	var partial *fakeStep
+	partial = &fakeStep{name: "partial", change: pending("a"), apply: func(ctx context.Context, env *Env) error {
+		env.Did(partial, `left thing "a" for later`)
+		return nil
+	}}
+	whole := &fakeStep{name: "whole", change: pending("b")}
+	rec := &recorder{}
+	env := &Env{Reporter: rec}
+	r := &Runner{Steps: []Step{partial, whole}}
+	plan, err := r.Plan(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := r.Apply(t.Context(), env, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Report{
+		{Step: "partial", Status: StatusApplied, Summary: `left thing "a" for later`},
+		{Step: "whole", Status: StatusApplied, Summary: `created thing "b"`},
+	}
+	if !reflect.DeepEqual(report, want) {
+		t.Errorf("report %+v\nwant %+v", report, want)
+	}
+	var events []string
+	for _, e := range rec.events {
+		if strings.Contains(e, "partial") && !strings.HasPrefix(e, "plan ") {
+			events = append(events, e)
+		}
+	}
+	if want := []string{`did partial: left thing "a" for later`, "apply partial ok"}; !reflect.DeepEqual(events, want) {
+		t.Errorf("reporter heard %q, want %q", events, want)
+	}
+	// A new apply forgets what the last one did.
+	partial.apply = nil
+	if report, _ := r.Apply(t.Context(), env, plan); report[0].Summary != `created thing "a"` {
+		t.Errorf("second apply reported %q", report[0].Summary)
 	}
 }

@@ -33,6 +33,16 @@ func (l *Lines) SetPlan(p *steps.Plan) {
 
 func (l *Lines) StepStarted(steps.Phase, string) {}
 
+// StepDid replaces what a step's line says it did, when it did less than its plan said.
+func (l *Lines) StepDid(step, summary string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.summary == nil {
+		l.summary = map[string]string{}
+	}
+	l.summary[step] = summary
+}
+
 func (l *Lines) StepFinished(phase steps.Phase, step string, err error) {
 	if phase != steps.Applying {
 		return

@@ -182,3 +182,17 @@ func TestLinesWaiting(t *testing.T) {
 		t.Errorf("waits on stdout: %q", out)
 	}
 }
+
+// A step that did less than its plan said finishes with what it did.
+func TestLinesSayWhatAStepDid(t *testing.T) {
+	ios, _, _, errOut := wizard.Test()
+	lines := wizard.NewLines(ios)
+	lines.SetPlan(&steps.Plan{Steps: []steps.PlannedStep{{Step: "owners and admins", Change: steps.Change{
+		Resources: []steps.Resource{{Action: steps.Update, Type: "SaaS role", Name: "admin@contoso.com"}}}}}})
+	var r steps.Reporter = lines
+	r.(steps.DidReporter).StepDid("owners and admins", `left SaaS role "admin@contoso.com" for later`)
+	lines.StepFinished(steps.Applying, "owners and admins", nil)
+	if got, want := errOut.String(), "✓ owners and admins          left SaaS role \"admin@contoso.com\" for later\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

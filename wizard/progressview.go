@@ -1,6 +1,7 @@
 package wizard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,9 @@ func (r programReporter) StepStarted(phase steps.Phase, step string) {
 func (r programReporter) StepFinished(phase steps.Phase, step string, err error) {
 	r.p.Send(stepMsg{phase: phase, step: step, finished: true, err: err})
 }
+func (r programReporter) StepDid(step, summary string) {
+	r.p.Send(stepMsg{phase: steps.Applying, step: step, did: summary})
+}
 func (r programReporter) Progress(step, message string) {
 	r.p.Send(stepMsg{phase: steps.Applying, step: step, detail: message})
 }
@@ -102,6 +106,7 @@ type (
 		started, finished bool
 		err               error
 		detail            string
+		did               string // what the step did, when less than its plan said
 		wait              *steps.Wait
 	}
 	applyDoneMsg struct {
@@ -140,6 +145,7 @@ type stepState struct {
 	at       time.Time // when it finished
 	err      error
 	detail   string // the last progress message
+	did      string // what it did, when less than planned (steps.DidReporter)
 	waits    []*activeWait
 }
 
@@ -297,6 +303,8 @@ func (v *progressView) event(e stepMsg) {
 		s.finished, s.at, s.err, s.waits = true, now, e.err, nil
 	case e.wait != nil:
 		s.wait(*e.wait, now)
+	case e.did != "":
+		s.did = e.did
 	default:
 		s.detail = trimLine(e.detail)
 	}
@@ -466,7 +474,7 @@ func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Tim
 	line := fmt.Sprintf("    %s %s", v.marker(st), s.name)
 	switch st {
 	case succeeded:
-		line += v.theme.dim(": " + s.planned.Done())
+		line += v.theme.dim(": " + cmp.Or(s.did, s.planned.Done()))
 	case waitingStatus:
 		line += v.theme.dim(": waiting for " + strings.Join(s.waitingFor(), ", "))
 	case running:

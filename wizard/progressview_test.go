@@ -13,6 +13,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
@@ -353,5 +354,25 @@ func TestShowProgressOnStreams(t *testing.T) {
 	in.WriteString("\x03\x03")
 	if _, err := ShowProgress(t.Context(), ios, firstRunPlan(), nil, nil, fakeRun(nil)); !errors.Is(err, ErrQuitAtOnce) {
 		t.Errorf("two Ctrl-C: %v", err)
+	}
+}
+
+// A step that did less than its plan said shows what it did, not the plan's words.
+func TestProgressViewSaysWhatAStepDid(t *testing.T) {
+	tm, _, _ := runView(t, func(ctx context.Context, r steps.Reporter) (steps.Report, error) {
+		var report steps.Report
+		for _, s := range firstRunPlan().Steps {
+			if s.Step == "application" {
+				r.(steps.DidReporter).StepDid(s.Step, "left enterprise application for later")
+			}
+			r.StepFinished(steps.Applying, s.Step, nil)
+			report = append(report, steps.StepReport{Step: s.Step, Status: steps.StatusApplied})
+		}
+		return report, nil
+	})
+	v := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*progressView)
+	out := ansi.Strip(v.View().Content)
+	if !strings.Contains(out, "application: left enterprise application for later") || strings.Contains(out, `created enterprise application "Smallstep"`) {
+		t.Errorf("final screen:\n%s", out)
 	}
 }
