@@ -879,7 +879,7 @@ func TestSandboxFlag(t *testing.T) {
 		t.Errorf("the sandbox's backend did not take the secret:\n%s", o.stdout)
 	}
 	// The simulated tenant is gone when the run ends: the next steps say how to keep one, not to run it again.
-	if strings.Contains(o.stdout, "Running this command again checks the setup") || !strings.Contains(o.stdout, "run idpctl sandbox in another terminal") {
+	if strings.Contains(o.stdout, "idpctl status entra checks the setup") || !strings.Contains(o.stdout, "run idpctl sandbox in another terminal") {
 		t.Errorf("the sandbox run's next steps:\n%s", o.stdout)
 	}
 	// The group assigned is what was provisioned on demand, said as a person says it.

@@ -194,10 +194,14 @@ func nextSteps(r steps.Result, opts ResultOptions) []string {
 	if userCounts(r).Arrived > 0 {
 		next = append(next, "In Smallstep's Users tab, check that the users who arrived are there.")
 	}
+	next = append(next, "Sign out of Smallstep and sign in again: it offers to sign in with SSO.")
+	if len(r.Roles) == 0 {
+		// Owners and Admins named in the run have their role, or a note says who is left and why.
+		next = append(next, "Tell Smallstep which SSO users are Owners or Admins (Admins read and write users and devices; Owners can also make Admins).")
+	}
 	next = append(next,
-		"Sign out of Smallstep and sign in again: it offers to sign in with SSO.",
-		"Tell Smallstep which SSO users are Owners or Admins (Admins read and write users and devices; Owners can also make Admins).",
-		"Users and groups you assign later arrive with Entra's provisioning cycle, about every 40 minutes; to hurry it, choose Restart provisioning on the application's Provisioning page. Running this command again checks the setup.")
+		"Users and groups you assign later arrive with Entra's provisioning cycle, about every 40 minutes; idpctl provision entra --user UPN --group NAME brings them at once.",
+		"idpctl status entra checks the setup at any time: drift, the client secret's expiry, provisioning failures.")
 	return next
 }
 

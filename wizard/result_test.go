@@ -85,7 +85,7 @@ func TestWriteResultSandboxGolden(t *testing.T) {
 					t.Errorf("the sandbox's next steps lack %q:\n%s", want, out)
 				}
 			}
-			for _, absent := range []string{"Running this command again checks the setup", "Smallstep's Users tab", "Sign out of Smallstep"} {
+			for _, absent := range []string{"idpctl status entra checks the setup", "Smallstep's Users tab", "Sign out of Smallstep"} {
 				if strings.Contains(flat, absent) {
 					t.Errorf("the sandbox's next steps say %q:\n%s", absent, out)
 				}
@@ -268,5 +268,28 @@ func TestWriteResultAllArrived(t *testing.T) {
 	}
 	if !strings.Contains(text, "In Smallstep's Users tab, check that the users who arrived are there.") {
 		t.Errorf("the next steps forget the users who arrived:\n%s", text)
+	}
+}
+
+// The next steps send the admin to idpctl's own commands, and do not ask to tell the SaaS its Owners and
+// Admins when the run named them: the SaaS took their roles, or a note says what is left.
+func TestWriteResultNextSteps(t *testing.T) {
+	r := applied()
+	var b bytes.Buffer
+	wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 400})
+	for _, want := range []string{
+		"Tell Smallstep which SSO users are Owners or Admins",
+		"idpctl provision entra --user UPN --group NAME brings them at once",
+		"idpctl status entra checks the setup at any time",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("next steps lack %q:\n%s", want, b.String())
+		}
+	}
+	r.Roles = []steps.RoleResult{{UserPrincipalName: "adele.vance@contoso.onmicrosoft.com", Role: backend.RoleOwner, Outcome: steps.RoleSet}}
+	b.Reset()
+	wizard.WriteResult(&b, r, wizard.ResultOptions{Width: 400})
+	if strings.Contains(b.String(), "Owners or Admins") {
+		t.Errorf("roles set, yet the next steps ask for them:\n%s", b.String())
 	}
 }
