@@ -41,6 +41,11 @@ func TestRolesThroughTheBackend(t *testing.T) {
 	if notes := strings.Join(result.Notes, "\n"); !strings.Contains(notes, alex+" (admin)") || !strings.Contains(notes, "run idpctl roles entra once provisioning has created them") {
 		t.Errorf("notes %q", notes)
 	}
+	// The roles command has no confirmation to tell an unassigned user from one not provisioned yet.
+	wantDid := fmt.Sprintf(`updated SaaS role %q; updated SaaS role %q; left SaaS role %q for later: the user is not in the SaaS yet`, adele, lee, alex)
+	if n := len(result.Steps); n == 0 || result.Steps[n-1].Summary != wantDid {
+		t.Errorf("steps %+v, want the last to say %q", result.Steps, wantDid)
+	}
 
 	tn.reset()
 	o = tn.run(invocation{}, tn.day2("roles", "--yes", "--non-interactive", "--output", "json")...)

@@ -137,13 +137,23 @@ func (s *saasRoles) Apply(ctx context.Context, env *Env, change Change) error {
 	if err != nil {
 		return err
 	}
+	// In setup, the confirmation lists every user the assignments bring to the SaaS (unless there are too many
+	// to list): one missing from it will never arrive, and waiting for the cycle does not help.
+	var inScope map[string]bool
 	if s.afterConfirm && len(p.Changes) > 0 {
-		if _, err := env.Out().Confirmation.Wait(ctx); err != nil {
+		c, err := env.Out().Confirmation.Wait(ctx)
+		if err != nil {
 			return err
+		}
+		if c.Unlisted == 0 && len(c.Users) == c.Counts.Total {
+			inScope = map[string]bool{}
+			for _, u := range c.Users {
+				inScope[strings.ToLower(u.UserPrincipalName)] = true
+			}
 		}
 	}
 	results := make([]RoleResult, 0, len(p.Changes))
-	var pending, manual, did []string
+	var pending, unassigned, manual, did []string
 	for _, c := range p.Changes {
 		r := RoleResult{UserPrincipalName: c.UserName, Role: c.Role, Outcome: RoleSet}
 		who := fmt.Sprintf("%s (%s)", c.UserName, c.Role)
@@ -155,6 +165,9 @@ func (s *saasRoles) Apply(ctx context.Context, env *Env, change Change) error {
 		default:
 			err := env.Backend.SetRole(ctx, c.UserName, c.Role)
 			switch {
+			case errors.Is(err, backend.ErrUnknownUser) && inScope != nil && !inScope[strings.ToLower(c.UserName)]:
+				r.Outcome, unassigned = RolePending, append(unassigned, who)
+				did = append(did, fmt.Sprintf("did not set SaaS role %q: the user is not assigned to the application", c.UserName))
 			case errors.Is(err, backend.ErrUnknownUser):
 				r.Outcome, pending = RolePending, append(pending, who)
 				did = append(did, fmt.Sprintf("left SaaS role %q for later: the user is not in the SaaS yet", c.UserName))
@@ -166,8 +179,13 @@ func (s *saasRoles) Apply(ctx context.Context, env *Env, change Change) error {
 		}
 		results = append(results, r)
 	}
-	if len(pending) > 0 {
+	if len(pending)+len(unassigned) > 0 {
 		env.Did(s, strings.Join(did, "; "))
+	}
+	if len(unassigned) > 0 {
+		env.Note(fmt.Sprintf("not assigned to the application, directly or as a member of an assigned group, so provisioning never brings them to the SaaS and they have no role: %s; assign them, then run idpctl roles entra once they have arrived", strings.Join(unassigned, ", ")))
+	}
+	if len(pending) > 0 {
 		env.Note(fmt.Sprintf("not in the SaaS yet, so without their role: %s; run idpctl roles entra once provisioning has created them (Entra's first cycle can take up to 40 minutes)", strings.Join(pending, ", ")))
 	}
 	if len(manual) > 0 {

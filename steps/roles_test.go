@@ -1,6 +1,7 @@
 package steps_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/idpctl/idpctl/backend"
@@ -47,9 +48,15 @@ func TestSetupGivesOwnersAndAdminsTheirRoles(t *testing.T) {
 		return ""
 	}
 	wantDid := `updated SaaS role "adele.vance@` + domain + `"; updated SaaS role "lee.gu@` + domain + `"; ` +
-		`left SaaS role "admin@` + domain + `" for later: the user is not in the SaaS yet`
+		`did not set SaaS role "admin@` + domain + `": the user is not assigned to the application`
 	if got := rolesDid(result); got != wantDid {
 		t.Errorf("roles step did:\n %s\nwant\n %s", got, wantDid)
+	}
+
+	notes := strings.Join(result.Notes, "\n")
+	if !strings.Contains(notes, "not assigned to the application, directly or as a member of an assigned group, so provisioning never brings them to the SaaS and they have no role: admin@"+domain+" (admin)") ||
+		strings.Contains(notes, "not in the SaaS yet") {
+		t.Errorf("notes:\n%s", notes)
 	}
 
 	// Run again: the roles the SaaS has are left alone; the pending one is tried again.
@@ -60,7 +67,7 @@ func TestSetupGivesOwnersAndAdminsTheirRoles(t *testing.T) {
 			t.Errorf("second run, %s: %s, want %s", r.UserPrincipalName, r.Outcome, want[r.UserPrincipalName])
 		}
 	}
-	if got, want := rolesDid(result), `left SaaS role "admin@`+domain+`" for later: the user is not in the SaaS yet`; got != want {
+	if got, want := rolesDid(result), `did not set SaaS role "admin@`+domain+`": the user is not assigned to the application`; got != want {
 		t.Errorf("second run, roles step did:\n %s\nwant\n %s", got, want)
 	}
 }
