@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -245,6 +246,25 @@ func firstNonEmpty(s ...string) string {
 }
 
 // String renders the report for people, one line per check and warning.
+// shown is a check's request as a person reads it: the path under the base URL the report starts with, and
+// the query unescaped (filter=userName eq "..."), so a line fits a terminal.
+func (r ProbeReport) shown(request string) string {
+	method, target, ok := strings.Cut(request, " ")
+	base, err := url.Parse(r.BaseURL)
+	if !ok || err != nil {
+		return request
+	}
+	base.RawQuery, base.ForceQuery = "", false
+	rest, found := strings.CutPrefix(target, strings.TrimRight(base.String(), "/"))
+	if !found || !strings.HasPrefix(rest, "/") {
+		return request
+	}
+	if unescaped, err := url.QueryUnescape(rest); err == nil {
+		rest = unescaped
+	}
+	return method + " " + rest
+}
+
 func (r ProbeReport) String() string {
 	out := "SCIM endpoint " + r.BaseURL
 	if r.TLSVersion != "" {
@@ -252,7 +272,7 @@ func (r ProbeReport) String() string {
 	}
 	out += "\n"
 	for _, c := range r.Checks {
-		line := fmt.Sprintf("  %-7s %s: %s", c.Result, c.Name, c.Request)
+		line := fmt.Sprintf("  %-7s %s: %s", c.Result, c.Name, r.shown(c.Request))
 		if c.Status != 0 {
 			line += fmt.Sprintf(" → %d", c.Status)
 		}
