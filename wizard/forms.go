@@ -623,8 +623,10 @@ func (f *Forms) askRoles(ctx context.Context, req FillRequest) error {
 		return nil
 	}
 	if in.Backend != backend.NameHTTP {
-		f.say("Owners and Admins: set them in the SaaS after the first sign-in (Smallstep: Settings › Team); " +
-			"the manual backend cannot set roles.")
+		// Where Smallstep keeps them: "the Dashboard Admins panel under the Settings menu"
+		// (https://support.smallstep.com/set-up-dashboard-access-using-sso).
+		f.say("Owners and Admins: set them in the SaaS after the first sign-in (Smallstep: the Dashboard Admins " +
+			"panel under Settings); the manual backend cannot set roles.")
 		return nil
 	}
 	for _, role := range []struct {
