@@ -65,6 +65,16 @@ func TestRotateSecretThroughTheBackend(t *testing.T) {
 	if doc["command"] != "rotate-secret" || doc["error"] != nil {
 		t.Errorf("result %v", doc)
 	}
+	// Both secrets carry the date they were made on, so the old one is named with its secret ID (the admin
+	// center's column) too: the summary tells the two apart on the day of the setup.
+	var summaries []string
+	for _, s := range doc["steps"].([]any) {
+		summaries = append(summaries, s.(map[string]any)["summary"].(string))
+	}
+	deleted := `deleted client secret "` + before[0].DisplayName + ` (secret ID ` + before[0].KeyID[:8] + `)"`
+	if !strings.Contains(strings.Join(summaries, "\n"), deleted) {
+		t.Errorf("summaries %q, want one to say %s", summaries, deleted)
+	}
 	noSecret(t, "stdout", o.stdout, map[string]string{"client secret": regs[0].ClientSecret.Reveal(), "backend token": tn.sb.BackendToken.Reveal()})
 
 	// Status knows the new secret is the one in use.

@@ -65,7 +65,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 	var change Change
 	if p.Keep != nil {
 		change.Resources = append(change.Resources, Resource{
-			Action: NoOp, Type: "client secret", Name: p.Keep.DisplayName,
+			Action: NoOp, Type: "client secret", Name: existingSecretName(*p.Keep),
 			Attrs: []Attr{Value("expires", p.Keep.End.Format(time.DateOnly))},
 		})
 		env.Out().NewSecret.Set(nil)
@@ -90,7 +90,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 		}
 		if p.KeepOld {
 			change.Resources = append(change.Resources, Resource{
-				Action: NoOp, Type: "client secret", Name: o.DisplayName,
+				Action: NoOp, Type: "client secret", Name: existingSecretName(o),
 				Note: "kept until the SaaS has the new secret: then run idpctl rotate-secret entra --finish",
 			})
 			continue
@@ -105,7 +105,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 // secretResource is an existing client secret in a plan.
 func secretResource(action Action, p graph.PasswordCredential, note string) Resource {
 	return Resource{
-		Action: action, Type: "client secret", Name: p.DisplayName, Note: note,
+		Action: action, Type: "client secret", Name: existingSecretName(p), Note: note,
 		Attrs: []Attr{Value("key id", p.KeyID), Value("expires", p.End.Format(time.DateOnly))},
 	}
 }
@@ -176,6 +176,19 @@ func (s *clientSecret) discard(ctx context.Context, env *Env, app AppRef, create
 			d.Secret = nil
 		}
 	})
+}
+
+// existingSecretName names a client secret that exists: its description, which holds the day it was made, and
+// the start of its secret ID (the admin center's column), so that two made the same day are told apart.
+func existingSecretName(p graph.PasswordCredential) string {
+	id := p.KeyID
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	if id == "" {
+		return p.DisplayName
+	}
+	return p.DisplayName + " (secret ID " + id + ")"
 }
 
 func secretName(now time.Time) string { return secretPrefix + " " + now.UTC().Format(time.DateOnly) }
