@@ -629,6 +629,7 @@ func (f *Forms) askRoles(ctx context.Context, req FillRequest) error {
 			"panel under Settings); the manual backend cannot set roles.")
 		return nil
 	}
+	var given []string // ids with a role: an Owner can do all an Admin can, so the Admins picker leaves them out
 	for _, role := range []struct {
 		list  *[]string
 		title string
@@ -638,13 +639,14 @@ func (f *Forms) askRoles(ctx context.Context, req FillRequest) error {
 	} {
 		var chosen []Principal
 		picker := NewPicker(ctx, req.Directory, false, &chosen).Optional(true).Title(role.title).
-			Description("Type to search users · tab selects · enter continues").Debounce(f.Debounce)
+			Description("Type to search users · tab selects · enter continues").Debounce(f.Debounce).Without(given...)
 		if err := f.ask(ctx, question{field: picker}); err != nil {
 			return err
 		}
 		*role.list = nil
 		for _, p := range chosen {
 			*role.list = append(*role.list, p.UPN)
+			given = append(given, p.ID)
 		}
 	}
 	if len(in.Owners)+len(in.Admins) > 0 {

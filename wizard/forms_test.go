@@ -351,3 +351,28 @@ func TestMoreFormScreensGolden(t *testing.T) {
 		}
 	})
 }
+
+// The Admins picker leaves out who was just made an Owner: an Owner can do all an Admin can.
+func TestAdminsPickerLeavesOutTheOwners(t *testing.T) {
+	ios, _, _, errOut := Test()
+	ios.SetWidth(80)
+	f := NewForms(ios)
+	f.Debounce = 0
+	var shots strings.Builder
+	scriptedForms(t, f, 80, false, []formScreen{
+		{keys: typedKeys("ad"), answer: []tea.Msg{keyTab(), keyEnter()}}, // Owner: Adele Vance
+		{answer: []tea.Msg{keyEnter()}},                                  // no Admin
+	}, &shots)
+	inputs := defaultInputs()
+	inputs.Backend = "http"
+	if err := f.askRoles(t.Context(), FillRequest{Inputs: &inputs, Given: func(string) bool { return false }, Directory: demoDirectory()}); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	_, admins, _ := strings.Cut(shots.String(), "=== screen 2")
+	if !strings.Contains(admins, "Megan Bowen") || strings.Contains(admins, "Adele") {
+		t.Errorf("the Admins picker, Adele being an Owner:\n%s", admins)
+	}
+	if !slices.Equal(inputs.Owners, []string{"adele.vance@contoso.onmicrosoft.com"}) || len(inputs.Admins) != 0 {
+		t.Errorf("owners %q, admins %q", inputs.Owners, inputs.Admins)
+	}
+}

@@ -103,6 +103,17 @@ func (p *Picker) Description(s string) *Picker { p.description = s; return p }
 // Optional lets the person continue without choosing anyone.
 func (p *Picker) Optional(v bool) *Picker { p.optional = v; return p }
 
+// Without leaves the users with these ids out of the list: they were given a part already.
+func (p *Picker) Without(ids ...string) *Picker {
+	if p.search.skip == nil {
+		p.search.skip = map[string]bool{}
+	}
+	for _, id := range ids {
+		p.search.skip[id] = true
+	}
+	return p
+}
+
 // Key sets the field's key.
 func (p *Picker) Key(k string) *Picker { p.key = k; return p }
 

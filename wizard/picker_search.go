@@ -70,7 +70,8 @@ const (
 // session, since the same groups come back as the text grows.
 type principalSearch struct {
 	dir    Directory
-	groups bool // search groups (the assignment picker); false for the Owners and Admins pickers
+	groups bool            // search groups (the assignment picker); false for the Owners and Admins pickers
+	skip   map[string]bool // ids never offered (the Admins picker leaves out who was made an Owner)
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -122,7 +123,9 @@ func (s *principalSearch) read(ctx context.Context, groupQuery, userQuery graph.
 	page := searchPage{nextGroups: groups.Next, nextUsers: users.Next}
 	page.items = append(page.items, s.withCounts(ctx, groups.Groups)...)
 	for _, u := range users.Users {
-		page.items = append(page.items, userPrincipal(u))
+		if !s.skip[u.ID] {
+			page.items = append(page.items, userPrincipal(u))
+		}
 	}
 	return page, ctx.Err()
 }
@@ -145,7 +148,9 @@ func (s *principalSearch) similar(ctx context.Context, text string) (searchPage,
 	}
 	page := searchPage{suggested: true, items: s.withCounts(ctx, groups)}
 	for _, u := range users {
-		page.items = append(page.items, userPrincipal(u))
+		if !s.skip[u.ID] {
+			page.items = append(page.items, userPrincipal(u))
+		}
 	}
 	return page, nil
 }
