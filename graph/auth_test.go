@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -487,5 +488,23 @@ func TestParseTokenClaims(t *testing.T) {
 		if _, ok := ParseTokenClaims(opaque); ok {
 			t.Errorf("%q read as a JWT", opaque)
 		}
+	}
+}
+
+// A device-code sign-in says what it is doing before it asks Entra for the code, so a slow or unreachable
+// network is not a blank screen.
+func TestDeviceCodeSaysItAsksForACode(t *testing.T) {
+	var prompt strings.Builder
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second) // azcore retries a closed port for 10 s
+	defer cancel()
+	_, err := SignIn(ctx, SignInOptions{
+		Method: MethodDeviceCode, Cloud: Cloud{Name: "test", AuthorityHost: "127.0.0.1:1", GraphHost: "graph.invalid"},
+		TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", StateDir: t.TempDir(), Prompt: &prompt,
+	})
+	if err == nil {
+		t.Fatal("signed in at a closed port")
+	}
+	if want := "Asking Microsoft Entra ID (127.0.0.1:1) for a sign-in code...\n"; prompt.String() != want {
+		t.Errorf("prompt %q, want %q", prompt.String(), want)
 	}
 }

@@ -391,9 +391,13 @@ func SignIn(ctx context.Context, o SignInOptions) (*Credential, error) {
 		}
 		return c, nil
 	}
-	if p.method == MethodBrowser {
+	switch p.method {
+	case MethodBrowser:
 		fmt.Fprintf(prompt, "Opening a browser to sign in to Microsoft Entra ID (%s); if none opens, run again with --auth device-code.\n",
 			p.cloud.AuthorityHost)
+	case MethodDeviceCode:
+		// The code comes from Entra first: over a slow or broken network, this line is what the person sees.
+		fmt.Fprintf(prompt, "Asking Microsoft Entra ID (%s) for a sign-in code...\n", p.cloud.AuthorityHost)
 	}
 	auth, ok := inner.(interface {
 		Authenticate(context.Context, *policy.TokenRequestOptions) (azidentity.AuthenticationRecord, error)
