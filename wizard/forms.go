@@ -65,10 +65,20 @@ func (f *Forms) SignInFailed(ctx context.Context, failure error) (graph.Method, 
 		return "", err
 	}
 	if method == "" {
-		return "", failure
+		return "", &shownError{err: failure, summary: "sign-in failed: the reason and the fix are above"}
 	}
 	return method, nil
 }
+
+// shownError is an error the person has just read in full: its message, the run's last line, names it without
+// repeating it, and it unwraps to the error itself for the exit code.
+type shownError struct {
+	err     error
+	summary string
+}
+
+func (e *shownError) Error() string { return e.summary }
+func (e *shownError) Unwrap() error { return e.err }
 
 // Fill asks, screen by screen, for what the flags did not give.
 func (f *Forms) Fill(ctx context.Context, req FillRequest) error {

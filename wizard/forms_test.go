@@ -3,6 +3,7 @@ package wizard
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -374,5 +375,24 @@ func TestAdminsPickerLeavesOutTheOwners(t *testing.T) {
 	}
 	if !slices.Equal(inputs.Owners, []string{"adele.vance@contoso.onmicrosoft.com"}) || len(inputs.Admins) != 0 {
 		t.Errorf("owners %q, admins %q", inputs.Owners, inputs.Admins)
+	}
+}
+
+// Stopping after a failed sign-in returns the failure, for its exit code, under a last line that does not
+// repeat the reason the screen has just shown.
+func TestSignInFailedStop(t *testing.T) {
+	ios, _, _, errOut := Test()
+	f := NewForms(ios)
+	var shots strings.Builder
+	scriptedForms(t, f, 80, false, []formScreen{
+		{answer: []tea.Msg{keyDown(), keyDown(), keyDown(), keyDown(), keyEnter()}}, // from device code down to Stop
+	}, &shots)
+	failure := errors.New("sign-in failed: could not reach Microsoft Entra ID (login.microsoftonline.com)")
+	method, err := f.SignInFailed(t.Context(), failure)
+	if method != "" || !errors.Is(err, failure) {
+		t.Fatalf("method %q, err %v; want the failure", method, err)
+	}
+	if !strings.Contains(errOut.String(), failure.Error()) || strings.Contains(err.Error(), "could not reach") {
+		t.Errorf("screen %q, last line %q: the reason belongs on the screen, once", errOut, err)
 	}
 }
