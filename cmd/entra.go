@@ -412,7 +412,11 @@ func (o *entraOptions) applySteps(ctx context.Context, run *entraRun, command st
 		}
 	} else if len(result.Users) > 0 || len(result.Notes) > 0 {
 		fmt.Fprintln(o.IO.ErrOut)
-		if err := wizard.WriteDay2Result(o.IO.Out, result); err != nil {
+		width := 0 // a file or a pipe gets one line per note
+		if o.IO.IsStdoutTTY() {
+			width = o.IO.Width()
+		}
+		if err := wizard.WriteDay2Result(o.IO.Out, result, width); err != nil {
 			return result, err
 		}
 	}

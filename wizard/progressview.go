@@ -124,7 +124,8 @@ type guideStep struct {
 }
 
 // guide maps the engine's steps onto the documented procedure (steps.Flow says which part each one does).
-// Engine steps missing here are shown under "Other steps", so none is ever hidden.
+// A plan with a step missing here (a day-2 command's) is shown as a flat list in its own order, so none is
+// ever hidden.
 func guide() []guideStep {
 	return []guideStep{
 		{"Create the enterprise application", []string{"application", "assignments"}},
@@ -164,6 +165,9 @@ type progressView struct {
 	start  time.Time
 	groups []guideStep
 	steps  map[string]*stepState
+	// flat lists the steps of a day-2 command in the plan's order, without the setup procedure's six steps
+	// around them: teardown deleting the application is not "Create the enterprise application".
+	flat bool
 
 	cancel     context.CancelFunc
 	interrupt  func()          // the process's interrupt handling, told of the first Ctrl-C
@@ -196,15 +200,17 @@ func newProgressView(plan *steps.Plan, t theme, width int, now func() time.Time)
 			v.groups = append(v.groups, guideStep{g.title, present})
 		}
 	}
-	var other []string
+	var other, all []string
 	for _, s := range plan.Steps {
 		v.steps[s.Step] = &stepState{name: s.Step, planned: s.Change}
+		all = append(all, s.Step)
 		if !known[s.Step] {
 			other = append(other, s.Step)
 		}
 	}
 	if len(other) > 0 {
-		v.groups = append(v.groups, guideStep{"Other steps", other})
+		// Steps outside the procedure: a day-2 command's plan (the guide covers every step of setup's flow).
+		v.groups, v.flat = []guideStep{{steps: all}}, true
 	}
 	return v
 }
@@ -448,6 +454,12 @@ func (v *progressView) render(compact bool) string {
 		b.WriteString(wrapLines(v.theme.bold("Applying the plan")+v.theme.dim(" · "+seconds(elapsed)+" · Ctrl-C stops"), v.width) + "\n\n")
 	}
 	for i, g := range v.groups {
+		if v.flat {
+			for _, name := range g.steps {
+				v.renderStep(&b, v.steps[name], now)
+			}
+			continue
+		}
 		st, last := v.groupStatus(g)
 		head := fmt.Sprintf("%s %d %s", v.marker(st), i+1, g.title)
 		if st == succeeded {
@@ -471,7 +483,11 @@ func (v *progressView) render(compact bool) string {
 // for a failure the error and the fix to try.
 func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Time) {
 	st := s.status()
-	line := fmt.Sprintf("    %s %s", v.marker(st), s.name)
+	in := 4 // under the procedure's step
+	if v.flat {
+		in = 2
+	}
+	line := fmt.Sprintf("%s%s %s", strings.Repeat(" ", in), v.marker(st), s.name)
 	switch st {
 	case succeeded:
 		line += v.theme.dim(": " + cmp.Or(s.did, s.planned.Done()))
@@ -485,11 +501,11 @@ func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Tim
 		line += v.theme.dim(": stopped")
 	case failedStatus:
 		b.WriteString(line + "\n")
-		b.WriteString(wrapIndented(v.theme.bad(trimLine(s.err.Error())), 8, v.width) + "\n")
-		b.WriteString(wrapIndented(v.theme.dim("fix: ")+fixFor(s.err), 8, v.width) + "\n")
+		b.WriteString(wrapIndented(v.theme.bad(trimLine(s.err.Error())), in+4, v.width) + "\n")
+		b.WriteString(wrapIndented(v.theme.dim("fix: ")+fixFor(s.err), in+4, v.width) + "\n")
 		return
 	}
-	b.WriteString(hanging(line, 6, v.width) + "\n")
+	b.WriteString(hanging(line, in+2, v.width) + "\n")
 	if st != running {
 		return
 	}
@@ -498,7 +514,7 @@ func (v *progressView) renderStep(b *strings.Builder, s *stepState, now time.Tim
 			continue // said on the step's line while it only waits; once at work, its own waits matter
 		}
 		left := w.wait.RetryIn - now.Sub(w.reported)
-		b.WriteString(wrapIndented(v.theme.warn(waitLine(w.wait, now.Sub(w.since), left)), 8, v.width) + "\n")
+		b.WriteString(wrapIndented(v.theme.warn(waitLine(w.wait, now.Sub(w.since), left)), in+4, v.width) + "\n")
 	}
 }
 

@@ -198,8 +198,9 @@ func TestGuideCoversTheFlow(t *testing.T) {
 		}
 	}
 	v := newProgressView(&steps.Plan{Steps: []steps.PlannedStep{{Step: "application"}, {Step: "something new"}}}, theme{}, 80, time.Now)
-	if out := v.View().Content; !strings.Contains(out, "Other steps") || !strings.Contains(out, "something new") {
-		t.Errorf("an unknown step is not shown:\n%s", out)
+	// A step outside the procedure is a day-2 command's: the steps are listed as they are, none hidden.
+	if out := v.View().Content; !strings.Contains(out, "something new") || !strings.Contains(out, "application") || strings.Contains(out, "Create the enterprise application") {
+		t.Errorf("a plan with an unknown step:\n%s", out)
 	}
 }
 
@@ -374,5 +375,39 @@ func TestProgressViewSaysWhatAStepDid(t *testing.T) {
 	out := ansi.Strip(v.View().Content)
 	if !strings.Contains(out, "application: left enterprise application for later") || strings.Contains(out, `created enterprise application "Smallstep"`) {
 		t.Errorf("final screen:\n%s", out)
+	}
+}
+
+// A day-2 command's steps are listed as they are, without setup's procedure around them: teardown deleting the
+// application is not "1 Create the enterprise application".
+func TestProgressViewDayTwoIsFlat(t *testing.T) {
+	del := func(typ, name string) steps.Change {
+		return steps.Change{Resources: []steps.Resource{{Action: steps.Delete, Type: typ, Name: name}}}
+	}
+	plan := &steps.Plan{Steps: []steps.PlannedStep{
+		{Step: "existing application", Change: steps.Change{Resources: []steps.Resource{{Action: steps.NoOp, Type: "enterprise application", Name: "Smallstep"}}}},
+		{Step: "provisioning job", Change: del("provisioning job", "scim.1")},
+		{Step: "application", Change: del("enterprise application", "Smallstep")},
+	}}
+	v := newProgressView(plan, theme{}, 80, time.Now)
+	tm := teatest.NewTestModel(t, v, teatest.WithInitialTermSize(80, 24))
+	go func() {
+		var report steps.Report
+		for _, s := range plan.Steps {
+			tm.Send(stepMsg{phase: steps.Applying, step: s.Step, finished: true})
+			report = append(report, steps.StepReport{Step: s.Step, Status: steps.StatusApplied})
+		}
+		tm.Send(applyDoneMsg{report: report})
+	}()
+	out := ansi.Strip(tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*progressView).View().Content)
+	head, out, _ := strings.Cut(out, "\n\n")
+	if !strings.HasPrefix(head, "Applied the plan in") {
+		t.Errorf("head %q", head)
+	}
+	want := "  ✓ existing application: unchanged\n" +
+		"  ✓ provisioning job: deleted provisioning job \"scim.1\"\n" +
+		"  ✓ application: deleted enterprise application \"Smallstep\"\n"
+	if out != want {
+		t.Errorf("final screen:\n%s\nwant:\n%s", out, want)
 	}
 }

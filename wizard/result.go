@@ -220,11 +220,15 @@ func secretWhere(r steps.Result) string {
 
 // WriteDay2Result writes the outcome of a day-2 command for people: each step's outcome was shown as it ran,
 // so this is what remains to be said: users provisioned, and notes on what to do next.
-func WriteDay2Result(w io.Writer, r steps.Result) error {
+// Lines are wrapped at width, a terminal's (0: one line each, for whatever reads the output).
+func WriteDay2Result(w io.Writer, r steps.Result, width int) error {
+	if width <= 0 {
+		width = math.MaxInt32
+	}
 	var b strings.Builder
-	writeUsers(&b, r, theme{}, math.MaxInt32)
+	writeUsers(&b, r, theme{}, width)
 	for _, n := range r.Notes {
-		b.WriteString("Note: " + n + "\n")
+		b.WriteString(wrapProse("Note: "+n, width) + "\n")
 	}
 	if b.Len() == 0 {
 		return nil

@@ -293,3 +293,24 @@ func TestWriteResultNextSteps(t *testing.T) {
 		t.Errorf("roles set, yet the next steps ask for them:\n%s", b.String())
 	}
 }
+
+// A day-2 command's notes wrap at a terminal's width, between words and under their first word, as setup's
+// do; elsewhere each is one line.
+func TestWriteDay2ResultWraps(t *testing.T) {
+	r := steps.Result{Notes: []string{"the application and its enterprise application stay in Entra's deleted items for 30 days and can be restored until then"}}
+	var b bytes.Buffer
+	if err := wizard.WriteDay2Result(&b, r, 60); err != nil {
+		t.Fatal(err)
+	}
+	want := "Note: the application and its enterprise application stay\n" +
+		"  in Entra's deleted items for 30 days and can be restored\n" +
+		"  until then\n"
+	if b.String() != want {
+		t.Errorf("at 60 columns:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	wizard.WriteDay2Result(&b, r, 0)
+	if b.String() != "Note: "+r.Notes[0]+"\n" {
+		t.Errorf("without a width: %q", b.String())
+	}
+}
