@@ -111,7 +111,9 @@ func (s *planScreen) resize(width, height int) {
 func (s *planScreen) refresh() {
 	var b strings.Builder
 	_ = s.plan.RenderText(&b, steps.RenderOptions{Width: s.width, Color: s.theme.color, HideUnchanged: !s.unfolded})
-	content := wrapLines(strings.TrimRight(b.String(), "\n"), s.width)
+	// The totals, the text's last line, stay in the footer beside the question: not twice on one screen.
+	text := strings.TrimSuffix(strings.TrimRight(b.String(), "\n"), s.plan.Counts().String())
+	content := wrapLines(strings.TrimRight(text, "\n"), s.width)
 	lines := strings.Count(content, "\n") + 1
 	s.view.SetWidth(s.width)
 	s.view.SetContent(content)

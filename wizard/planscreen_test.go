@@ -54,6 +54,10 @@ func TestPlanScreenFoldsUnchanged(t *testing.T) {
 	if unfolded := s.View().Content; !strings.Contains(unfolded, `assignment "group Smallstep Users" (unchanged)`) {
 		t.Errorf("unfolded plan:\n%s", unfolded)
 	}
+	// The totals are said once, above the question, also when the whole plan fits.
+	if n := strings.Count(s.View().Content, firstRunPlan().Counts().String()); n != 1 {
+		t.Errorf("the totals are on the screen %d times:\n%s", n, s.View().Content)
+	}
 }
 
 // A plan taller than the screen scrolls, and the question stays in view.
