@@ -19,7 +19,7 @@ type provisionOptions struct {
 
 	token secret.Value
 	// choose asks whom to provision when no flag names anyone and someone can answer.
-	choose func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) (groups, users []string, err error)
+	choose func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory, in steps.Inputs) (groups, users []string, err error)
 }
 
 func newProvisionCmd(f *factory) *cobra.Command {
@@ -29,8 +29,8 @@ func newProvisionCmd(f *factory) *cobra.Command {
 func newProvisionEntraCmd(f *factory) *cobra.Command {
 	opts := &provisionOptions{entraOptions: newEntraOptions(f), choose: f.ChooseToProvision}
 	if opts.choose == nil {
-		opts.choose = func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) ([]string, []string, error) {
-			return wizard.NewForms(ios).ChooseToProvision(ctx, dir)
+		opts.choose = func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory, in steps.Inputs) ([]string, []string, error) {
+			return wizard.NewForms(ios).ChooseToProvision(ctx, dir, in)
 		}
 	}
 	cmd := &cobra.Command{
@@ -94,7 +94,7 @@ func provisionEntra(ctx context.Context, opts *provisionOptions) error {
 	return opts.changeRun(ctx, adjust, func(ctx context.Context, run *entraRun) error {
 		if len(opts.Users) == 0 && len(opts.Groups) == 0 {
 			var err error
-			if opts.Groups, opts.Users, err = opts.choose(ctx, opts.IO, run.dir); err != nil {
+			if opts.Groups, opts.Users, err = opts.choose(ctx, opts.IO, run.dir, run.env.Inputs); err != nil {
 				return err
 			}
 		}

@@ -155,8 +155,11 @@ func TestProvisionAsksWhomOnATerminal(t *testing.T) {
 	demo := tn.sb.Demo
 	tn.assign(demo.Engineering.ID)
 	asked := 0
-	choose := func(ctx context.Context, _ *wizard.IOStreams, dir wizard.Directory) ([]string, []string, error) {
+	choose := func(ctx context.Context, _ *wizard.IOStreams, dir wizard.Directory, in steps.Inputs) ([]string, []string, error) {
 		asked++
+		if in.AppName != "Smallstep" {
+			t.Errorf("the picker is told of the application %q, want the one set up", in.AppName)
+		}
 		groups, err := dir.ResolveGroup(ctx, "Engineering") // the signed-in tenant's directory
 		if err != nil || len(groups) != 1 {
 			t.Errorf("the picker's directory found %v, %v", groups, err)

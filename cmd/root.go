@@ -38,7 +38,7 @@ type factory struct {
 	Prompter wizard.Prompter
 	// ChooseToProvision asks on a terminal whom `provision` sends when no flag names anyone; nil is the forms'
 	// picker. Tests answer in its place.
-	ChooseToProvision func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) (groups, users []string, err error)
+	ChooseToProvision func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory, in steps.Inputs) (groups, users []string, err error)
 }
 
 // Execute runs idpctl with os.Args and returns the process exit code.

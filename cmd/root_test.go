@@ -31,7 +31,7 @@ type invocation struct {
 	prompter wizard.Prompter
 	enter    *wizardtest.Enter
 	// choose, when set, answers provision's picker.
-	choose func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory) (groups, users []string, err error)
+	choose func(ctx context.Context, ios *wizard.IOStreams, dir wizard.Directory, in steps.Inputs) (groups, users []string, err error)
 }
 
 // outcome is what a person or script sees of one run.

@@ -334,13 +334,21 @@ func (f *Forms) askAssignments(ctx context.Context, req FillRequest) error {
 }
 
 // ChooseToProvision asks, with the picker setup uses, which groups and users `idpctl provision` sends now, and
-// names them as --group and --user do.
-func (f *Forms) ChooseToProvision(ctx context.Context, dir Directory) (groups, users []string, err error) {
+// names them as --group and --user do. What is assigned to the application in names is marked so: Entra
+// skips the others.
+func (f *Forms) ChooseToProvision(ctx context.Context, dir Directory, in steps.Inputs) (groups, users []string, err error) {
 	var chosen []Principal
 	picker := NewPicker(ctx, dir, true, &chosen).
 		Title("Who should be provisioned now?").
 		Description("Type to search groups and users · tab selects · enter continues").
 		Debounce(f.Debounce)
+	assigned, err := appAssignments(ctx, dir, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range assigned {
+		picker.MarkAssigned(a.PrincipalID)
+	}
 	if err := f.ask(ctx, question{field: picker, check: picker.validate}); err != nil {
 		return nil, nil, err
 	}
@@ -425,25 +433,7 @@ func (f *Forms) preselected(ctx context.Context, req FillRequest) ([]Principal, 
 
 // existingAssignments are the users and groups already assigned to the application this run sets up.
 func (f *Forms) existingAssignments(ctx context.Context, req FillRequest) ([]Principal, error) {
-	in := req.Inputs
-	var appID string
-	if in.AppID != "" {
-		appID = in.AppID
-	} else {
-		apps, err := req.Directory.FindApplications(ctx, graph.ApplicationQuery{DisplayName: in.AppName, Tag: steps.Tag})
-		if err != nil || len(apps) != 1 {
-			return nil, err
-		}
-		appID = apps[0].AppID
-	}
-	sp, err := req.Directory.GetServicePrincipalByAppID(ctx, appID)
-	if graph.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	assigned, err := req.Directory.ListAppRoleAssignedTo(ctx, sp.ID)
+	assigned, err := appAssignments(ctx, req.Directory, *req.Inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -462,6 +452,27 @@ func (f *Forms) existingAssignments(ctx context.Context, req FillRequest) ([]Pri
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// appAssignments are the assignments of the application in names (--app-id, else the one idpctl made under
+// --app-name); none when there is no such application yet.
+func appAssignments(ctx context.Context, dir Directory, in steps.Inputs) ([]graph.AppRoleAssignment, error) {
+	appID := in.AppID
+	if appID == "" {
+		apps, err := dir.FindApplications(ctx, graph.ApplicationQuery{DisplayName: in.AppName, Tag: steps.Tag})
+		if err != nil || len(apps) != 1 {
+			return nil, err
+		}
+		appID = apps[0].AppID
+	}
+	sp, err := dir.GetServicePrincipalByAppID(ctx, appID)
+	if graph.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return dir.ListAppRoleAssignedTo(ctx, sp.ID)
 }
 
 // Backend choices.

@@ -114,6 +114,18 @@ func (p *Picker) Without(ids ...string) *Picker {
 	return p
 }
 
+// MarkAssigned shows the principals with these ids as assigned to the application, without holding them
+// selected (Principal.InApp).
+func (p *Picker) MarkAssigned(ids ...string) *Picker {
+	if p.search.inApp == nil {
+		p.search.inApp = map[string]bool{}
+	}
+	for _, id := range ids {
+		p.search.inApp[id] = true
+	}
+	return p
+}
+
 // Key sets the field's key.
 func (p *Picker) Key(k string) *Picker { p.key = k; return p }
 

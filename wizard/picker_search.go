@@ -20,6 +20,9 @@ type Principal struct {
 	Members int
 	// Assigned marks a principal already assigned to the application: it stays assigned whatever is chosen.
 	Assigned bool
+	// InApp marks a principal assigned to the application where choosing it changes no assignment
+	// (provision's picker): shown as assigned, free to choose or not.
+	InApp bool
 }
 
 // Principal kinds, as Graph names them in appRoleAssignment.principalType.
@@ -43,7 +46,7 @@ func (p Principal) detail() string {
 	default:
 		parts = append(parts, p.UPN)
 	}
-	if p.Assigned {
+	if p.Assigned || p.InApp {
 		parts = append(parts, "assigned")
 	}
 	return strings.Join(parts, " · ")
@@ -72,6 +75,7 @@ type principalSearch struct {
 	dir    Directory
 	groups bool            // search groups (the assignment picker); false for the Owners and Admins pickers
 	skip   map[string]bool // ids never offered (the Admins picker leaves out who was made an Owner)
+	inApp  map[string]bool // ids marked assigned to the application (Principal.InApp)
 	mu     sync.Mutex
 	counts map[string]int
 }
@@ -127,6 +131,7 @@ func (s *principalSearch) read(ctx context.Context, groupQuery, userQuery graph.
 			page.items = append(page.items, userPrincipal(u))
 		}
 	}
+	s.mark(page.items)
 	return page, ctx.Err()
 }
 
@@ -152,6 +157,7 @@ func (s *principalSearch) similar(ctx context.Context, text string) (searchPage,
 			page.items = append(page.items, userPrincipal(u))
 		}
 	}
+	s.mark(page.items)
 	return page, nil
 }
 
@@ -182,6 +188,13 @@ func (s *principalSearch) withCounts(ctx context.Context, groups []graph.Group) 
 	}
 	wg.Wait()
 	return out
+}
+
+// mark sets InApp on the items assigned to the application.
+func (s *principalSearch) mark(items []Principal) {
+	for i := range items {
+		items[i].InApp = s.inApp[items[i].ID]
+	}
 }
 
 func userPrincipal(u graph.User) Principal {

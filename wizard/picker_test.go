@@ -16,6 +16,7 @@ import (
 
 	"github.com/idpctl/idpctl/graph"
 	"github.com/idpctl/idpctl/secret"
+	"github.com/idpctl/idpctl/steps"
 	"github.com/idpctl/idpctl/wizard/wizardtest"
 )
 
@@ -234,14 +235,20 @@ func TestPickerNothingFoundGolden(t *testing.T) {
 func keyEsc() tea.Msg { return tea.KeyPressMsg{Code: tea.KeyEscape} }
 
 // `idpctl provision` without --user or --group asks with the same picker: what is chosen comes back named as
-// the flags name it. The screen at 40, 80 and 120 columns.
+// the flags name it, and what the application has assigned (Engineering) is marked so. The screen at 40, 80
+// and 120 columns.
 func TestChooseToProvisionGolden(t *testing.T) {
 	atEachSize(t, func(t *testing.T, f *Forms, errOut *bytes.Buffer, width int, color bool) {
 		var shots strings.Builder
 		scriptedForms(t, f, width, color, []formScreen{
 			{keys: typedKeys("eng"), answer: append(append([]tea.Msg{keyTab(), keyEsc()}, typedKeys("adele")...), keyTab(), keyEnter())},
 		}, &shots)
-		groups, users, err := f.ChooseToProvision(t.Context(), demoDirectory())
+		dir := demoDirectory()
+		app := graph.Application{DisplayName: "Smallstep", AppID: "aaaaaaaa-0000-0000-0000-000000000001", Tags: []string{steps.Tag}}
+		dir.apps = []graph.Application{app}
+		dir.sps[app.AppID] = graph.ServicePrincipal{ID: "sp-1", AppID: app.AppID}
+		dir.assigned["sp-1"] = []graph.AppRoleAssignment{{PrincipalID: dir.groups[1].ID, PrincipalType: "Group", PrincipalDisplayName: "Engineering"}}
+		groups, users, err := f.ChooseToProvision(t.Context(), dir, defaultInputs())
 		if err != nil {
 			t.Fatalf("%v\n%s", err, errOut)
 		}
