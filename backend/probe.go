@@ -245,7 +245,6 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// String renders the report for people, one line per check and warning.
 // shown is a check's request as a person reads it: the path under the base URL the report starts with, and
 // the query unescaped (filter=userName eq "..."), so a line fits a terminal.
 func (r ProbeReport) shown(request string) string {
@@ -265,6 +264,7 @@ func (r ProbeReport) shown(request string) string {
 	return method + " " + rest
 }
 
+// String renders the report for people, one line per check and warning.
 func (r ProbeReport) String() string {
 	out := "SCIM endpoint " + r.BaseURL
 	if r.TLSVersion != "" {

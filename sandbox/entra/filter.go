@@ -198,9 +198,6 @@ func (e lambdaExpr) eval(o object, env *evalEnv) any {
 	return e.all && len(items) > 0
 }
 
-// advancedOperator returns the first operator of e that Graph serves on directory objects only as an advanced
-// query (ConsistencyLevel: eventual and $count=true): ne, not, endsWith, and eq null (DOCS
-// concepts/aad-advanced-queries.md); "" when there is none.
 // inValues counts the values the in operators of a filter list: Graph allows 15 in a filter without advanced
 // query capabilities (DOCS known issues, query parameters: "When using the in operator, the request is limited
 // to 15 expressions in the filter clause by default").
@@ -220,6 +217,9 @@ func inValues(e filterExpr) int {
 	return 0
 }
 
+// advancedOperator returns the first operator of e that Graph serves on directory objects only as an advanced
+// query (ConsistencyLevel: eventual and $count=true): ne, not, endsWith, and eq null (DOCS
+// concepts/aad-advanced-queries.md); "" when there is none.
 func advancedOperator(e filterExpr) string {
 	switch x := e.(type) {
 	case binaryExpr:
