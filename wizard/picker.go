@@ -105,25 +105,26 @@ func (p *Picker) Optional(v bool) *Picker { p.optional = v; return p }
 
 // Without leaves the users with these ids out of the list: they were given a part already.
 func (p *Picker) Without(ids ...string) *Picker {
-	if p.search.skip == nil {
-		p.search.skip = map[string]bool{}
-	}
-	for _, id := range ids {
-		p.search.skip[id] = true
-	}
+	p.search.skip = addIDs(p.search.skip, ids)
 	return p
 }
 
 // MarkAssigned shows the principals with these ids as assigned to the application, without holding them
 // selected (Principal.InApp).
 func (p *Picker) MarkAssigned(ids ...string) *Picker {
-	if p.search.inApp == nil {
-		p.search.inApp = map[string]bool{}
+	p.search.inApp = addIDs(p.search.inApp, ids)
+	return p
+}
+
+// addIDs adds ids to the set, making it if need be.
+func addIDs(set map[string]bool, ids []string) map[string]bool {
+	if set == nil {
+		set = map[string]bool{}
 	}
 	for _, id := range ids {
-		p.search.inApp[id] = true
+		set[id] = true
 	}
-	return p
+	return set
 }
 
 // Key sets the field's key.

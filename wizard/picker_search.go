@@ -125,13 +125,7 @@ func (s *principalSearch) read(ctx context.Context, groupQuery, userQuery graph.
 		return searchPage{}, err
 	}
 	page := searchPage{nextGroups: groups.Next, nextUsers: users.Next}
-	page.items = append(page.items, s.withCounts(ctx, groups.Groups)...)
-	for _, u := range users.Users {
-		if !s.skip[u.ID] {
-			page.items = append(page.items, userPrincipal(u))
-		}
-	}
-	s.mark(page.items)
+	page.items = s.principals(s.withCounts(ctx, groups.Groups), users.Users)
 	return page, ctx.Err()
 }
 
@@ -151,14 +145,7 @@ func (s *principalSearch) similar(ctx context.Context, text string) (searchPage,
 	if err := firstError(groupsErr, userErr); err != nil {
 		return searchPage{}, err
 	}
-	page := searchPage{suggested: true, items: s.withCounts(ctx, groups)}
-	for _, u := range users {
-		if !s.skip[u.ID] {
-			page.items = append(page.items, userPrincipal(u))
-		}
-	}
-	s.mark(page.items)
-	return page, nil
+	return searchPage{suggested: true, items: s.principals(s.withCounts(ctx, groups), users)}, nil
 }
 
 // withCounts turns groups into principals with their member counts, reading the counts not yet known side by
@@ -190,11 +177,19 @@ func (s *principalSearch) withCounts(ctx context.Context, groups []graph.Group) 
 	return out
 }
 
-// mark sets InApp on the items assigned to the application.
-func (s *principalSearch) mark(items []Principal) {
+// principals is what a search shows: the groups, then the users not left out, each marked if assigned to the
+// application.
+func (s *principalSearch) principals(groups []Principal, users []graph.User) []Principal {
+	items := groups
+	for _, u := range users {
+		if !s.skip[u.ID] {
+			items = append(items, userPrincipal(u))
+		}
+	}
 	for i := range items {
 		items[i].InApp = s.inApp[items[i].ID]
 	}
+	return items
 }
 
 func userPrincipal(u graph.User) Principal {
