@@ -200,17 +200,15 @@ func newProgressView(plan *steps.Plan, t theme, width int, now func() time.Time)
 			v.groups = append(v.groups, guideStep{g.title, present})
 		}
 	}
-	var other, all []string
+	var all []string
 	for _, s := range plan.Steps {
 		v.steps[s.Step] = &stepState{name: s.Step, planned: s.Change}
 		all = append(all, s.Step)
-		if !known[s.Step] {
-			other = append(other, s.Step)
-		}
+		// A step outside the procedure: a day-2 command's plan (the guide covers every step of setup's flow).
+		v.flat = v.flat || !known[s.Step]
 	}
-	if len(other) > 0 {
-		// Steps outside the procedure: a day-2 command's plan (the guide covers every step of setup's flow).
-		v.groups, v.flat = []guideStep{{steps: all}}, true
+	if v.flat {
+		v.groups = []guideStep{{steps: all}}
 	}
 	return v
 }
