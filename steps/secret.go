@@ -52,12 +52,7 @@ func (s *clientSecret) Plan(ctx context.Context, env *Env) (Change, error) {
 	}
 	st := env.State.Get()
 	now := env.clock().Now()
-	var ours []graph.PasswordCredential
-	for _, p := range app.App.Passwords {
-		if strings.HasPrefix(p.DisplayName, secretPrefix) {
-			ours = append(ours, p)
-		}
-	}
+	ours := idpctlSecrets(app.App)
 	p := secretPlan{KeepOld: s.keepOld}
 	if !s.rotate {
 		p.Keep = keptSecret(env, st, ours, now)
